@@ -1,0 +1,162 @@
+"""Gold: business-ready dims and facts for both companies, and the enriched view of the dashboard."""
+
+import datetime as dt
+from collections.abc import Callable
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    asset,
+)
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from atliqon_platform.assets.metadata import table_metadata
+from atliqon_platform.assets.partitions import DAILY, MONTHLY, partition_range
+from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.transforms import customers, gross_price, orders, products, unified
+
+Table = tuple[str, str]
+
+
+def _gold_table(
+    name: str, inputs: list[Table], build: Callable[..., DataFrame], description: str
+) -> AssetsDefinition:
+    """An unpartitioned gold table rebuilt whole from its inputs."""
+
+    @asset(
+        key=["gold", name],
+        deps=[AssetKey(list(table)) for table in inputs],
+        group_name="gold",
+        kinds={"spark", "delta"},
+        description=description,
+        code_version="1",
+    )
+    def _gold(lake: DeltaLakeResource) -> MaterializeResult:
+        frame = build(*(lake.read(*table) for table in inputs))
+        return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", name), frame))
+
+    return _gold
+
+
+gold_dimensions = [
+    _gold_table(
+        "sb_dim_customers",
+        [("silver", "customers")],
+        customers.sb_dim_customers,
+        "SportsBar customer dimension (35 customers in the full load).",
+    ),
+    _gold_table(
+        "sb_dim_products",
+        [("silver", "products")],
+        products.sb_dim_products,
+        "SportsBar product dimension (18 products in the full load), product_id kept.",
+    ),
+    _gold_table(
+        "sb_dim_gross_price",
+        [("silver", "gross_price")],
+        gross_price.yearly_prices,
+        "SportsBar yearly price per (product_code, year): the latest non-zero month wins, "
+        "else the latest month.",
+    ),
+    _gold_table(
+        "dim_customers",
+        [("silver", "parent_customers"), ("gold", "sb_dim_customers")],
+        unified.dim_customers,
+        "Unified customers of both companies, plus the unknown customer 999999 "
+        "(channel Unknown) so that no fact has a null slice.",
+    ),
+    _gold_table(
+        "dim_products",
+        [("silver", "parent_products"), ("gold", "sb_dim_products")],
+        unified.dim_products,
+        "Unified products of both companies (the child's product_id not carried).",
+    ),
+    _gold_table(
+        "dim_gross_price",
+        [("silver", "parent_gross_price"), ("gold", "sb_dim_gross_price")],
+        unified.dim_gross_price,
+        "Unified yearly prices, keyed on (product_code, year).",
+    ),
+]
+
+
+@asset(
+    key=["gold", "sb_fact_orders"],
+    deps=[AssetKey(["silver", "orders"])],
+    partitions_def=DAILY,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="gold",
+    kinds={"spark", "delta"},
+    description=(
+        "SportsBar daily order facts: order_id, date, customer_code, product_code, product_id, "
+        "sold_quantity. Lines with the same business key and different quantities both kept."
+    ),
+    code_version="1",
+)
+def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
+    days = partition_range(context, "date")
+    facts = orders.sb_fact_orders(lake.read("silver", "orders", partition_range(context, "landing_date")))
+    result = lake.overwrite(facts, "gold", "sb_fact_orders", partition_by=["date"], replace=days)
+    return MaterializeResult(metadata=table_metadata(result, facts))
+
+
+@asset(
+    key=["gold", "fact_orders"],
+    deps=[AssetKey(["gold", "sb_fact_orders"]), AssetKey(["silver", "parent_fact_orders"])],
+    partitions_def=MONTHLY,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="gold",
+    kinds={"spark", "delta"},
+    description=(
+        "Unified monthly order facts: the parent's rows for the month plus the child's daily "
+        "facts of that month summed by (month, product_code, customer_code), always recomputed "
+        "from all of the month's days."
+    ),
+    code_version="1",
+)
+def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
+    months = partition_range(context, "date")
+    facts = unified.fact_orders(
+        lake.read("silver", "parent_fact_orders").where(
+            F.col("date").between(F.lit(months.start), F.lit(months.end))
+        ),
+        lake.read("gold", "sb_fact_orders", months),
+    )
+    result = lake.overwrite(facts, "gold", "fact_orders", partition_by=["date"], replace=months)
+    return MaterializeResult(metadata=table_metadata(result, facts))
+
+
+@asset(
+    key=["gold", "dim_date"],
+    deps=[AssetKey(["gold", "fact_orders"])],
+    group_name="gold",
+    kinds={"spark", "delta"},
+    description="One row per month start, from the first to the last month with facts.",
+    code_version="1",
+)
+def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
+    facts = lake.read("gold", "fact_orders")
+    first, last = facts.agg(F.min("date"), F.max("date")).first()
+    today = dt.date.today()
+    frame = unified.dim_date(facts.sparkSession, first or today, last or today)
+    return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", "dim_date"), frame))
+
+
+vw_fact_orders_enriched = _gold_table(
+    "vw_fact_orders_enriched",
+    [
+        ("gold", "fact_orders"),
+        ("gold", "dim_date"),
+        ("gold", "dim_customers"),
+        ("gold", "dim_products"),
+        ("gold", "dim_gross_price"),
+    ],
+    unified.enriched_orders,
+    "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
+    "date, customer, product and yearly price attributes and total_amount_inr = "
+    "sold_quantity x price_inr.",
+)

@@ -1,0 +1,39 @@
+"""The runs the graph splits into: one per partitioning, in dependency order.
+
+Dagster runs assets of one partitioning together, so the whole graph for any range of days
+is four runs: dimensions, the daily order chain, the monthly facts, then the reporting tables.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from atliqon_platform.assets.partitions import DAILY, MONTHLY
+
+DAILY_ORDERS = AssetSelection.assets(
+    ["bronze", "orders"], ["silver", "orders"], ["silver", "orders_rejected"], ["gold", "sb_fact_orders"]
+)
+MONTHLY_FACTS = AssetSelection.assets(["gold", "fact_orders"])
+REPORTING = AssetSelection.assets(["gold", "dim_date"], ["gold", "vw_fact_orders_enriched"])
+DIMENSIONS = AssetSelection.all() - DAILY_ORDERS - MONTHLY_FACTS - REPORTING
+
+dimensions_job = define_asset_job(
+    "dimensions_job", DIMENSIONS, description="Customers, products, prices of both companies; parent facts."
+)
+daily_orders_job = define_asset_job(
+    "daily_orders_job",
+    DAILY_ORDERS,
+    partitions_def=DAILY,
+    description="SportsBar orders, bronze to gold, by landing day.",
+)
+monthly_facts_job = define_asset_job(
+    "monthly_facts_job",
+    MONTHLY_FACTS,
+    partitions_def=MONTHLY,
+    description="Unified monthly gold.fact_orders.",
+)
+reporting_job = define_asset_job(
+    "reporting_job", REPORTING, description="gold.dim_date and the dashboard's enriched view."
+)
+
+JOBS_IN_ORDER = (dimensions_job, daily_orders_job, monthly_facts_job, reporting_job)

@@ -1,0 +1,154 @@
+"""Silver: cleaned, validated, standardised tables, each beside a quarantine of the rows it refused.
+
+Every bronze row ends in exactly one of the two, so read = kept + rejected, per run and per
+partition, and the materialisation metadata says so.
+"""
+
+from collections.abc import Callable, Iterator
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    multi_asset,
+)
+from pyspark.sql import DataFrame
+
+from atliqon_platform.assets.metadata import accounting, table_metadata
+from atliqon_platform.assets.partitions import DAILY, partition_range
+from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
+from atliqon_platform.transforms import customers, gross_price, orders, parent, products
+
+KINDS = {"spark", "delta"}
+Transform = Callable[..., tuple[DataFrame, DataFrame]]
+
+
+def write_kept_and_rejected(
+    lake: DeltaLakeResource,
+    name: str,
+    bronze: DataFrame,
+    kept: DataFrame,
+    rejected: DataFrame,
+    replace: PartitionRange | None = None,
+) -> Iterator[MaterializeResult]:
+    """Write ``silver.<name>`` and ``silver.<name>_rejected``, and account for every bronze row."""
+    partition_by = [replace.column] if replace else None
+    kept_result = lake.overwrite(kept, "silver", name, partition_by, replace)
+    rejected_result = lake.overwrite(rejected, "silver", f"{name}_rejected", partition_by, replace)
+    read = bronze.count()
+    rows = accounting(read, kept_result.rows, rejected, rejected_result.rows)
+    if read != kept_result.rows + rejected_result.rows:
+        raise RuntimeError(
+            f"silver.{name}: {read} rows read but {kept_result.rows} kept + "
+            f"{rejected_result.rows} rejected; refusing to lose rows"
+        )
+    yield MaterializeResult(
+        asset_key=AssetKey(["silver", name]), metadata=table_metadata(kept_result, kept, **rows)
+    )
+    yield MaterializeResult(
+        asset_key=AssetKey(["silver", f"{name}_rejected"]),
+        metadata=table_metadata(rejected_result, rejected, rows_rejected=rejected_result.rows),
+    )
+
+
+def _outs(name: str, description: str) -> dict[str, AssetOut]:
+    return {
+        name: AssetOut(key=["silver", name], description=description, code_version="1", kinds=KINDS),
+        f"{name}_rejected": AssetOut(
+            key=["silver", f"{name}_rejected"],
+            description=f"Quarantine of silver.{name}: every bronze row that did not reach it, "
+            "with its reason, source file and line.",
+            code_version="1",
+            kinds=KINDS,
+        ),
+    }
+
+
+def _snapshot_asset(
+    name: str, bronze: str, transform: Transform, description: str, lookups: tuple[str, ...] = ()
+) -> AssetsDefinition:
+    @multi_asset(
+        name=f"silver_{name}",
+        outs=_outs(name, description),
+        deps=[AssetKey(["bronze", bronze]), *(AssetKey(["silver", lookup]) for lookup in lookups)],
+        group_name="silver",
+    )
+    def _silver(lake: DeltaLakeResource) -> Iterator[MaterializeResult]:
+        raw = lake.read("bronze", bronze)
+        kept, rejected = transform(raw, *(lake.read("silver", lookup) for lookup in lookups))
+        yield from write_kept_and_rejected(lake, name, raw, kept, rejected)
+
+    return _silver
+
+
+silver_snapshots = [
+    _snapshot_asset(
+        "customers",
+        "customers",
+        customers.clean_customers,
+        "SportsBar customers, one per customer_id: names trimmed and title-cased, city typos "
+        "fixed, blank cities filled as confirmed, market India, platform Sports Bar, channel Acquisition.",
+    ),
+    _snapshot_asset(
+        "products",
+        "products",
+        products.clean_products,
+        "SportsBar products, one per product_id: categories title-cased, 'Protien' corrected, "
+        "division from category, variant from the name, product_code = SHA-256 of the name.",
+    ),
+    _snapshot_asset(
+        "gross_price",
+        "gross_price",
+        gross_price.clean_gross_price,
+        "SportsBar monthly prices of known products: month parsed (four formats), negative "
+        "prices made positive, non-numeric prices 0.",
+        lookups=("products",),
+    ),
+    _snapshot_asset(
+        "parent_customers",
+        "parent_customers",
+        parent.parent_customers,
+        "Atliqon's customers, typed.",
+    ),
+    _snapshot_asset(
+        "parent_products",
+        "parent_products",
+        parent.parent_products,
+        "Atliqon's products, typed.",
+    ),
+    _snapshot_asset(
+        "parent_gross_price",
+        "parent_gross_price",
+        parent.parent_gross_price,
+        "Atliqon's yearly prices, typed (price_inr double, year int).",
+    ),
+    _snapshot_asset(
+        "parent_fact_orders",
+        "parent_fact_orders",
+        parent.parent_fact_orders,
+        "Atliqon's monthly facts, typed; where an increment repeats a key, the later file wins.",
+    ),
+]
+
+
+@multi_asset(
+    name="silver_orders",
+    outs=_outs(
+        "orders",
+        "SportsBar order lines of each landing day: null quantities dropped, non-numeric customer "
+        "ids made 999999, dates parsed (weekday stripped, four formats), duplicates removed, "
+        "product_code joined from silver.products.",
+    ),
+    deps=[AssetKey(["bronze", "orders"]), AssetKey(["silver", "products"])],
+    partitions_def=DAILY,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="silver",
+)
+def silver_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> Iterator[MaterializeResult]:
+    days = partition_range(context, "landing_date")
+    raw = lake.read("bronze", "orders", days)
+    kept, rejected = orders.clean_orders(raw, lake.read("silver", "products"))
+    yield from write_kept_and_rejected(lake, "orders", raw, kept, rejected, days)

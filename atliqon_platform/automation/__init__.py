@@ -1,0 +1,1 @@
+"""How the graph gets materialised: headless backfills, sensors, schedules, automation conditions."""

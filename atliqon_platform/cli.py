@@ -1,0 +1,136 @@
+"""The ``atliqon`` command: seed data, start the Dagster UI and daemon, backfill headlessly."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from atliqon_platform.settings import ConfigurationError, Settings, load_settings
+
+DEMO_SCALE_DAYS = 30
+
+
+def _landing(settings: Settings):
+    from atliqon_platform.resources.landing_zone import LandingZoneResource
+
+    return LandingZoneResource(
+        uri=settings.landing_uri, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
+    )
+
+
+def seed_demo(settings: Settings) -> int:
+    from atliqon_platform.sample_data.synthetic import Scale, generate
+
+    lines = generate(_landing(settings).write, Scale(days=DEMO_SCALE_DAYS), progress=True)
+    print(f"demo data: {DEMO_SCALE_DAYS} days, {lines:,} order lines in {settings.landing_uri}")
+    return lines
+
+
+def command_seed(args: argparse.Namespace, settings: Settings) -> int:
+    if args.demo:
+        seed_demo(settings)
+        return 0
+    from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
+
+    keys = copy_reference_dataset(
+        Path(args.source), _landing(settings), args.until, args.parent_increment, progress=True
+    )
+    print(f"copied {len(keys)} files into {settings.landing_uri}")
+    return 0
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    """The instance lives under ATLIQON_HOME, so runs started by the CLI show in the UI."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    return settings.dagster_home
+
+
+def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from atliqon_platform.automation.backfill import backfill_everything
+
+    prepare_dagster_home(settings)
+    return 0 if backfill_everything(settings, progress=True) else 1
+
+
+def command_up(args: argparse.Namespace, settings: Settings) -> int:
+    home = prepare_dagster_home(settings)
+    if not any(_landing(settings).list()):
+        print(f"landing zone {settings.landing_uri} is empty: seeding demo data first")
+        seed_demo(settings)
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "atliqon_platform.definitions",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}); Ctrl-C stops it")
+    process = subprocess.Popen(command, start_new_session=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            return process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            return 130
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="atliqon", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    seed = commands.add_parser("seed", help="put sample data into the landing zone")
+    which = seed.add_mutually_exclusive_group(required=True)
+    which.add_argument("--demo", action="store_true", help="synthetic demo data (seeded)")
+    which.add_argument("--from", dest="source", metavar="DIR", help="a folder laid out like shared/data/fmcg")
+    seed.add_argument("--until", type=_day, help="only order files up to this day (YYYY-MM-DD)")
+    seed.add_argument("--parent-increment", action="store_true", help="also the parent's increment")
+    seed.set_defaults(handler=command_seed)
+    up = commands.add_parser("up", help="Dagster UI and daemon for this ATLIQON_HOME")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=int(os.environ.get("ATLIQON_PORT", "3000")))
+    up.set_defaults(handler=command_up)
+    backfill = commands.add_parser("backfill", help="materialise every asset for all landed data")
+    backfill.set_defaults(handler=command_backfill)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        settings = load_settings()
+        status = args.handler(args, settings)
+    except ConfigurationError as error:
+        print(f"atliqon: configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.command != "up":
+        print(f"done in {time.monotonic() - started:.1f}s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Turn a delivered CSV file into an Arrow table of raw string columns, one row per line.
+
+Bronze keeps data as delivered, so nothing is typed here. What cannot be parsed at all
+(wrong number of fields, bytes that are not UTF-8) is kept as a row too, with the raw
+line and the reason, so that silver can quarantine it with its line number instead of
+losing it. A header that lacks a required column fails the file: nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+LINE_NUMBER = "line_number"
+PARSE_ERROR = "parse_error"
+RAW_LINE = "raw_line"
+
+
+class MissingColumnsError(ValueError):
+    """The header of a delivered file lacks columns the platform needs."""
+
+
+def _first_undecodable(text: str) -> int | None:
+    """Position of the first byte that was not UTF-8 (kept as a lone surrogate)."""
+    for position, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":
+            return position
+    return None
+
+
+def _clean(value: str) -> str:
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def parse_csv(data: bytes, file_name: str, columns: Sequence[str]) -> pa.Table:
+    """Parse ``data`` into the given string columns plus line number, parse error, raw line.
+
+    Column order in the file does not matter; extra columns are ignored. A zero-byte file
+    gives an empty table. Line numbers count from 1 with the header as line 1.
+    """
+    text = data.decode("utf-8-sig", "surrogateescape") if data else ""
+    values: dict[str, list[str | None]] = {name: [] for name in columns}
+    line_numbers: list[int] = []
+    errors: list[str | None] = []
+    raw_lines: list[str | None] = []
+    if text.strip():
+        lines = io.StringIO(text, newline="")
+        reader = csv.reader(lines)
+        header = [name.strip() for name in next(reader)]
+        missing = [name for name in columns if name not in header]
+        if missing:
+            raise MissingColumnsError(
+                f"{file_name}, line 1: header lacks required column(s) {', '.join(missing)} "
+                f"(found: {', '.join(header) or 'nothing'})"
+            )
+        positions = [header.index(name) for name in columns]
+        width = len(header)
+        start_line = reader.line_num + 1
+        for fields in reader:
+            line_number, start_line = start_line, reader.line_num + 1
+            if not fields:
+                continue  # a blank line carries no row
+            joined = ",".join(fields)
+            bad_byte = _first_undecodable(joined)
+            if bad_byte is not None or len(fields) != width:
+                reason = (
+                    f"line {line_number}, column {bad_byte + 1}: bytes that are not UTF-8"
+                    if bad_byte is not None
+                    else f"line {line_number}: expected {width} fields, found {len(fields)}"
+                )
+                for name in columns:
+                    values[name].append(None)
+                errors.append(reason)
+                raw_lines.append(_clean(joined))
+            else:
+                for name, position in zip(columns, positions, strict=True):
+                    values[name].append(fields[position])
+                errors.append(None)
+                raw_lines.append(None)
+            line_numbers.append(line_number)
+    arrays = {name: pa.array(values[name], pa.string()) for name in columns}
+    arrays[LINE_NUMBER] = pa.array(line_numbers, pa.int64())
+    arrays[PARSE_ERROR] = pa.array(errors, pa.string())
+    arrays[RAW_LINE] = pa.array(raw_lines, pa.string())
+    return pa.table(arrays)

@@ -1,0 +1,293 @@
+"""The Delta Lake storage layer: every table the platform writes or reads goes through here.
+
+Two backends, chosen by the session (ARCHITECTURE.md §2):
+- native delta-spark when the Spark session has Delta (Databricks, a cluster with the jars);
+- delta-rs (the ``deltalake`` package) otherwise, with Arrow between Spark and Delta.
+
+Contract: table ``<layer>.<name>`` lives at ``<lake>/<layer>/<name>`` and is readable there
+with the ``deltalake`` package. Every write is one Delta commit: a failed write changes
+nothing, and a write whose schema differs from the table's is refused before it starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from dagster import ConfigurableResource
+from deltalake import DeltaTable, Schema, write_deltalake
+from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
+from pydantic import PrivateAttr
+from pyspark.sql import DataFrame, SparkSession
+
+from atliqon_platform.resources.spark import SparkSessionResource
+from atliqon_platform.settings import load_settings
+
+Data = DataFrame | pa.Table
+WriteMode = Literal["overwrite", "append"]
+
+
+class SchemaMismatchError(ValueError):
+    """A write whose columns or types differ from the table's."""
+
+
+class TableNotFoundError(LookupError):
+    """A read of a table that has never been written (or a path that is not a Delta table)."""
+
+
+@dataclass(frozen=True)
+class PartitionRange:
+    """An inclusive range of a date column: the rows a partitioned run owns."""
+
+    column: str
+    start: dt.date
+    end: dt.date
+
+    def sql(self) -> str:
+        return f"{self.column} >= '{self.start.isoformat()}' AND {self.column} <= '{self.end.isoformat()}'"
+
+    def arrow_filter(self) -> pads.Expression:
+        field = pads.field(self.column)
+        return (field >= pa.scalar(self.start)) & (field <= pa.scalar(self.end))
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    uri: str
+    version: int
+    rows: int  # rows written by this commit
+
+
+def _columns(schema: Schema) -> list[tuple[str, str]]:
+    return [(field.name, str(field.type)) for field in schema.fields]
+
+
+def check_schema(uri: str, existing: Schema, incoming: Schema) -> None:
+    """Refuse a write whose columns or types differ from the table's, naming them."""
+    have, want = dict(_columns(existing)), dict(_columns(incoming))
+    problems = [f"missing column {name} ({kind})" for name, kind in have.items() if name not in want]
+    problems += [f"unexpected column {name} ({kind})" for name, kind in want.items() if name not in have]
+    problems += [
+        f"column {name} is {want[name]}, the table has {kind}"
+        for name, kind in have.items()
+        if name in want and want[name] != kind
+    ]
+    if problems:
+        raise SchemaMismatchError(f"write to {uri} refused, schema differs: {'; '.join(problems)}")
+
+
+class DeltaBackend(Protocol):
+    def write(
+        self,
+        data: Data,
+        uri: str,
+        mode: WriteMode,
+        partition_by: list[str] | None,
+        replace: PartitionRange | None,
+    ) -> tuple[int, int]: ...
+
+    def merge(self, data: Data, uri: str, keys: list[str]) -> tuple[int, int]: ...
+
+    def read(self, uri: str, where: PartitionRange | None) -> DataFrame: ...
+
+    def version(self, uri: str) -> int | None: ...
+
+
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([field.with_nullable(True) for field in schema])
+
+
+class DeltaRsBackend:
+    """delta-rs: Spark hands Arrow batches to the deltalake package, which commits."""
+
+    def __init__(self, spark: SparkSession, storage_options: dict[str, str]) -> None:
+        self._spark = spark
+        self._options = storage_options or None
+
+    def _table(self, uri: str) -> DeltaTable | None:
+        try:
+            return DeltaTable(uri, storage_options=self._options)
+        except DeltaRsTableNotFound:
+            return None
+
+    def _arrow(self, data: Data, table: DeltaTable | None, uri: str) -> pa.Table:
+        arrow = data.toArrow() if isinstance(data, DataFrame) else data
+        if table is None:
+            return arrow.cast(_nullable(arrow.schema))
+        target = pa.schema(table.schema().to_arrow())
+        check_schema(uri, table.schema(), Schema.from_arrow(arrow.schema))
+        return arrow.select(target.names).cast(target)
+
+    def write(self, data, uri, mode, partition_by, replace):
+        table = self._table(uri)
+        arrow = self._arrow(data, table, uri)
+        predicate = replace.sql() if replace is not None and table is not None else None
+        write_deltalake(
+            uri,
+            arrow,
+            mode=mode,
+            partition_by=partition_by if table is None else None,
+            predicate=predicate,
+            storage_options=self._options,
+        )
+        return self._require(uri).version(), arrow.num_rows
+
+    def merge(self, data, uri, keys):
+        table = self._table(uri)
+        if table is None:
+            return self.write(data, uri, "overwrite", None, None)
+        condition = " AND ".join(f"target.{key} = source.{key}" for key in keys)
+        source = self._arrow(data, table, uri)
+        (
+            table.merge(
+                source,
+                predicate=condition,
+                source_alias="source",
+                target_alias="target",
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return table.version(), source.num_rows
+
+    def _require(self, uri: str) -> DeltaTable:
+        table = self._table(uri)
+        if table is None:
+            raise TableNotFoundError(f"no Delta table at {uri}: materialise it first")
+        return table
+
+    def read(self, uri, where):
+        dataset = self._require(uri).to_pyarrow_dataset()
+        arrow = dataset.to_table(filter=where.arrow_filter() if where else None)
+        return self._spark.createDataFrame(arrow)
+
+    def version(self, uri):
+        table = self._table(uri)
+        return None if table is None else table.version()
+
+
+class SparkDeltaBackend:
+    """delta-spark: the session reads and commits Delta itself (Databricks, Delta clusters)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._spark = spark
+
+    def _table(self, uri: str):
+        from delta.tables import DeltaTable as SparkDeltaTable
+
+        return SparkDeltaTable.forPath(self._spark, uri) if self.version(uri) is not None else None
+
+    def _frame(self, data: Data, uri: str) -> DataFrame:
+        frame = data if isinstance(data, DataFrame) else self._spark.createDataFrame(data)
+        if (table := self._table(uri)) is not None:
+            existing = table.toDF().schema
+            check_schema(
+                uri,
+                Schema.from_arrow(_spark_to_arrow_schema(self._spark, existing)),
+                Schema.from_arrow(_spark_to_arrow_schema(self._spark, frame.schema)),
+            )
+            frame = frame.select(*existing.fieldNames())
+        return frame
+
+    def write(self, data, uri, mode, partition_by, replace):
+        writer = self._frame(data, uri).write.format("delta").mode(mode)
+        if replace is not None:
+            writer = writer.option("replaceWhere", replace.sql())
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.save(uri)
+        return self._last_commit(uri)
+
+    def merge(self, data, uri, keys):
+        table = self._table(uri)
+        if table is None:
+            return self.write(data, uri, "overwrite", None, None)
+        condition = " AND ".join(f"target.{key} = source.{key}" for key in keys)
+        source = self._frame(data, uri).alias("source")
+        table.alias("target").merge(
+            source, condition
+        ).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+        return self._last_commit(uri)
+
+    def _last_commit(self, uri: str) -> tuple[int, int]:
+        last = self._spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").collect()[0]
+        metrics = last["operationMetrics"] or {}
+        rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0
+        return int(last["version"]), int(rows)
+
+    def read(self, uri, where):
+        if self.version(uri) is None:
+            raise TableNotFoundError(f"no Delta table at {uri}: materialise it first")
+        frame = self._spark.read.format("delta").load(uri)
+        return frame.where(where.sql()) if where else frame
+
+    def version(self, uri):
+        try:
+            history = self._spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").collect()
+        except Exception:  # noqa: BLE001 - any failure here means "not a Delta table"
+            return None
+        return int(history[0]["version"]) if history else None
+
+
+def _spark_to_arrow_schema(spark: SparkSession, schema) -> pa.Schema:
+    return spark.createDataFrame([], schema).toArrow().schema
+
+
+def session_has_delta(spark: SparkSession) -> bool:
+    """True when the session itself can read and write Delta (extension configured, or Databricks)."""
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    on_databricks = spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None) is not None
+    return "DeltaSparkSessionExtension" in extensions or on_databricks
+
+
+class DeltaLakeResource(ConfigurableResource):
+    """Tables by ``(layer, name)`` under one lake root, on the backend the session supports."""
+
+    lake_uri: str
+    spark: SparkSessionResource
+    _backend: DeltaBackend | None = PrivateAttr(default=None)
+
+    @property
+    def backend(self) -> DeltaBackend:
+        if self._backend is None:
+            session = self.spark.spark_session
+            self._backend = (
+                SparkDeltaBackend(session)
+                if session_has_delta(session)
+                else DeltaRsBackend(session, load_settings().storage_options())
+            )
+        return self._backend
+
+    def uri(self, layer: str, name: str) -> str:
+        return f"{self.lake_uri.rstrip('/')}/{layer}/{name}"
+
+    def overwrite(
+        self,
+        data: Data,
+        layer: str,
+        name: str,
+        partition_by: list[str] | None = None,
+        replace: PartitionRange | None = None,
+    ) -> WriteResult:
+        """Replace the table, or only the rows of ``replace``'s range, in one commit."""
+        uri = self.uri(layer, name)
+        return WriteResult(uri, *self.backend.write(data, uri, "overwrite", partition_by, replace))
+
+    def append(self, data: Data, layer: str, name: str) -> WriteResult:
+        uri = self.uri(layer, name)
+        return WriteResult(uri, *self.backend.write(data, uri, "append", None, None))
+
+    def merge(self, data: Data, layer: str, name: str, keys: list[str]) -> WriteResult:
+        """Upsert on ``keys``: matching rows are updated, new ones inserted."""
+        uri = self.uri(layer, name)
+        return WriteResult(uri, *self.backend.merge(data, uri, keys))
+
+    def read(self, layer: str, name: str, where: PartitionRange | None = None) -> DataFrame:
+        return self.backend.read(self.uri(layer, name), where)
+
+    def version(self, layer: str, name: str) -> int | None:
+        return self.backend.version(self.uri(layer, name))

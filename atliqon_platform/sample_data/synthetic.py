@@ -1,0 +1,185 @@
+"""A seeded generator of both companies' files, with every defect of REFERENCE_RULES.md §2.
+
+Each day's order file is generated from its own random stream (seed and day), so a file
+is the same whatever the scale of the rest, and nothing but one day's file is ever held in
+memory: ten million lines stream to disk a file at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from atliqon_platform.sources import order_file_key
+
+Writer = Callable[[str, bytes], None]
+
+CITIES = ("Bengaluru", "Hyderabad", "New Delhi")
+CITY_TYPOS = ("Bengalore", "Bengaluruu", "Hyderabadd", "Hyderbad", "NewDelhi", "NewDheli", "NewDelhee")
+BRANDS = ("FitFuel", "ZenAthlete", "PrimeFuel", "MacroBite", "PowerSnack", "Recovery", "StaminaX")
+SUFFIXES = ("Market", "Foods", "Nutrition", "Store", "Hub")
+PRODUCT_LINES = (
+    ("Energy Bar Choco Fudge", "energy bars", ("60g", "40g", "25g")),
+    ("Protien Bar Peanut Crunch", "protien bars", ("45g", "55g", "65g")),
+    ("Granola Crunch Honey Almond", "granola & cereals", ("400g", "300g", "200g")),
+    ("Greek Yogurt Pro Vanilla", "recovery dairy", ("200g", "120g", "80g")),
+    ("Oats Cookie Bites ChocoChip", "healthy snacks", ("500g", "350g", "180g")),
+    ("Electrolyte Mix Lemon-Lime", "electrolyte mix", ("30 Sachets", "15 Sachets", "5 Sachets")),
+)
+PARENT_CHANNELS = (
+    ("Retailer", "Brick & Mortar"),
+    ("Direct", "E-Commerce"),
+    ("Distributor", "Brick & Mortar"),
+)
+
+
+@dataclass(frozen=True)
+class Scale:
+    start: dt.date = dt.date(2025, 7, 1)
+    days: int = 30
+    customers: int = 30
+    products: int = 18
+    lines_per_day: int = 300
+    parent_customers: int = 6
+    parent_products: int = 40
+
+
+def _csv(header: str, lines: list[str]) -> bytes:
+    return ("\n".join([header, *lines]) + "\n").encode()
+
+
+def _customer_ids(scale: Scale) -> list[str]:
+    return [str(789000 + index) for index in range(1, scale.customers + 1)]
+
+
+def _product_ids(scale: Scale) -> list[str]:
+    return [str(25890000 + index) for index in range(1, scale.products + 1)]
+
+
+def customers_file(scale: Scale, rng: random.Random) -> bytes:
+    """Duplicates, stray spaces, mixed case, city typos and blank cities."""
+    lines = []
+    for index, customer_id in enumerate(_customer_ids(scale)):
+        name = f"{BRANDS[index % len(BRANDS)]} {SUFFIXES[index % len(SUFFIXES)]}"
+        if index % 4 == 1:
+            name = f" {name.lower()} "
+        city = CITIES[index % 3]
+        if index % 5 == 2:
+            city = CITY_TYPOS[index % len(CITY_TYPOS)]
+        elif index % 9 == 4:
+            city = ""
+        lines.append(f"{customer_id},{name},{city}")
+    lines += rng.sample(lines, k=max(1, len(lines) // 10))  # exact duplicate rows
+    return _csv("customer_id,customer_name,city", lines)
+
+
+def products_file(scale: Scale, rng: random.Random) -> bytes:
+    """Duplicates, lower-case categories, 'Protien', and one non-numeric id."""
+    lines = []
+    for index, product_id in enumerate(_product_ids(scale)):
+        name, category, sizes = PRODUCT_LINES[index % len(PRODUCT_LINES)]
+        size = sizes[(index // len(PRODUCT_LINES)) % len(sizes)]
+        edition = "" if index < 18 else f" Edition {index // 18}"
+        shown_id = "XYZ123" if index == 13 else product_id
+        lines.append(f"SportsBar {name}{edition} ({size}),{shown_id},{category}")
+    lines += rng.sample(lines, k=max(1, len(lines) // 10))
+    return _csv("product_name,product_id,category", lines)
+
+
+def gross_price_file(scale: Scale, rng: random.Random) -> bytes:
+    """Four month formats, negative and non-numeric prices, unknown product ids."""
+    formats = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y")
+    months = sorted({dt.date(day.year, day.month, 1) for day in _days(scale)})
+    lines = []
+    for product_id in [*_product_ids(scale), "88888888"]:
+        base = rng.randint(50, 500)
+        for month in months:
+            price: str = str(base + rng.randint(0, 5))
+            roll = rng.random()
+            if roll < 0.08:
+                price = f"-{price}"
+            elif roll < 0.12:
+                price = rng.choice(("unknown", "not_available"))
+            lines.append(f"{product_id},{month.strftime(rng.choice(formats))},{price}")
+    return _csv("product_id,month,gross_price", lines)
+
+
+def _days(scale: Scale) -> list[dt.date]:
+    return [scale.start + dt.timedelta(days=offset) for offset in range(scale.days)]
+
+
+def orders_file(scale: Scale, seed: int, day: dt.date) -> bytes:
+    """One day's lines: weekday dates mostly, other formats, nulls, decimals, bad ids, duplicates."""
+    rng = random.Random(f"{seed}-{day.isoformat()}")
+    customers, products = _customer_ids(scale), _product_ids(scale)
+    spelled = f'"{day:%A, %B %d, %Y}"'
+    formats = (spelled, spelled, spelled, f"{day:%Y/%m/%d}", f"{day:%d-%m-%Y}", f"{day:%d/%m/%Y}")
+    out = io.StringIO()
+    out.write("order_id,order_placement_date,customer_id,product_id,order_qty\n")
+    previous = ""
+    for line in range(scale.lines_per_day):
+        roll = rng.random()
+        if previous and roll < 0.05:
+            out.write(previous)  # exact duplicate
+            continue
+        customer = rng.choice(customers) if roll > 0.01 else "CUST-X"
+        product = rng.choice(products) if roll > 0.06 or roll < 0.05 else "99999999"
+        quantity = "" if 0.9 < roll < 0.95 else f"{rng.randint(10, 500)}.0"
+        order_id = f"F{day:%b}{customer[-4:]}{line // 5:05d}".upper()
+        previous = f"{order_id},{rng.choice(formats)},{customer},{product},{quantity}\n"
+        out.write(previous)
+        if 0.5 < roll < 0.53:  # the same line again in another date format
+            out.write(f"{order_id},{day:%d-%m-%Y},{customer},{product},{quantity}\n")
+    return out.getvalue().encode()
+
+
+def parent_files(scale: Scale, rng: random.Random) -> dict[str, bytes]:
+    """The parent's clean exports for the months the child's days cover."""
+    customer_codes = [f"7000{2000 + index}" for index in range(scale.parent_customers)]
+    product_codes = [f"PRD{index:07d}" for index in range(scale.parent_products)]
+    months = sorted({dt.date(day.year, day.month, 1) for day in _days(scale)})
+    customers = []
+    for index, code in enumerate(customer_codes):
+        channel, platform = PARENT_CHANNELS[index % len(PARENT_CHANNELS)]
+        customers.append(f"{code},Parent Customer {index},India,{platform},{channel}")
+    products = [f"{code},Sports,Gear,Product {code},Standard" for code in product_codes]
+    prices = [
+        f"{code},{rng.randint(100, 5000)},{year}"
+        for year in sorted({month.year for month in months})
+        for code in product_codes
+    ]
+    facts = [
+        f"{month:%Y-%m-%d},{product},{customer},{rng.randint(10, 1000)}"
+        for month in months
+        for customer in customer_codes
+        for product in product_codes
+    ]
+    return {
+        "parent/full_load/dim_customers.csv": _csv(
+            "customer_code,customer,market,platform,channel", customers
+        ),
+        "parent/full_load/dim_products.csv": _csv("product_code,division,category,product,variant", products),
+        "parent/full_load/dim_gross_price.csv": _csv("product_code,price_inr,year", prices),
+        "parent/full_load/fact_orders.csv": _csv("date,product_code,customer_code,sold_quantity", facts),
+    }
+
+
+def generate(write: Writer, scale: Scale, seed: int = 7, progress: bool = False) -> int:
+    """Write every file through ``write(key, data)``; returns the number of order lines."""
+    rng = random.Random(seed)
+    write("customers/customers.csv", customers_file(scale, rng))
+    write("products/products.csv", products_file(scale, rng))
+    write("gross_price/gross_price.csv", gross_price_file(scale, rng))
+    for key, data in parent_files(scale, rng).items():
+        write(key, data)
+    lines = 0
+    for day in tqdm(_days(scale), desc="order files", unit="day", disable=not progress):
+        data = orders_file(scale, seed, day)
+        lines += data.count(b"\n") - 1
+        write(order_file_key(day), data)
+    return lines

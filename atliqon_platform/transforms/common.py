@@ -1,0 +1,64 @@
+"""Rule pieces several sources share: ids, blanks, dates, and how rejected rows are marked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+UNKNOWN_ID = "999999"
+REJECT_REASON = "reject_reason"
+SOURCE_ORDER = ("file_name", "line_number")
+
+
+def blank_to_null(column: str | Column) -> Column:
+    """Trimmed text, or null when the field was empty: CSV has no other way to say null."""
+    value = F.trim(F.col(column) if isinstance(column, str) else column)
+    return F.when(value == "", None).otherwise(value)
+
+
+def digits_or_unknown(column: str) -> Column:
+    """Keep an id made only of digits; anything else becomes the unknown id 999999."""
+    value = F.trim(F.col(column))
+    return F.when(value.rlike("^[0-9]+$"), value).otherwise(F.lit(UNKNOWN_ID))
+
+
+def first_date_match(column: Column, formats: Sequence[str]) -> Column:
+    """Parse with each format in turn; the first that fits wins (so rule order settles 01/07/2025)."""
+    return F.coalesce(*(F.try_to_date(column, pattern) for pattern in formats))
+
+
+def positive_number_or_zero(column: str) -> Column:
+    """Numbers made positive (a negative sign is a keying error); anything non-numeric is 0."""
+    value = F.trim(F.col(column))
+    number = F.when(value.rlike(r"^-?\d+(\.\d+)?$"), value.try_cast("double"))
+    return F.coalesce(F.abs(number), F.lit(0.0))
+
+
+def reason(*rules: tuple[Column, str | Column]) -> Column:
+    """The first rule a row breaks, as its reject reason; null when it breaks none."""
+    expression = None
+    for condition, message in rules:
+        text = message if isinstance(message, Column) else F.lit(message)
+        expression = F.when(condition, text) if expression is None else expression.when(condition, text)
+    return expression.otherwise(F.lit(None).cast("string"))
+
+
+def parse_error_reason() -> tuple[Column, Column]:
+    """Rows bronze could not split into fields are rejected with the parser's message."""
+    return F.col("parse_error").isNotNull(), F.concat(F.lit("malformed row: "), F.col("parse_error"))
+
+
+def duplicate_rank(keys: Sequence[str | Column], eligible: Column) -> Column:
+    """1 for the first row (in file and line order) of each key among eligible rows, 2+ after."""
+    window = Window.partitionBy(eligible, *keys).orderBy(*SOURCE_ORDER)
+    return F.row_number().over(window)
+
+
+def split_rejected(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Rows with no reject reason, and rows with one."""
+    return (
+        frame.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON),
+        frame.where(F.col(REJECT_REASON).isNotNull()),
+    )

@@ -1,0 +1,88 @@
+"""SportsBar customers: bronze.customers -> silver.customers -> gold.sb_dim_customers (rules §3)."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from atliqon_platform.transforms.common import (
+    REJECT_REASON,
+    blank_to_null,
+    duplicate_rank,
+    parse_error_reason,
+    reason,
+    split_rejected,
+)
+
+CITY_TYPOS = {
+    "Bengalore": "Bengaluru",
+    "Bengaluruu": "Bengaluru",
+    "Hyderabadd": "Hyderabad",
+    "Hyderbad": "Hyderabad",
+    "NewDelhi": "New Delhi",
+    "NewDheli": "New Delhi",
+    "NewDelhee": "New Delhi",
+}
+VALID_CITIES = ("Bengaluru", "Hyderabad", "New Delhi")
+# Blank cities the business confirmed by hand.
+CONFIRMED_CITIES = {
+    "789403": "New Delhi",
+    "789420": "Bengaluru",
+    "789521": "Hyderabad",
+    "789603": "Hyderabad",
+}
+SILVER_COLUMNS = (
+    "customer_id",
+    "customer_name",
+    "city",
+    "customer",
+    "market",
+    "platform",
+    "channel",
+    "file_name",
+    "line_number",
+)
+GOLD_COLUMNS = ("customer_id", "customer_name", "city", "customer", "market", "platform", "channel")
+
+
+def standard_city(city: str) -> F.Column:
+    """Typos fixed, the three known cities kept, anything else unknown (null)."""
+    value = blank_to_null(city)
+    fixed = F.coalesce(F.create_map(*[F.lit(x) for pair in CITY_TYPOS.items() for x in pair])[value], value)
+    return F.when(fixed.isin(*VALID_CITIES), fixed)
+
+
+def clean_customers(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """silver.customers (one row per customer_id) and the rows rejected on the way."""
+    customer_id = blank_to_null("customer_id")
+    usable = F.col("parse_error").isNull() & customer_id.isNotNull()
+    confirmed = F.create_map(*[F.lit(x) for pair in CONFIRMED_CITIES.items() for x in pair])
+    marked = (
+        bronze.withColumn("_rank", duplicate_rank([customer_id], usable))
+        .withColumn(
+            REJECT_REASON,
+            reason(
+                parse_error_reason(),
+                (customer_id.isNull(), "missing customer_id"),
+                (F.col("_rank") > 1, "duplicate customer_id"),
+            ),
+        )
+        .drop("_rank")
+    )
+    kept, rejected = split_rejected(marked)
+    city = F.coalesce(standard_city("city"), confirmed[customer_id])
+    silver = (
+        kept.withColumn("customer_id", customer_id)
+        .withColumn("customer_name", F.initcap(F.trim("customer_name")))
+        .withColumn("city", city)
+        .withColumn("customer", F.concat_ws("-", "customer_name", F.coalesce("city", F.lit("Unknown"))))
+        .withColumn("market", F.lit("India"))
+        .withColumn("platform", F.lit("Sports Bar"))
+        .withColumn("channel", F.lit("Acquisition"))
+        .select(*SILVER_COLUMNS)
+    )
+    return silver, rejected
+
+
+def sb_dim_customers(silver: DataFrame) -> DataFrame:
+    return silver.select(*GOLD_COLUMNS)

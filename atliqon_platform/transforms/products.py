@@ -1,0 +1,80 @@
+"""SportsBar products: bronze.products -> silver.products -> gold.sb_dim_products (rules §3)."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from atliqon_platform.transforms.common import (
+    REJECT_REASON,
+    blank_to_null,
+    digits_or_unknown,
+    duplicate_rank,
+    parse_error_reason,
+    reason,
+    split_rejected,
+)
+
+DIVISION_OF_CATEGORY = {
+    "Energy Bars": "Nutrition Bars",
+    "Protein Bars": "Nutrition Bars",
+    "Granola & Cereals": "Breakfast Foods",
+    "Recovery Dairy": "Dairy & Recovery",
+    "Healthy Snacks": "Healthy Snacks",
+    "Electrolyte Mix": "Hydration & Electrolytes",
+}
+SILVER_COLUMNS = (
+    "product_code",
+    "product_id",
+    "division",
+    "category",
+    "product",
+    "variant",
+    "file_name",
+    "line_number",
+)
+GOLD_COLUMNS = ("product_code", "product_id", "division", "category", "product", "variant")
+
+
+def fix_protein(column: Column) -> Column:
+    return F.regexp_replace(column, "(?i)protien", "Protein")
+
+
+def division(category: Column) -> Column:
+    lookup = F.create_map(*[F.lit(x) for pair in DIVISION_OF_CATEGORY.items() for x in pair])
+    return F.coalesce(lookup[category], F.lit("Other"))
+
+
+def clean_products(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """silver.products (one row per product_id) and the rows rejected on the way."""
+    raw_id = blank_to_null("product_id")
+    name = blank_to_null("product_name")
+    usable = F.col("parse_error").isNull() & raw_id.isNotNull() & name.isNotNull()
+    marked = (
+        bronze.withColumn("_rank", duplicate_rank([raw_id], usable))
+        .withColumn(
+            REJECT_REASON,
+            reason(
+                parse_error_reason(),
+                (raw_id.isNull(), "missing product_id"),
+                (name.isNull(), "missing product_name"),
+                (F.col("_rank") > 1, "duplicate product_id"),
+            ),
+        )
+        .drop("_rank")
+    )
+    kept, rejected = split_rejected(marked)
+    silver = (
+        kept.withColumn("product", fix_protein(F.trim("product_name")))
+        .withColumn("category", fix_protein(F.initcap(F.trim("category"))))
+        .withColumn("division", division(F.col("category")))
+        .withColumn("variant", F.regexp_extract("product", r"\((.*?)\)", 1))
+        .withColumn("product_code", F.sha2("product", 256))
+        .withColumn("product_id", digits_or_unknown("product_id"))
+        .select(*SILVER_COLUMNS)
+    )
+    return silver, rejected
+
+
+def sb_dim_products(silver: DataFrame) -> DataFrame:
+    return silver.select(*GOLD_COLUMNS)
