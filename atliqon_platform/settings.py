@@ -28,16 +28,6 @@ class Environment(StrEnum):
     DATABRICKS = "databricks"
 
 
-AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-)
-
-
 @dataclass(frozen=True)
 class Settings:
     """Where things are and which engine runs them, resolved once from the environment."""
@@ -58,29 +48,23 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
-    @property
-    def lake_is_s3(self) -> bool:
-        return self.lake_uri.startswith("s3://")
 
-    @property
-    def landing_is_s3(self) -> bool:
-        return self.landing_uri.startswith("s3://")
-
-    def storage_options(self) -> dict[str, str]:
-        """Options for delta-rs on S3; credentials stay in the process environment."""
-        if not self.lake_is_s3:
-            return {}
-        options = {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
-        if self.aws_endpoint_url:
-            options["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-            if self.aws_endpoint_url.startswith("http://"):
-                options["AWS_ALLOW_HTTP"] = "true"
-        if self.aws_region:
-            options["AWS_REGION"] = self.aws_region
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            if value := os.environ.get(name):
-                options[name] = value
-        return options
+def delta_storage_options(uri: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Options for delta-rs at ``uri``: S3 endpoint and credentials from the standard AWS variables."""
+    environ = os.environ if environ is None else environ
+    if not uri.startswith("s3://"):
+        return {}
+    options = {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"}  # one writer per table: Dagster runs a table once
+    if endpoint := environ.get("AWS_ENDPOINT_URL"):
+        options["AWS_ENDPOINT_URL"] = endpoint
+        if endpoint.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    if region := environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"):
+        options["AWS_REGION"] = region
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        if value := environ.get(name):
+            options[name] = value
+    return options
 
 
 def _choice(environ: Mapping[str, str], name: str, enum: type[StrEnum], default: str) -> StrEnum:

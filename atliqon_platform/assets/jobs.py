@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from atliqon_platform.assets.partitions import DAILY, MONTHLY
-
 DAILY_ORDERS = AssetSelection.assets(
     ["bronze", "orders"], ["silver", "orders"], ["silver", "orders_rejected"], ["gold", "sb_fact_orders"]
 )

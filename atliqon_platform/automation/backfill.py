@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job, reporting_job
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.settings import Settings
+from atliqon_platform.settings import Settings, delta_storage_options
 from atliqon_platform.sources import ORDERS, InvalidOrderFileName, order_file_day
 
 
@@ -35,7 +35,7 @@ def landed_order_days(landing: LandingZoneResource) -> list[dt.date]:
 
 def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
     uri = f"{settings.lake_uri}/silver/parent_fact_orders"
-    dates = DeltaTable(uri, storage_options=settings.storage_options() or None).to_pyarrow_dataset()
+    dates = DeltaTable(uri, storage_options=delta_storage_options(uri) or None).to_pyarrow_dataset()
     column = dates.to_table(columns=["date"]).column("date")
     if len(column) == 0:
         return None
@@ -55,8 +55,9 @@ def backfill_everything(
     settings: Settings, progress: bool = False, instance: DagsterInstance | None = None
 ) -> bool:
     """Run the four jobs in order; stops at the first failed run and says which."""
-    from atliqon_platform.definitions import defs
+    from atliqon_platform.definitions import build_definitions
 
+    defs = build_definitions(settings)
     instance = instance or DagsterInstance.get()
     landing = LandingZoneResource(
         uri=settings.landing_uri, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region

@@ -24,7 +24,7 @@ from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 
 from atliqon_platform.resources.spark import SparkSessionResource
-from atliqon_platform.settings import load_settings
+from atliqon_platform.settings import delta_storage_options
 
 Data = DataFrame | pa.Table
 WriteMode = Literal["overwrite", "append"]
@@ -62,7 +62,7 @@ class WriteResult:
 
 
 def _columns(schema: Schema) -> list[tuple[str, str]]:
-    return [(field.name, str(field.type)) for field in schema.fields]
+    return [(field.name, getattr(field.type, "type", None) or str(field.type)) for field in schema.fields]
 
 
 def check_schema(uri: str, existing: Schema, incoming: Schema) -> None:
@@ -258,7 +258,7 @@ class DeltaLakeResource(ConfigurableResource):
             self._backend = (
                 SparkDeltaBackend(session)
                 if session_has_delta(session)
-                else DeltaRsBackend(session, load_settings().storage_options())
+                else DeltaRsBackend(session, delta_storage_options(self.lake_uri))
             )
         return self._backend
 

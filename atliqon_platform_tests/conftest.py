@@ -1,0 +1,75 @@
+"""Shared fixtures: one local Spark session for the whole run, a moto S3 server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+os.environ.setdefault("ATLIQON_SPARK_MASTER", "local[2]")
+os.environ.setdefault("ATLIQON_HOME", str(Path(__file__).resolve().parent.parent / ".atliqon-tests"))
+
+from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E402
+from atliqon_platform.resources.spark import SparkSessionResource, spark_config  # noqa: E402
+from atliqon_platform.settings import load_settings  # noqa: E402
+
+REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmcg"
+
+
+@pytest.fixture(scope="session")
+def spark_resource() -> SparkSessionResource:
+    return SparkSessionResource(spark_config=spark_config(load_settings()))
+
+
+@pytest.fixture(scope="session")
+def spark(spark_resource):
+    return spark_resource.spark_session
+
+
+@pytest.fixture
+def lake(tmp_path, spark_resource) -> DeltaLakeResource:
+    return DeltaLakeResource(lake_uri=str(tmp_path / "lake"), spark=spark_resource)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 endpoint: moto's server, bound to loopback, for the whole test run."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch, request) -> str:
+    """A fresh bucket, with the AWS variables pointing at the moto server."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"test-{request.node.name.lower().replace('_', '-').replace('[', '-').replace(']', '')}"[:60]
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture(scope="session")
+def reference_dataset() -> Path:
+    if not (REFERENCE_DATASET / "2_child_company").is_dir():
+        pytest.skip(f"the real dataset is not at {REFERENCE_DATASET} (shared/ must sit beside the project)")
+    return REFERENCE_DATASET
