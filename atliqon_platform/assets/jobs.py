@@ -21,13 +21,11 @@ dimensions_job = define_asset_job(
 daily_orders_job = define_asset_job(
     "daily_orders_job",
     DAILY_ORDERS,
-    partitions_def=DAILY,
     description="SportsBar orders, bronze to gold, by landing day.",
 )
 monthly_facts_job = define_asset_job(
     "monthly_facts_job",
     MONTHLY_FACTS,
-    partitions_def=MONTHLY,
     description="Unified monthly gold.fact_orders.",
 )
 reporting_job = define_asset_job(
