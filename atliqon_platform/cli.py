@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"atliqon: configuration error: {error}", file=sys.stderr)
         return 2
+    except FileNotFoundError as error:  # a --from folder that is missing or not laid out right
+        print(f"atliqon: {error}", file=sys.stderr)
+        return 2
     if args.command != "up":
         print(f"done in {time.monotonic() - started:.1f}s")
     return status

@@ -127,8 +127,8 @@ def orders_file(scale: Scale, seed: int, day: dt.date) -> bytes:
         if previous and roll < 0.05:
             out.write(previous)  # exact duplicate
             continue
-        customer = rng.choice(customers) if roll > 0.01 else "CUST-X"
-        product = rng.choice(products) if roll > 0.06 or roll < 0.05 else "99999999"
+        customer = rng.choice(customers) if rng.random() > 0.01 else "CUST-X"
+        product = rng.choice(products) if rng.random() > 0.01 else "99999999"
         quantity = "" if 0.9 < roll < 0.95 else f"{rng.randint(10, 500)}.0"
         order_id = f"F{day:%b}{customer[-4:]}{line // 5:05d}".upper()
         previous = f"{order_id},{rng.choice(formats)},{customer},{product},{quantity}\n"

@@ -1,0 +1,41 @@
+import pytest
+
+from atliqon_platform.settings import ConfigurationError, Environment, delta_storage_options, load_settings
+
+
+def test_local_default(tmp_path):
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path)})
+    assert settings.env is Environment.LOCAL
+    assert settings.landing_uri == str(tmp_path / "landing")
+    assert settings.lake_uri == str(tmp_path / "lake")
+    assert settings.dagster_home == tmp_path / "dagster"
+
+
+def test_unknown_environment_lists_valid_ones():
+    with pytest.raises(
+        ConfigurationError, match="ATLIQON_ENV='cloud' is not valid; use one of: local, s3, databricks"
+    ):
+        load_settings({"ATLIQON_ENV": "cloud"})
+
+
+def test_s3_needs_both_uris():
+    with pytest.raises(ConfigurationError, match="needs ATLIQON_LANDING_URI"):
+        load_settings({"ATLIQON_ENV": "s3", "ATLIQON_LAKE_URI": "s3://b/lake"})
+    with pytest.raises(ConfigurationError, match="must look like s3://bucket/prefix"):
+        load_settings({"ATLIQON_ENV": "s3", "ATLIQON_LANDING_URI": "/tmp/x", "ATLIQON_LAKE_URI": "s3://b/l"})
+    settings = load_settings(
+        {"ATLIQON_ENV": "s3", "ATLIQON_LANDING_URI": "s3://b/landing/", "ATLIQON_LAKE_URI": "s3://b/lake"}
+    )
+    assert (settings.landing_uri, settings.lake_uri) == ("s3://b/landing", "s3://b/lake")
+
+
+def test_spark_remote_must_be_a_connect_url():
+    with pytest.raises(ConfigurationError, match="sc://host:port"):
+        load_settings({"ATLIQON_SPARK_REMOTE": "http://x"})
+
+
+def test_delta_storage_options_only_for_s3():
+    environ = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "k"}
+    assert delta_storage_options("/tmp/lake", environ) == {}
+    options = delta_storage_options("s3://b/lake", environ)
+    assert options["AWS_ALLOW_HTTP"] == "true" and options["AWS_REGION"] == "eu-west-1"

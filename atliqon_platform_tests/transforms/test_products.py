@@ -1,0 +1,32 @@
+import hashlib
+
+from atliqon_platform.transforms.products import clean_products
+from atliqon_platform_tests.transforms.helpers import bronze_frame
+
+COLUMNS = "product_name,product_id,category"
+
+
+def test_product_rules(spark):
+    bronze = bronze_frame(
+        spark,
+        COLUMNS,
+        [
+            ("SportsBar Protien Bar Peanut Crunch (45g)", "25891201", "protien bars"),
+            ("SportsBar Oats Cookie Bites ChocoChip (350g)", "XYZ123", "healthy snacks"),
+            ("SportsBar Electrolyte Mix Lemon-Lime (30 Sachets)", "25891601", "electrolyte mix"),
+            ("Something (1kg)", "5", "misc"),
+            ("SportsBar Protien Bar Peanut Crunch (45g)", "25891201", "protien bars"),
+        ],
+    )
+    silver, rejected = clean_products(bronze)
+    rows = {row.product_id: row for row in silver.collect()}
+    bar = rows["25891201"]
+    assert bar.product == "SportsBar Protein Bar Peanut Crunch (45g)"
+    assert bar.category == "Protein Bars" and bar.division == "Nutrition Bars"
+    assert bar.variant == "45g"
+    assert bar.product_code == hashlib.sha256(bar.product.encode()).hexdigest()
+    assert rows["999999"].category == "Healthy Snacks"  # non-numeric id replaced
+    assert rows["25891601"].variant == "30 Sachets"
+    assert rows["25891601"].division == "Hydration & Electrolytes"
+    assert rows["5"].division == "Other"
+    assert [row.reject_reason for row in rejected.collect()] == ["duplicate product_id"]
