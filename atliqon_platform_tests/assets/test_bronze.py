@@ -8,7 +8,8 @@ from deltalake import DeltaTable
 from atliqon_platform.assets.bronze import bronze_orders
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 
-GOOD = b"order_id,order_placement_date,customer_id,product_id,order_qty\nA,2025/07/01,1,2,3.0\n" + b"B,2025/07/01,1,2\n"
+HEADER = b"order_id,order_placement_date,customer_id,product_id,order_qty\n"
+GOOD = HEADER + b"A,2025/07/01,1,2,3.0\nB,2025/07/01,1,2\n"
 
 
 def test_bad_header_fails_its_partition_naming_file_and_columns(tmp_path, lake):
