@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
 from atliqon_platform.settings import ConfigurationError, Settings, load_settings
 
 DEMO_SCALE_DAYS = 30
@@ -129,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileNotFoundError as error:  # a --from folder that is missing or not laid out right
         print(f"atliqon: {error}", file=sys.stderr)
+        return 2
+    except (EndpointConnectionError, NoCredentialsError) as error:
+        print(
+            f"atliqon: cannot use S3 ({error}): check AWS_ENDPOINT_URL, AWS_REGION and the "
+            "AWS credentials variables",
+            file=sys.stderr,
+        )
         return 2
     if args.command != "up":
         print(f"done in {time.monotonic() - started:.1f}s")

@@ -36,6 +36,25 @@ def test_configuration_error_is_one_clear_line(tmp_path):
     )
 
 
+def test_unreachable_s3_endpoint_is_one_clear_error(tmp_path):
+    result = atliqon(
+        "seed",
+        "--demo",
+        home=tmp_path,
+        ATLIQON_ENV="s3",
+        ATLIQON_LANDING_URI="s3://b/landing",
+        ATLIQON_LAKE_URI="s3://b/lake",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_REGION="us-east-1",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("atliqon: cannot use S3 (Could not connect to the endpoint URL")
+    assert "Traceback" not in result.stderr
+
+
 def test_not_a_reference_folder(tmp_path):
     result = atliqon("seed", "--from", str(tmp_path), home=tmp_path)
     assert result.returncode == 2
