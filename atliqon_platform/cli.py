@@ -83,15 +83,24 @@ def command_up(args: argparse.Namespace, settings: Settings) -> int:
     ]
     print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}); Ctrl-C stops it")
     process = subprocess.Popen(command, start_new_session=True)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C, and a TERM from a service manager, stop everything this command started.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            return process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            return 130
+        for stop_signal, grace in ((signal.SIGINT, 15), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            os.killpg(process.pid, stop_signal)
+            try:
+                process.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        return 130
 
 
 def _day(text: str) -> dt.date:
