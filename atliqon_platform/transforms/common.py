@@ -18,6 +18,11 @@ def blank_to_null(column: str | Column) -> Column:
     return F.when(value == "", None).otherwise(value)
 
 
+def lookup(mapping: dict[str, str]) -> Column:
+    """A literal map column, so a rule's table of values reads as the rules file writes it."""
+    return F.create_map(*(F.lit(item) for pair in mapping.items() for item in pair))
+
+
 def digits_or_unknown(column: str) -> Column:
     """Keep an id made only of digits; anything else becomes the unknown id 999999."""
     value = F.trim(F.col(column))

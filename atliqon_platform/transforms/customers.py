@@ -9,6 +9,7 @@ from atliqon_platform.transforms.common import (
     REJECT_REASON,
     blank_to_null,
     duplicate_rank,
+    lookup,
     parse_error_reason,
     reason,
     split_rejected,
@@ -48,7 +49,7 @@ GOLD_COLUMNS = ("customer_id", "customer_name", "city", "customer", "market", "p
 def standard_city(city: str) -> F.Column:
     """Typos fixed, the three known cities kept, anything else unknown (null)."""
     value = blank_to_null(city)
-    fixed = F.coalesce(F.create_map(*[F.lit(x) for pair in CITY_TYPOS.items() for x in pair])[value], value)
+    fixed = F.coalesce(lookup(CITY_TYPOS)[value], value)
     return F.when(fixed.isin(*VALID_CITIES), fixed)
 
 
@@ -56,7 +57,7 @@ def clean_customers(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
     """silver.customers (one row per customer_id) and the rows rejected on the way."""
     customer_id = blank_to_null("customer_id")
     usable = F.col("parse_error").isNull() & customer_id.isNotNull()
-    confirmed = F.create_map(*[F.lit(x) for pair in CONFIRMED_CITIES.items() for x in pair])
+    confirmed = lookup(CONFIRMED_CITIES)
     marked = (
         bronze.withColumn("_rank", duplicate_rank([customer_id], usable))
         .withColumn(

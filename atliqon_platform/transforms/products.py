@@ -10,6 +10,7 @@ from atliqon_platform.transforms.common import (
     blank_to_null,
     digits_or_unknown,
     duplicate_rank,
+    lookup,
     parse_error_reason,
     reason,
     split_rejected,
@@ -41,8 +42,7 @@ def fix_protein(column: Column) -> Column:
 
 
 def division(category: Column) -> Column:
-    lookup = F.create_map(*[F.lit(x) for pair in DIVISION_OF_CATEGORY.items() for x in pair])
-    return F.coalesce(lookup[category], F.lit("Other"))
+    return F.coalesce(lookup(DIVISION_OF_CATEGORY)[category], F.lit("Other"))
 
 
 def clean_products(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
