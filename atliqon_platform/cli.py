@@ -21,9 +21,7 @@ DEMO_SCALE_DAYS = 30
 def _landing(settings: Settings):
     from atliqon_platform.resources.landing_zone import LandingZoneResource
 
-    return LandingZoneResource(
-        uri=settings.landing_uri, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
-    )
+    return LandingZoneResource.for_settings(settings)
 
 
 def seed_demo(settings: Settings) -> int:

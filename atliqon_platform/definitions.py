@@ -37,11 +37,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "spark": spark,
         "lake": DeltaLakeResource(lake_uri=settings.lake_uri, spark=spark),
-        "landing": LandingZoneResource(
-            uri=settings.landing_uri,
-            endpoint_url=settings.aws_endpoint_url,
-            region_name=settings.aws_region,
-        ),
+        "landing": LandingZoneResource.for_settings(settings),
     }
 
 

@@ -29,6 +29,26 @@ from atliqon_platform.sources import (
 LANDING_DATE = "landing_date"
 
 
+def _with_lineage(table: pa.Table, key: str, ingested_at: dt.datetime) -> pa.Table:
+    rows = table.num_rows
+    table = table.append_column("file_name", pa.array([key] * rows, pa.string()))
+    return table.append_column("ingested_at", pa.array([ingested_at] * rows, pa.timestamp("us", "UTC")))
+
+
+def landed_order_files(landing: LandingZoneResource) -> tuple[dict[str, dt.date], list[str]]:
+    """Every order file with its landing day, and the problems of names that carry no valid date."""
+    files, problems = {}, []
+    for item in landing.list(ORDERS.prefix):
+        try:
+            day = order_file_day(item.key)
+        except InvalidOrderFileName as error:
+            problems.append(str(error))
+            continue
+        if day is not None:
+            files[item.key] = day
+    return files, problems
+
+
 def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]) -> pa.Table:
     """All rows of ``keys`` with lineage columns; fails naming every file whose header is wrong."""
     ingested_at = dt.datetime.now(dt.UTC)
@@ -39,21 +59,14 @@ def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]
         except MissingColumnsError as error:
             problems.append(str(error))
             continue
-        rows = table.num_rows
-        table = table.append_column("file_name", pa.array([key] * rows, pa.string()))
-        tables.append(
-            table.append_column("ingested_at", pa.array([ingested_at] * rows, pa.timestamp("us", "UTC")))
-        )
+        tables.append(_with_lineage(table, key, ingested_at))
     if problems:
         raise Failure(
             description=f"{len(problems)} {source.name} file(s) cannot be loaded: " + " | ".join(problems),
             metadata={"files": problems},
         )
     if not tables:
-        empty = parse_csv(b"", "", source.columns)
-        return empty.append_column("file_name", pa.array([], pa.string())).append_column(
-            "ingested_at", pa.array([], pa.timestamp("us", "UTC"))
-        )
+        return _with_lineage(parse_csv(b"", "", source.columns), "", ingested_at)
     return pa.concat_tables(tables)
 
 
@@ -119,16 +132,11 @@ def bronze_orders(
     context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource
 ) -> MaterializeResult:
     days = partition_range(context, LANDING_DATE)
-    keys, day_of_key = [], {}
-    for item in landing.list(ORDERS.prefix):
-        try:
-            day = order_file_day(item.key)
-        except InvalidOrderFileName as error:
-            context.log.warning(f"skipped: {error}")
-            continue
-        if day is not None and days.start <= day <= days.end:
-            keys.append(item.key)
-            day_of_key[item.key] = day
+    files, problems = landed_order_files(landing)
+    for problem in problems:
+        context.log.warning(f"skipped: {problem}")
+    day_of_key = {key: day for key, day in files.items() if days.start <= day <= days.end}
+    keys = list(day_of_key)
     table = read_files(landing, ORDERS, keys)
     landing_dates = [day_of_key[name] for name in table.column("file_name").to_pylist()]
     table = table.append_column(LANDING_DATE, pa.array(landing_dates, pa.date32()))

@@ -15,22 +15,10 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from deltalake import DeltaTable
 from tqdm import tqdm
 
+from atliqon_platform.assets.bronze import landed_order_files
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job, reporting_job
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import Settings, delta_storage_options
-from atliqon_platform.sources import ORDERS, InvalidOrderFileName, order_file_day
-
-
-def landed_order_days(landing: LandingZoneResource) -> list[dt.date]:
-    days = set()
-    for item in landing.list(ORDERS.prefix):
-        try:
-            day = order_file_day(item.key)
-        except InvalidOrderFileName:
-            continue  # reported by the bronze asset and the sensor, not a reason to stop here
-        if day is not None:
-            days.add(day)
-    return sorted(days)
 
 
 def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
@@ -59,10 +47,8 @@ def backfill_everything(
 
     defs = build_definitions(settings)
     instance = instance or DagsterInstance.get()
-    landing = LandingZoneResource(
-        uri=settings.landing_uri, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
-    )
-    days = landed_order_days(landing)
+    files, _ = landed_order_files(LandingZoneResource.for_settings(settings))
+    days = sorted(set(files.values()))
     steps = tqdm(total=4, desc="backfill", unit="run", disable=not progress)
 
     def run(job_name: str, tags: dict[str, str]) -> bool:

@@ -17,6 +17,8 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
+from atliqon_platform.settings import Settings
+
 
 class LandingObjectMissing(FileNotFoundError):
     """A key that was listed but is gone when read (deleted or replaced meanwhile)."""
@@ -42,6 +44,13 @@ class LandingZoneResource(ConfigurableResource):
     endpoint_url: str | None = None
     region_name: str | None = None
     _client: object | None = PrivateAttr(default=None)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> LandingZoneResource:
+        """The landing zone the environment names."""
+        return cls(
+            uri=settings.landing_uri, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
+        )
 
     @property
     def is_s3(self) -> bool:

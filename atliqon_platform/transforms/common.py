@@ -61,6 +61,23 @@ def duplicate_rank(keys: Sequence[str | Column], eligible: Column) -> Column:
     return F.row_number().over(window)
 
 
+def mark_snapshot_rows(bronze: DataFrame, key: str, required: dict[str, Column]) -> DataFrame:
+    """Reject malformed rows, rows missing a required value, and repeats of ``key`` (the first
+    line in file order stays); ``key`` names one of the ``required`` columns."""
+    usable = F.col("parse_error").isNull()
+    for value in required.values():
+        usable = usable & value.isNotNull()
+    missing = [(value.isNull(), f"missing {name}") for name, value in required.items()]
+    return (
+        bronze.withColumn("_rank", duplicate_rank([required[key]], usable))
+        .withColumn(
+            REJECT_REASON,
+            reason(parse_error_reason(), *missing, (F.col("_rank") > 1, f"duplicate {key}")),
+        )
+        .drop("_rank")
+    )
+
+
 def split_rejected(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Rows with no reject reason, and rows with one."""
     return (

@@ -6,12 +6,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.transforms.common import (
-    REJECT_REASON,
     blank_to_null,
-    duplicate_rank,
     lookup,
-    parse_error_reason,
-    reason,
+    mark_snapshot_rows,
     split_rejected,
 )
 
@@ -56,20 +53,8 @@ def standard_city(city: str) -> F.Column:
 def clean_customers(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
     """silver.customers (one row per customer_id) and the rows rejected on the way."""
     customer_id = blank_to_null("customer_id")
-    usable = F.col("parse_error").isNull() & customer_id.isNotNull()
     confirmed = lookup(CONFIRMED_CITIES)
-    marked = (
-        bronze.withColumn("_rank", duplicate_rank([customer_id], usable))
-        .withColumn(
-            REJECT_REASON,
-            reason(
-                parse_error_reason(),
-                (customer_id.isNull(), "missing customer_id"),
-                (F.col("_rank") > 1, "duplicate customer_id"),
-            ),
-        )
-        .drop("_rank")
-    )
+    marked = mark_snapshot_rows(bronze, "customer_id", {"customer_id": customer_id})
     kept, rejected = split_rejected(marked)
     city = F.coalesce(standard_city("city"), confirmed[customer_id])
     silver = (

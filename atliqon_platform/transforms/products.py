@@ -6,13 +6,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.transforms.common import (
-    REJECT_REASON,
     blank_to_null,
     digits_or_unknown,
-    duplicate_rank,
     lookup,
-    parse_error_reason,
-    reason,
+    mark_snapshot_rows,
     split_rejected,
 )
 
@@ -49,20 +46,7 @@ def clean_products(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
     """silver.products (one row per product_id) and the rows rejected on the way."""
     raw_id = blank_to_null("product_id")
     name = blank_to_null("product_name")
-    usable = F.col("parse_error").isNull() & raw_id.isNotNull() & name.isNotNull()
-    marked = (
-        bronze.withColumn("_rank", duplicate_rank([raw_id], usable))
-        .withColumn(
-            REJECT_REASON,
-            reason(
-                parse_error_reason(),
-                (raw_id.isNull(), "missing product_id"),
-                (name.isNull(), "missing product_name"),
-                (F.col("_rank") > 1, "duplicate product_id"),
-            ),
-        )
-        .drop("_rank")
-    )
+    marked = mark_snapshot_rows(bronze, "product_id", {"product_id": raw_id, "product_name": name})
     kept, rejected = split_rejected(marked)
     silver = (
         kept.withColumn("product", fix_protein(F.trim("product_name")))
