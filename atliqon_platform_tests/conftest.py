@@ -73,3 +73,11 @@ def reference_dataset() -> Path:
     if not (REFERENCE_DATASET / "2_child_company").is_dir():
         pytest.skip(f"the real dataset is not at {REFERENCE_DATASET} (shared/ must sit beside the project)")
     return REFERENCE_DATASET
+
+
+@pytest.fixture(scope="session")
+def real_platform(reference_dataset, tmp_path_factory) -> dict:
+    """The real dataset through the whole graph, built once per run (see real_platform.py)."""
+    from atliqon_platform_tests.real_platform import build_real_platform
+
+    return build_real_platform(reference_dataset, tmp_path_factory.mktemp("real"))

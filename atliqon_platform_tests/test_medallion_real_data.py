@@ -2,71 +2,14 @@
 added without touching earlier months, and a second backfill changing nothing."""
 
 import datetime as dt
-import shutil
 
-import pyarrow as pa
 import pyarrow.compute as pc
-import pytest
-from dagster import instance_for_test
-from deltalake import DeltaTable
 
-from atliqon_platform.automation.backfill import backfill_everything
-from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
-from atliqon_platform.settings import load_settings
-
-TABLES = [
-    "bronze/orders",
-    "silver/orders",
-    "silver/orders_rejected",
-    "gold/sb_fact_orders",
-    "gold/fact_orders",
-    "silver/customers",
-    "silver/products",
-    "silver/gross_price",
-    "gold/sb_dim_customers",
-    "gold/sb_dim_products",
-    "gold/sb_dim_gross_price",
-    "gold/dim_customers",
-    "gold/dim_products",
-    "gold/dim_gross_price",
-    "gold/dim_date",
-    "gold/vw_fact_orders_enriched",
-]
+from atliqon_platform_tests.real_platform import REAL_TABLES, read_delta
 
 
-def read(home, table: str) -> pa.Table:
-    return DeltaTable(str(home / "lake" / table)).to_pyarrow_table()
-
-
-def content(home, table: str) -> pa.Table:
-    """A table's rows in a fixed order, without the ingestion time (which a rerun renews)."""
-    data = read(home, table)
-    data = data.drop_columns([name for name in data.column_names if name == "ingested_at"])
-    return data.sort_by([(name, "ascending") for name in data.column_names])
-
-
-@pytest.fixture(scope="module")
-def built(reference_dataset, tmp_path_factory):
-    """The full load seeded and backfilled, then snapshots after a second identical backfill."""
-    home = tmp_path_factory.mktemp("real")
-    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
-    landing = LandingZoneResource(uri=settings.landing_uri)
-    copy_reference_dataset(reference_dataset, landing, until=dt.date(2025, 11, 30))
-    with instance_for_test() as instance:
-        assert backfill_everything(settings, instance=instance)
-        first = {table: content(home, table) for table in TABLES}
-        assert backfill_everything(settings, instance=instance)
-        second = {table: content(home, table) for table in TABLES}
-        full_load = {table: read(home, table) for table in TABLES}
-        copy_reference_dataset(reference_dataset, landing, parent_increment=True)
-        assert backfill_everything(settings, instance=instance)
-    yield {"home": home, "first": first, "second": second, "full_load": full_load}
-    shutil.rmtree(home, ignore_errors=True)
-
-
-def test_orders_figures(built):
-    tables = built["full_load"]
+def test_orders_figures(real_platform):
+    tables = real_platform["full_load"]
     assert tables["bronze/orders"].num_rows == 51_810
     rejected = tables["silver/orders_rejected"]
     reasons = pc.value_counts(rejected["reject_reason"]).to_pylist()
@@ -79,8 +22,8 @@ def test_orders_figures(built):
     assert tables["silver/orders"].num_rows + rejected.num_rows == 51_810
 
 
-def test_dimension_figures(built):
-    tables = built["full_load"]
+def test_dimension_figures(real_platform):
+    tables = real_platform["full_load"]
     assert tables["silver/customers"].num_rows == 35
     assert tables["silver/products"].num_rows == 18
     assert tables["silver/gross_price"].num_rows == 90
@@ -99,8 +42,8 @@ def test_dimension_figures(built):
     ]
 
 
-def test_fact_orders_has_parent_rows_and_612_child_rows_a_month(built):
-    facts = built["full_load"]["gold/fact_orders"]
+def test_fact_orders_has_parent_rows_and_612_child_rows_a_month(real_platform):
+    facts = real_platform["full_load"]["gold/fact_orders"]
     child = facts.filter(pc.equal(pc.utf8_length(facts["product_code"]), 64))
     assert facts.num_rows - child.num_rows == 93_055
     assert child.num_rows == 3_060
@@ -108,8 +51,11 @@ def test_fact_orders_has_parent_rows_and_612_child_rows_a_month(built):
     assert months == {dt.date(2025, month, 1): 612 for month in range(7, 12)}
 
 
-def test_view_has_one_row_per_fact_and_amount_is_quantity_times_price(built):
-    view, facts = built["full_load"]["gold/vw_fact_orders_enriched"], built["full_load"]["gold/fact_orders"]
+def test_view_has_one_row_per_fact_and_amount_is_quantity_times_price(real_platform):
+    view, facts = (
+        real_platform["full_load"]["gold/vw_fact_orders_enriched"],
+        real_platform["full_load"]["gold/fact_orders"],
+    )
     assert view.num_rows == facts.num_rows
     assert pc.sum(view["sold_quantity"]).as_py() == pc.sum(facts["sold_quantity"]).as_py()
     expected = pc.multiply(view["sold_quantity"], view["price_inr"])
@@ -118,14 +64,14 @@ def test_view_has_one_row_per_fact_and_amount_is_quantity_times_price(built):
     assert pc.sum(pc.is_null(view["channel"])).as_py() == 0
 
 
-def test_second_backfill_changes_nothing(built):
-    for table in TABLES:
-        assert built["first"][table].equals(built["second"][table]), table
+def test_second_backfill_changes_nothing(real_platform):
+    for table in REAL_TABLES:
+        assert real_platform["first"][table].equals(real_platform["second"][table]), table
 
 
-def test_december_is_added_without_changing_earlier_months(built):
-    home, before = built["home"], built["full_load"]
-    after = {table: read(home, table) for table in ("gold/sb_fact_orders", "gold/fact_orders")}
+def test_december_is_added_without_changing_earlier_months(real_platform):
+    home, before = real_platform["home"], real_platform["full_load"]
+    after = {table: read_delta(home, table) for table in ("gold/sb_fact_orders", "gold/fact_orders")}
     for table, column in (("gold/sb_fact_orders", "date"), ("gold/fact_orders", "date")):
         old = before[table].filter(pc.less_equal(before[table][column], dt.date(2025, 11, 30)))
         kept = after[table].filter(pc.less_equal(after[table][column], dt.date(2025, 11, 30)))
@@ -152,13 +98,13 @@ def test_december_is_added_without_changing_earlier_months(built):
     assert december_parent.num_rows == 4_485
 
 
-def test_no_table_has_duplicate_rows(built):
-    home = built["home"]
+def test_no_table_has_duplicate_rows(real_platform):
+    home = real_platform["home"]
     for table in (
         "gold/fact_orders",
         "gold/vw_fact_orders_enriched",
         "gold/dim_customers",
         "gold/dim_products",
     ):
-        data = read(home, table)
+        data = read_delta(home, table)
         assert data.group_by(data.column_names).aggregate([]).num_rows == data.num_rows, table

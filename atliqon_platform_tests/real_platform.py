@@ -1,0 +1,65 @@
+"""The real dataset built once per test run through the whole graph, for every test that needs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from dagster import instance_for_test
+from deltalake import DeltaTable
+
+from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
+from atliqon_platform.settings import load_settings
+
+REAL_TABLES = [
+    "bronze/orders",
+    "silver/orders",
+    "silver/orders_rejected",
+    "gold/sb_fact_orders",
+    "gold/fact_orders",
+    "silver/customers",
+    "silver/products",
+    "silver/gross_price",
+    "gold/sb_dim_customers",
+    "gold/sb_dim_products",
+    "gold/sb_dim_gross_price",
+    "gold/dim_customers",
+    "gold/dim_products",
+    "gold/dim_gross_price",
+    "gold/dim_date",
+    "gold/vw_fact_orders_enriched",
+]
+
+
+def read_delta(home: Path, table: str) -> pa.Table:
+    return DeltaTable(str(home / "lake" / table)).to_pyarrow_table()
+
+
+def content(home: Path, table: str) -> pa.Table:
+    """A table's rows in a fixed order, without the ingestion time (which a rerun renews)."""
+    data = read_delta(home, table)
+    data = data.drop_columns([name for name in data.column_names if name == "ingested_at"])
+    return data.sort_by([(name, "ascending") for name in data.column_names])
+
+
+def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
+    """Full load backfilled twice (snapshots of both), then December and the parent increment.
+
+    ``home`` ends with the whole real dataset in its lake; tests must only read it.
+    """
+    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    landing = LandingZoneResource(uri=settings.landing_uri)
+    copy_reference_dataset(dataset, landing, until=dt.date(2025, 11, 30))
+    with instance_for_test() as instance:
+        assert backfill_everything(settings, instance=instance)
+        first = {table: content(home, table) for table in REAL_TABLES}
+        assert backfill_everything(settings, instance=instance)
+        second = {table: content(home, table) for table in REAL_TABLES}
+        full_load = {table: read_delta(home, table) for table in REAL_TABLES}
+        copy_reference_dataset(dataset, landing, parent_increment=True)
+        assert backfill_everything(settings, instance=instance)
+    return {"home": home, "first": first, "second": second, "full_load": full_load}
