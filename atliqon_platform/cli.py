@@ -45,12 +45,23 @@ def command_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+# One run at a time: each run starts its own Spark, and two runs writing the same Delta
+# table at once would have one of them retry. Raise it on a bigger machine.
+run_queue:
+  max_concurrent_runs: 1
+  dequeue_interval_seconds: 1
+"""
+
+
 def prepare_dagster_home(settings: Settings) -> Path:
     """The instance lives under ATLIQON_HOME, so runs started by the CLI show in the UI."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(INSTANCE_CONFIG)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return settings.dagster_home
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    in_process_executor,
+)
 
 from atliqon_platform.assets.bronze import bronze_orders, bronze_snapshots
 from atliqon_platform.assets.gold import (
@@ -14,6 +20,9 @@ from atliqon_platform.assets.gold import (
 )
 from atliqon_platform.assets.jobs import JOBS_IN_ORDER
 from atliqon_platform.assets.silver import silver_orders, silver_snapshots
+from atliqon_platform.automation.landing_sensors import build_landing_sensors
+from atliqon_platform.automation.schedules import SCHEDULES
+from atliqon_platform.checks import build_asset_checks
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.resources.spark import SparkSessionResource, spark_config
@@ -42,11 +51,22 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 
 def build_definitions(settings: Settings) -> Definitions:
+    automation = AutomationConditionSensorDefinition(
+        "gold_follows_upstream",
+        target=AssetSelection.all(),
+        default_status=DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        description="Updates gold.fact_orders, gold.dim_date and the view when their inputs change.",
+    )
+    checks, check_sensors = build_asset_checks(settings, [*bronze_snapshots, bronze_orders])
     # One process and one Spark session per run: steps share the session instead of each
     # starting a JVM.
     return Definitions(
         assets=ASSETS,
+        asset_checks=checks,
         jobs=list(JOBS_IN_ORDER),
+        sensors=[*build_landing_sensors(settings), automation, *check_sensors],
+        schedules=SCHEDULES,
         resources=build_resources(settings),
         executor=in_process_executor,
     )

@@ -43,6 +43,10 @@ class Settings:
     first_month: dt.date
     aws_endpoint_url: str | None
     aws_region: str | None
+    automation_on: bool
+    sensor_interval_seconds: int
+    max_rejected_share: float
+    orders_freshness_hours: float
 
     @property
     def dagster_home(self) -> Path:
@@ -82,6 +86,26 @@ def _date(environ: Mapping[str, str], name: str, default: str) -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise ConfigurationError(f"{name}={raw!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _number(environ: Mapping[str, str], name: str, default: str, low: float, high: float) -> float:
+    raw = environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also false for nan
+        raise ConfigurationError(f"{name}={raw!r} must be a number from {low:g} to {high:g}")
+    return value
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigurationError(f"{name}={raw!r} is not valid; use on or off")
+    return raw == "on"
 
 
 def _s3_uri(environ: Mapping[str, str], name: str, env: Environment) -> str:
@@ -134,4 +158,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         first_month=first_month,
         aws_endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
         aws_region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+        # Sensors and declarative automation start running with the daemon only on a laptop;
+        # a shared deployment switches them on deliberately, in the UI or with ATLIQON_AUTOMATION=on.
+        automation_on=_switch(environ, "ATLIQON_AUTOMATION", env is Environment.LOCAL),
+        sensor_interval_seconds=int(_number(environ, "ATLIQON_SENSOR_INTERVAL_SECONDS", "10", 1, 3600)),
+        max_rejected_share=_number(environ, "ATLIQON_MAX_REJECTED_SHARE", "0.5", 0, 1),
+        orders_freshness_hours=_number(environ, "ATLIQON_ORDERS_FRESHNESS_HOURS", "36", 1, 24 * 365),
     )

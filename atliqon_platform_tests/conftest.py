@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ os.environ.setdefault("ATLIQON_HOME", str(Path(__file__).resolve().parent.parent
 from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E402
 from atliqon_platform.resources.spark import SparkSessionResource, spark_config  # noqa: E402
 from atliqon_platform.settings import load_settings  # noqa: E402
+from atliqon_platform_tests.commands import free_port  # noqa: E402
 
 REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmcg"
 
@@ -35,18 +35,12 @@ def lake(tmp_path, spark_resource) -> DeltaLakeResource:
     return DeltaLakeResource(lake_uri=str(tmp_path / "lake"), spark=spark_resource)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A real S3 endpoint: moto's server, bound to loopback, for the whole test run."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -1,22 +1,8 @@
 """The atliqon command as a user runs it: seeding, configuration errors, and a demo backfill."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from deltalake import DeltaTable
 
-
-def atliqon(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "atliqon_platform.cli", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+from atliqon_platform_tests.commands import atliqon
 
 
 def test_seed_from_reference_until_a_day(tmp_path, reference_dataset):

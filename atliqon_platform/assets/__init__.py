@@ -2,7 +2,9 @@
 
 import warnings
 
-from dagster import BetaWarning
+from dagster import BetaWarning, PreviewWarning
 
-# Single-run backfill policies are beta in Dagster; the platform relies on them on purpose.
+# Single-run backfill policies (beta) and partitioned asset checks (preview) are what the
+# platform relies on, on purpose: one run per backfill, and check results per landing day.
 warnings.filterwarnings("ignore", category=BetaWarning)
+warnings.filterwarnings("ignore", category=PreviewWarning)

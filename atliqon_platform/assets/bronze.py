@@ -7,15 +7,26 @@ rerun re-reads that day's files and never duplicates a row.
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, Failure, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    asset,
+)
 
-from atliqon_platform.assets.metadata import table_metadata
+from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
+from atliqon_platform.checks.bronze import bronze_check_specs, expected_columns_result, not_empty_result
 from atliqon_platform.ingestion.csv_files import MissingColumnsError, parse_csv
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
-from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.resources.landing_zone import LandingObjectMissing, LandingZoneResource
 from atliqon_platform.sources import (
     ORDERS,
     PARENT_DIMENSION_SOURCES,
@@ -49,25 +60,45 @@ def landed_order_files(landing: LandingZoneResource) -> tuple[dict[str, dt.date]
     return files, problems
 
 
-def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]) -> pa.Table:
-    """All rows of ``keys`` with lineage columns; fails naming every file whose header is wrong."""
+@dataclass(frozen=True)
+class LoadedFiles:
+    """The rows of the files that could be loaded, and why the others could not."""
+
+    table: pa.Table
+    wrong_header: list[str]
+    gone: list[str]
+
+
+def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]) -> LoadedFiles:
+    """All rows of ``keys`` with lineage columns; files with a wrong header or gone are set aside."""
     ingested_at = dt.datetime.now(dt.UTC)
-    tables, problems = [], []
+    tables, wrong_header, gone = [], [], []
     for key in keys:
         try:
             table = parse_csv(landing.read(key), key, source.columns)
         except MissingColumnsError as error:
-            problems.append(str(error))
+            wrong_header.append(str(error))
+            continue
+        except LandingObjectMissing:
+            gone.append(key)
             continue
         tables.append(_with_lineage(table, key, ingested_at))
-    if problems:
-        raise Failure(
-            description=f"{len(problems)} {source.name} file(s) cannot be loaded: " + " | ".join(problems),
-            metadata={"files": problems},
-        )
     if not tables:
-        return _with_lineage(parse_csv(b"", "", source.columns), "", ingested_at)
-    return pa.concat_tables(tables)
+        tables = [_with_lineage(parse_csv(b"", "", source.columns), "", ingested_at)]
+    return LoadedFiles(pa.concat_tables(tables), wrong_header, gone)
+
+
+def _checked(
+    context: AssetExecutionContext, asset_key: AssetKey, loaded: LoadedFiles, files: int
+) -> AssetCheckResult:
+    """The expected_columns result; a file without the expected columns fails the whole load,
+    so that the table keeps its previous content rather than a partial one."""
+    for key in loaded.gone:
+        context.log.warning(f"skipped {key}: listed, then gone before it could be read")
+    result = expected_columns_result(asset_key, files, loaded.wrong_header)
+    if loaded.wrong_header:
+        context.log.error(result.description or "")
+    return result
 
 
 def source_keys(landing: LandingZoneResource, source: Source) -> list[str]:
@@ -75,23 +106,34 @@ def source_keys(landing: LandingZoneResource, source: Source) -> list[str]:
 
 
 def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
+    asset_key = AssetKey(["bronze", source.name])
+
     @asset(
-        key=["bronze", source.name],
+        key=asset_key,
         group_name="bronze",
         kinds={"delta", "csv"},
         description=description,
         code_version="1",
+        owners=OWNERS,
+        check_specs=bronze_check_specs(asset_key),
     )
-    def _bronze(landing: LandingZoneResource, lake: DeltaLakeResource) -> MaterializeResult:
+    def _bronze(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
         keys = source_keys(landing, source)
         if not keys:
             raise Failure(
                 description=f"no {source.name} file in {landing.uri}/{source.prefix}: "
                 "deliver one (or run `atliqon seed`) before materialising bronze"
             )
-        table = read_files(landing, source, keys)
-        result = lake.overwrite(table, "bronze", source.name)
-        return MaterializeResult(metadata=table_metadata(result, files=keys))
+        loaded = read_files(landing, source, keys)
+        columns = _checked(context, asset_key, loaded, len(keys))
+        if not columns.passed:
+            yield columns
+            raise Failure(description=columns.description, metadata=columns.metadata)
+        result = lake.overwrite(loaded.table, "bronze", source.name)
+        yield MaterializeResult(
+            metadata=table_metadata(result, loaded.table, files=keys, files_gone=loaded.gone),
+            check_results=[columns, not_empty_result(asset_key, result.rows)],
+        )
 
     return _bronze
 
@@ -116,10 +158,15 @@ bronze_snapshots = [
 ]
 
 
+BRONZE_ORDERS = AssetKey(["bronze", "orders"])
+
+
 @asset(
-    key=["bronze", "orders"],
+    key=BRONZE_ORDERS,
     group_name="bronze",
     kinds={"delta", "csv"},
+    owners=OWNERS,
+    check_specs=bronze_check_specs(BRONZE_ORDERS, DAILY),
     partitions_def=DAILY,
     backfill_policy=BackfillPolicy.single_run(),
     description=(
@@ -128,27 +175,30 @@ bronze_snapshots = [
     ),
     code_version="1",
 )
-def bronze_orders(
-    context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource
-) -> MaterializeResult:
+def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
     days = partition_range(context, LANDING_DATE)
     files, problems = landed_order_files(landing)
     for problem in problems:
         context.log.warning(f"skipped: {problem}")
     day_of_key = {key: day for key, day in files.items() if days.start <= day <= days.end}
-    keys = list(day_of_key)
-    table = read_files(landing, ORDERS, keys)
-    landing_dates = [day_of_key[name] for name in table.column("file_name").to_pylist()]
+    loaded = read_files(landing, ORDERS, day_of_key)
+    columns = _checked(context, BRONZE_ORDERS, loaded, len(day_of_key))
+    if not columns.passed:
+        yield columns
+        raise Failure(description=columns.description, metadata=columns.metadata)
+    table = loaded.table
+    landing_dates = [day_of_key.get(name) for name in table.column("file_name").to_pylist()]
     table = table.append_column(LANDING_DATE, pa.array(landing_dates, pa.date32()))
     result = lake.overwrite(table, "bronze", "orders", partition_by=[LANDING_DATE], replace=days)
-    days_without_file = sorted(
-        {days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1)}
-        - set(day_of_key.values())
-    )
-    return MaterializeResult(
+    days_with_rows = set(landing_dates)
+    empty_days = [
+        day.isoformat()
+        for day in (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
+        if day not in days_with_rows
+    ]
+    yield MaterializeResult(
         metadata=table_metadata(
-            result,
-            files=len(keys),
-            days_without_file=[day.isoformat() for day in days_without_file],
-        )
+            result, table, files=len(day_of_key), files_gone=loaded.gone, days_without_rows=empty_days
+        ),
+        check_results=[columns, not_empty_result(BRONZE_ORDERS, result.rows, empty_days)],
     )

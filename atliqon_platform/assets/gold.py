@@ -7,6 +7,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AutomationCondition,
     BackfillPolicy,
     MaterializeResult,
     asset,
@@ -14,16 +15,25 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from atliqon_platform.assets.metadata import table_metadata
+from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, MONTHLY, partition_range
+from atliqon_platform.automation.conditions import follows_upstream
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.transforms import customers, gross_price, orders, products, unified
 
 Table = tuple[str, str]
 
 
+SB_FACT_ORDERS = AssetKey(["gold", "sb_fact_orders"])
+FACT_ORDERS = AssetKey(["gold", "fact_orders"])
+
+
 def _gold_table(
-    name: str, inputs: list[Table], build: Callable[..., DataFrame], description: str
+    name: str,
+    inputs: list[Table],
+    build: Callable[..., DataFrame],
+    description: str,
+    automation_condition: AutomationCondition | None = None,
 ) -> AssetsDefinition:
     """An unpartitioned gold table rebuilt whole from its inputs."""
 
@@ -32,8 +42,10 @@ def _gold_table(
         deps=[AssetKey(list(table)) for table in inputs],
         group_name="gold",
         kinds={"spark", "delta"},
+        owners=OWNERS,
         description=description,
         code_version="1",
+        automation_condition=automation_condition,
     )
     def _gold(lake: DeltaLakeResource) -> MaterializeResult:
         frame = build(*(lake.read(*table) for table in inputs))
@@ -85,12 +97,13 @@ gold_dimensions = [
 
 
 @asset(
-    key=["gold", "sb_fact_orders"],
+    key=SB_FACT_ORDERS,
     deps=[AssetKey(["silver", "orders"])],
     partitions_def=DAILY,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="gold",
     kinds={"spark", "delta"},
+    owners=OWNERS,
     description=(
         "SportsBar daily order facts: order_id, date, customer_code, product_code, product_id, "
         "sold_quantity. Lines with the same business key and different quantities both kept."
@@ -105,12 +118,14 @@ def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> M
 
 
 @asset(
-    key=["gold", "fact_orders"],
-    deps=[AssetKey(["gold", "sb_fact_orders"]), AssetKey(["silver", "parent_fact_orders"])],
+    key=FACT_ORDERS,
+    deps=[SB_FACT_ORDERS, AssetKey(["silver", "parent_fact_orders"])],
     partitions_def=MONTHLY,
+    automation_condition=follows_upstream(SB_FACT_ORDERS),
     backfill_policy=BackfillPolicy.single_run(),
     group_name="gold",
     kinds={"spark", "delta"},
+    owners=OWNERS,
     description=(
         "Unified monthly order facts: the parent's rows for the month plus the child's daily "
         "facts of that month summed by (month, product_code, customer_code), always recomputed "
@@ -132,9 +147,11 @@ def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> Mate
 
 @asset(
     key=["gold", "dim_date"],
-    deps=[AssetKey(["gold", "fact_orders"])],
+    deps=[FACT_ORDERS],
+    automation_condition=follows_upstream(FACT_ORDERS),
     group_name="gold",
     kinds={"spark", "delta"},
+    owners=OWNERS,
     description="One row per month start, from the first to the last month with facts.",
     code_version="1",
 )
@@ -159,4 +176,5 @@ vw_fact_orders_enriched = _gold_table(
     "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
     "date, customer, product and yearly price attributes and total_amount_inr = "
     "sold_quantity x price_inr.",
+    automation_condition=follows_upstream(FACT_ORDERS),
 )

@@ -5,26 +5,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
+from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from atliqon_platform.checks.results import markdown_rows
 from atliqon_platform.resources.delta_lake import WriteResult
+from atliqon_platform.settings import delta_storage_options
 from atliqon_platform.transforms.common import REJECT_REASON
 
+OWNERS = ["team:data-platform"]
+PREVIEW_ROWS = 5
 
-def table_metadata(result: WriteResult, frame: DataFrame | None = None, **extra: Any) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
+
+def column_schema(data: DataFrame | pa.Table) -> TableSchema:
+    if isinstance(data, pa.Table):
+        return TableSchema(columns=[TableColumn(field.name, str(field.type)) for field in data.schema])
+    return TableSchema(
+        columns=[TableColumn(field.name, field.dataType.simpleString()) for field in data.schema]
+    )
+
+
+def preview(uri: str) -> str:
+    """The first rows of the written table, read by delta-rs (no Spark job for a preview)."""
+    table = DeltaTable(uri, storage_options=delta_storage_options(uri) or None)
+    return markdown_rows(table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pylist())
+
+
+def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any) -> dict[str, Any]:
+    """Row count, schema, preview, Delta version and URI: what the UI shows for every table."""
+    return {
         "dagster/row_count": result.rows,
         "dagster/uri": MetadataValue.path(result.uri),
+        "dagster/column_schema": column_schema(data),
         "delta_version": result.version,
+        "preview": MetadataValue.md(preview(result.uri)),
+        **extra,
     }
-    if frame is not None:
-        metadata["dagster/column_schema"] = TableSchema(
-            columns=[TableColumn(field.name, field.dataType.simpleString()) for field in frame.schema]
-        )
-    metadata.update(extra)
-    return metadata
 
 
 def rejection_counts(rejected: DataFrame) -> dict[str, int]:

@@ -8,6 +8,7 @@ from dagster import (
     AssetExecutionContext,
     DailyPartitionsDefinition,
     MonthlyPartitionsDefinition,
+    OpExecutionContext,
 )
 
 from atliqon_platform.resources.delta_lake import PartitionRange
@@ -20,7 +21,7 @@ DAILY = DailyPartitionsDefinition(start_date=_settings.first_order_day.isoformat
 MONTHLY = MonthlyPartitionsDefinition(start_date=_settings.first_month.isoformat(), end_offset=1)
 
 
-def partition_range(context: AssetExecutionContext, column: str) -> PartitionRange:
+def partition_range(context: AssetExecutionContext | OpExecutionContext, column: str) -> PartitionRange:
     """The dates a (possibly multi-partition, single-run backfill) run owns, inclusive."""
     window = context.partition_time_window
     last_day = window.end.date() - dt.timedelta(days=1)

@@ -17,7 +17,7 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
-from atliqon_platform.assets.metadata import accounting, table_metadata
+from atliqon_platform.assets.metadata import OWNERS, accounting, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
 from atliqon_platform.transforms import customers, gross_price, orders, parent, products
@@ -39,7 +39,9 @@ def write_kept_and_rejected(
     kept_result = lake.overwrite(kept, "silver", name, partition_by, replace)
     rejected_result = lake.overwrite(rejected, "silver", f"{name}_rejected", partition_by, replace)
     read = bronze.count()
-    rows = accounting(read, kept_result.rows, rejected, rejected_result.rows)
+    # Reasons are counted on the quarantine as written, not by evaluating the rules a third time.
+    written_rejections = lake.read("silver", f"{name}_rejected", replace)
+    rows = accounting(read, kept_result.rows, written_rejections, rejected_result.rows)
     if read != kept_result.rows + rejected_result.rows:
         raise RuntimeError(
             f"silver.{name}: {read} rows read but {kept_result.rows} kept + "
@@ -56,13 +58,16 @@ def write_kept_and_rejected(
 
 def _outs(name: str, description: str) -> dict[str, AssetOut]:
     return {
-        name: AssetOut(key=["silver", name], description=description, code_version="1", kinds=KINDS),
+        name: AssetOut(
+            key=["silver", name], description=description, code_version="1", kinds=KINDS, owners=OWNERS
+        ),
         f"{name}_rejected": AssetOut(
             key=["silver", f"{name}_rejected"],
             description=f"Quarantine of silver.{name}: every bronze row that did not reach it, "
             "with its reason, source file and line.",
             code_version="1",
             kinds=KINDS,
+            owners=OWNERS,
         ),
     }
 

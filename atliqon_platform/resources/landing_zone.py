@@ -43,6 +43,7 @@ class LandingZoneResource(ConfigurableResource):
     uri: str
     endpoint_url: str | None = None
     region_name: str | None = None
+    page_size: int = 1000  # keys per S3 listing request
     _client: object | None = PrivateAttr(default=None)
 
     @classmethod
@@ -64,18 +65,16 @@ class LandingZoneResource(ConfigurableResource):
             ).get_client()
         return self._client
 
-    def list(
-        self, prefix: str = "", start_after: str | None = None, page_size: int = 1000
-    ) -> Iterator[LandingObject]:
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[LandingObject]:
         """Objects under ``prefix`` in key order, after ``start_after`` when given."""
         if self.is_s3:
-            yield from self._list_s3(prefix, start_after, page_size)
+            yield from self._list_s3(prefix, start_after)
         else:
             yield from self._list_local(prefix, start_after)
 
-    def _list_s3(self, prefix: str, start_after: str | None, page_size: int) -> Iterator[LandingObject]:
+    def _list_s3(self, prefix: str, start_after: str | None) -> Iterator[LandingObject]:
         bucket, root = _split_s3(self.uri)
-        arguments = {"Bucket": bucket, "Prefix": root + prefix, "MaxKeys": page_size}
+        arguments = {"Bucket": bucket, "Prefix": root + prefix, "MaxKeys": self.page_size}
         if start_after:
             arguments["StartAfter"] = root + start_after
         while True:
@@ -96,11 +95,12 @@ class LandingZoneResource(ConfigurableResource):
 
     def _list_local(self, prefix: str, start_after: str | None) -> Iterator[LandingObject]:
         root = Path(self.uri)
-        if not root.is_dir():
+        folder = root / prefix.rpartition("/")[0]  # walk only the prefix's folder, not the whole zone
+        if not folder.is_dir():
             return
         keys = sorted(
             path.relative_to(root).as_posix()
-            for path in root.rglob("*")
+            for path in folder.rglob("*")
             if path.is_file() and not path.name.startswith(".")  # skip hidden and .part files
         )
         for key in keys:

@@ -1,4 +1,5 @@
-"""Bronze on real files: bad headers fail their partition clearly, other partitions untouched."""
+"""Bronze on real files: bad headers fail their partition and its expected_columns check clearly,
+other partitions untouched."""
 
 import datetime as dt
 
@@ -33,6 +34,9 @@ def test_bad_header_fails_its_partition_naming_file_and_columns(tmp_path, lake):
     message = str(failed.get_step_failure_events()[0].event_specific_data.error.message)
     assert "orders/landing/orders_2025_07_02.csv, line 1" in message
     assert "order_placement_date, order_qty" in message
+    [check] = failed.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("expected_columns", False)
+    assert "orders/landing/orders_2025_07_02.csv, line 1" in check.description
     table = DeltaTable(lake.uri("bronze", "orders")).to_pyarrow_table()
     assert set(table.column("landing_date").to_pylist()) == {dt.date(2025, 7, 1)}
     assert table.column("parse_error").to_pylist() == [None, "line 3: expected 5 fields, found 4"]

@@ -1,0 +1,227 @@
+"""Sensors on the landing zone: a new or changed file requests the run that loads it.
+
+Each sensor's cursor records the content version (S3 ETag, local md5) of every key it has
+acted on, so a file re-delivered with the same content starts nothing and one with new
+content reruns what it feeds. Run keys are made of keys and versions too: if the daemon
+stops between requesting runs and saving the cursor, the next tick asks for the same run
+keys and Dagster launches nothing twice.
+
+Order files are listed incrementally, after the last key seen; every ``FULL_SCAN_EVERY``
+ticks the whole prefix is listed again, because a late file for an old day sorts before
+the cursor. The dimension prefixes hold one file per source and are listed whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job
+from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
+from atliqon_platform.settings import Settings
+from atliqon_platform.sources import (
+    ORDERS,
+    PARENT_FACT_ORDERS,
+    SNAPSHOT_SOURCES,
+    InvalidOrderFileName,
+    order_file_day,
+    source_of,
+)
+
+FULL_SCAN_EVERY = 10
+"""Ticks between full listings of the order prefix (late files for old days)."""
+
+MAX_DAY_RUNS_PER_TICK = 7
+"""More new days than this in one tick (a history catching up) go as one single-run range."""
+
+DIMENSION_PREFIXES = (*(source.prefix for source in SNAPSHOT_SOURCES), PARENT_FACT_ORDERS.prefix)
+"""``parent/`` holds the parent's dimension exports as well as its fact increments."""
+BRONZE_ORDERS = AssetKey(["bronze", "orders"])
+DIMENSION_READY = AssetKey(["silver", "products"])
+"""Order runs join silver.products: until it exists they would fail, so the sensor waits."""
+
+
+@dataclass
+class LandingCursor:
+    """What a landing sensor has acted on, persisted as the sensor's cursor (JSON)."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    after: str | None = None
+    ticks_since_full_scan: int = 0
+
+    @classmethod
+    def parse(cls, text: str | None) -> LandingCursor:
+        return cls(**json.loads(text)) if text else cls()
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+
+def changed_objects(objects: Iterable[LandingObject], cursor: LandingCursor) -> list[LandingObject]:
+    """Objects whose content the cursor has not seen; records them in the cursor."""
+    changed = []
+    for item in objects:
+        if cursor.versions.get(item.key) != item.version:
+            cursor.versions[item.key] = item.version
+            changed.append(item)
+        if cursor.after is None or item.key > cursor.after:
+            cursor.after = item.key
+    return changed
+
+
+def run_key(label: str, objects: Sequence[LandingObject]) -> str:
+    """Stable for the same files with the same content, so a repeated tick repeats no run."""
+    content = "\n".join(sorted(f"{item.key}@{item.version}" for item in objects))
+    return f"{label}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
+
+
+def _skipped(context: SensorEvaluationContext, item: LandingObject, why: str) -> None:
+    context.log.warning(f"skipped {item.key}: {why}")
+
+
+def _usable(context: SensorEvaluationContext, item: LandingObject) -> bool:
+    if item.size == 0:
+        _skipped(context, item, "zero-byte object (still being written, or empty); waiting for content")
+        return False
+    if source_of(item.key) is None:
+        _skipped(context, item, "the key matches no known source file pattern")
+        return False
+    return True
+
+
+def _loaded(instance: DagsterInstance, item: LandingObject) -> bool:
+    source = source_of(item.key)
+    return source is not None and loaded_since_changed(instance, AssetKey(["bronze", source.name]), [item])
+
+
+def order_days(
+    context: SensorEvaluationContext, objects: Iterable[LandingObject], first_day: dt.date, last_day: dt.date
+) -> dict[dt.date, list[LandingObject]]:
+    """New order files grouped by landing day; the rest reported in the tick's log."""
+    days: dict[dt.date, list[LandingObject]] = {}
+    for item in objects:
+        if not _usable(context, item):
+            continue
+        try:
+            day = order_file_day(item.key)
+        except InvalidOrderFileName as error:
+            _skipped(context, item, str(error).removeprefix(f"{item.key}: "))
+            continue
+        if day is None:
+            _skipped(context, item, "not an order file (orders_YYYY_MM_DD.csv)")
+        elif not first_day <= day <= last_day:
+            _skipped(context, item, f"{day} is outside the daily partitions ({first_day} to {last_day})")
+        else:
+            days.setdefault(day, []).append(item)
+    return days
+
+
+def loaded_since_changed(
+    instance: DagsterInstance, asset_key: AssetKey, files: Sequence[LandingObject], day: dt.date | None = None
+) -> bool:
+    """True when the bronze table (or its day) was materialised after the files last changed: a
+    backfill, or a run launched before a daemon restart, already loaded them."""
+    partitions = [day.isoformat()] if day else None
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=partitions), limit=1
+    ).records
+    return bool(records) and all(item.modified.timestamp() < records[0].timestamp for item in files)
+
+
+def order_run_requests(days: dict[dt.date, list[LandingObject]]) -> list[RunRequest]:
+    """One run per new day; a backlog of many days as one single-run range instead."""
+    if len(days) <= MAX_DAY_RUNS_PER_TICK:
+        return [
+            RunRequest(
+                run_key=run_key(f"orders {day}", files),
+                partition_key=day.isoformat(),
+                tags={"atliqon/trigger": "new order files"},
+            )
+            for day, files in sorted(days.items())
+        ]
+    first, last = min(days).isoformat(), max(days).isoformat()
+    files = [item for items in days.values() for item in items]
+    return [
+        RunRequest(
+            run_key=run_key(f"orders {first}..{last}", files),
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first,
+                ASSET_PARTITION_RANGE_END_TAG: last,
+                "atliqon/trigger": f"{len(days)} new days of order files",
+            },
+        )
+    ]
+
+
+def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
+    """The two landing sensors, running from the start where the settings switch automation on."""
+    status = DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED
+
+    @sensor(
+        name="order_files_sensor",
+        job=daily_orders_job,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        default_status=status,
+        description=(
+            f"New or changed files under {ORDERS.prefix} request the daily orders chain for their "
+            "landing day; gold.fact_orders and the view follow by declarative automation."
+        ),
+    )
+    def order_files_sensor(context: SensorEvaluationContext, landing: LandingZoneResource):
+        cursor = LandingCursor.parse(context.cursor)
+        full_scan = cursor.after is None or cursor.ticks_since_full_scan + 1 >= FULL_SCAN_EVERY
+        listing = landing.list(ORDERS.prefix, start_after=None if full_scan else cursor.after)
+        changed = changed_objects(listing, cursor)
+        cursor.ticks_since_full_scan = 0 if full_scan else cursor.ticks_since_full_scan + 1
+        last_day = dt.date.today() + dt.timedelta(days=1)  # the daily partitions' end_offset=1
+        days = {
+            day: files
+            for day, files in order_days(context, changed, settings.first_order_day, last_day).items()
+            if not loaded_since_changed(context.instance, BRONZE_ORDERS, files, day)
+        }
+        if days and context.instance.get_latest_materialization_event(DIMENSION_READY) is None:
+            return SkipReason(
+                f"{len(days)} day(s) of order files waiting: {DIMENSION_READY.to_user_string()} "
+                "is not materialised yet (the dimension files load first)"
+            )
+        return SensorResult(run_requests=order_run_requests(days), cursor=cursor.dump())
+
+    @sensor(
+        name="dimension_files_sensor",
+        job=dimensions_job,
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        default_status=status,
+        description=(
+            "A new or changed customers, products or gross_price file of SportsBar, or a dimension "
+            "export or fact increment of Atliqon, requests a run of the dimension assets."
+        ),
+    )
+    def dimension_files_sensor(context: SensorEvaluationContext, landing: LandingZoneResource):
+        cursor = LandingCursor.parse(context.cursor)
+        listing = (item for prefix in DIMENSION_PREFIXES for item in landing.list(prefix))
+        changed = [
+            item
+            for item in changed_objects(listing, cursor)
+            if _usable(context, item) and not _loaded(context.instance, item)
+        ]
+        requests = [RunRequest(run_key=run_key("dimensions", changed))] if changed else []
+        return SensorResult(run_requests=requests, cursor=cursor.dump())
+
+    return [order_files_sensor, dimension_files_sensor]

@@ -1,0 +1,202 @@
+"""Gold checks: facts resolve in the dims, months add up, prices exist, the view neither loses
+nor multiplies a fact.
+
+The blocking ones guard the view: a month that does not add up is not published to the dashboard.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    PartitionsDefinition,
+    multi_asset_check,
+)
+from pyspark.sql import functions as F
+
+from atliqon_platform.assets.partitions import DAILY, MONTHLY
+from atliqon_platform.checks.results import Rule, describe, guarded, rule_result, scope_of
+from atliqon_platform.checks.rules import (
+    duplicate_keys,
+    monthly_total_mismatches,
+    priced_products_without_sales,
+    row_count_mismatches,
+    unknown_customer_counts,
+    unpriced_product_years,
+    unresolved_codes,
+    view_row_mismatch,
+)
+from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
+from atliqon_platform.transforms.parent import FACT_KEY
+
+UNKNOWN_CUSTOMER_GROWTH = 1.5
+"""The unknown customer's share of a month may vary; more than 1.5 x its earlier share is worth a look."""
+
+CODES_RESOLVE = Rule(
+    "codes_resolve",
+    "every fact's product_code is in gold.dim_products and its customer_code in gold.dim_customers "
+    "(the unknown customer 999999 is a member, counted by unknown_customer)",
+    blocking=True,
+)
+CHILD_TOTALS = Rule(
+    "child_monthly_equals_daily",
+    "SportsBar's monthly quantities equal the sum of its daily facts, month by month",
+    blocking=True,
+)
+PARENT_PLUS_CHILD = Rule(
+    "parent_plus_child_rows",
+    "gold.fact_orders holds exactly Atliqon's rows plus SportsBar's monthly rows, month by month",
+    blocking=True,
+)
+UNKNOWN_CUSTOMER = Rule(
+    "unknown_customer",
+    f"the share of SportsBar's facts sold to the unknown customer 999999 (non-numeric customer "
+    f"ids) grows to more than {UNKNOWN_CUSTOMER_GROWTH} x its share in earlier months",
+    severity=AssetCheckSeverity.WARN,
+)
+PRICED = Rule(
+    "every_product_year_priced",
+    "every (product, year) sold has a yearly price, so its revenue is known",
+    severity=AssetCheckSeverity.WARN,
+)
+ONE_ROW_PER_FACT = Rule(
+    "one_row_per_fact",
+    "the dashboard's view has exactly one row for every gold.fact_orders row (no fact lost or doubled)",
+    blocking=True,
+)
+PRICES_HAVE_SALES = Rule(
+    "priced_products_have_sales",
+    "every product with a price has been sold at least once (a price without sales hints at a "
+    "product id that changed between the price list and the orders)",
+    severity=AssetCheckSeverity.WARN,
+)
+
+
+def unique_key_rule(keys: Sequence[str]) -> Rule:
+    return Rule(
+        "key_unique",
+        f"one row per {', '.join(keys)}: a duplicate would double facts in the view",
+        blocking=True,
+    )
+
+
+Evaluate = Callable[[DeltaLakeResource, PartitionRange | None], Iterator[AssetCheckResult]]
+
+
+def _gold_checks(
+    name: str, rules: Sequence[Rule], evaluate: Evaluate, partitions_def: PartitionsDefinition | None = None
+) -> AssetChecksDefinition:
+    asset_key = AssetKey(["gold", name])
+    specs = [rule.spec(asset_key, partitions_def) for rule in rules]
+
+    @multi_asset_check(name=f"gold_{name}_checks", specs=specs)
+    def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[AssetCheckResult]:
+        scope = scope_of(context, "date") if partitions_def else None
+        yield from guarded(specs, lambda: evaluate(lake, scope))
+
+    return _checks
+
+
+def _codes_resolve(asset_key: AssetKey, lake: DeltaLakeResource, facts, scope) -> AssetCheckResult:
+    unresolved = unresolved_codes(facts, lake.read("gold", "dim_products"), "product_code").unionByName(
+        unresolved_codes(facts, lake.read("gold", "dim_customers"), "customer_code")
+    )
+    return rule_result(asset_key, CODES_RESOLVE, unresolved.select(*FACT_KEY, "sold_quantity"), scope)
+
+
+def _sb_fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+    yield _codes_resolve(
+        AssetKey(["gold", "sb_fact_orders"]), lake, lake.read("gold", "sb_fact_orders", scope), scope
+    )
+
+
+def _fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+    key = AssetKey(["gold", "fact_orders"])
+    facts = lake.read("gold", "fact_orders", scope)
+    daily = lake.read("gold", "sb_fact_orders", scope)
+    parent = lake.read("silver", "parent_fact_orders")
+    if scope is not None:
+        parent = parent.where(F.col("date").between(F.lit(scope.start), F.lit(scope.end)))
+    yield _codes_resolve(key, lake, facts, scope)
+    yield rule_result(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), scope)
+    yield rule_result(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), scope)
+    prices = lake.read("gold", "dim_gross_price")
+    yield rule_result(key, PRICED, unpriced_product_years(facts, prices), scope)
+    yield _unknown_customer(key, lake, scope)
+
+
+def _unknown_customer(
+    key: AssetKey, lake: DeltaLakeResource, scope: PartitionRange | None
+) -> AssetCheckResult:
+    first, last = (scope.start, scope.end) if scope else (None, None)
+    parent = lake.read("silver", "parent_fact_orders").select(*FACT_KEY)
+    child = lake.read("gold", "fact_orders").join(parent, list(FACT_KEY), "left_anti")
+    counts = unknown_customer_counts(child, first, last)
+    share = counts["scope_unknown"] / counts["scope_rows"] if counts["scope_rows"] else 0.0
+    earlier = counts["earlier_unknown"] / counts["earlier_rows"] if counts["earlier_rows"] else None
+    grew = earlier is not None and share > UNKNOWN_CUSTOMER_GROWTH * earlier
+    return AssetCheckResult(
+        asset_key=key,
+        check_name=UNKNOWN_CUSTOMER.name,
+        passed=not grew,
+        severity=UNKNOWN_CUSTOMER.severity,
+        description=(
+            f"{describe(scope)}: {counts['scope_unknown']} fact rows sold to the unknown customer "
+            f"({share:.2%} of rows; earlier months {'n/a' if earlier is None else f'{earlier:.2%}'})"
+        ),
+        metadata={
+            "scope": describe(scope),
+            "unknown_customer_rows": counts["scope_unknown"],
+            "unknown_customer_share": MetadataValue.float(round(share, 5)),
+            "earlier_share": MetadataValue.float(round(earlier, 5)) if earlier is not None else "n/a",
+        },
+    )
+
+
+def _view(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+    key = AssetKey(["gold", "vw_fact_orders_enriched"])
+    facts = lake.read("gold", "fact_orders")
+    mismatches = view_row_mismatch(lake.read("gold", "vw_fact_orders_enriched"), facts, FACT_KEY)
+    yield rule_result(key, ONE_ROW_PER_FACT, mismatches, scope)
+    unsold = priced_products_without_sales(lake.read("gold", "dim_gross_price"), facts)
+    yield rule_result(key, PRICES_HAVE_SALES, unsold, scope)
+
+
+def _unique_key_checks(name: str, keys: Sequence[str]) -> AssetChecksDefinition:
+    rule = unique_key_rule(keys)
+
+    def evaluate(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+        yield rule_result(
+            AssetKey(["gold", name]), rule, duplicate_keys(lake.read("gold", name), keys), scope
+        )
+
+    return _gold_checks(name, [rule], evaluate)
+
+
+UNIQUE_KEYS = {
+    "sb_dim_customers": ["customer_id"],
+    "sb_dim_products": ["product_code"],
+    "sb_dim_gross_price": ["product_code", "year"],
+    "dim_customers": ["customer_code"],
+    "dim_products": ["product_code"],
+    "dim_gross_price": ["product_code", "year"],
+    "dim_date": ["month_start_date"],
+}
+
+
+def build_gold_checks() -> list[AssetChecksDefinition]:
+    return [
+        _gold_checks("sb_fact_orders", [CODES_RESOLVE], _sb_fact_orders, DAILY),
+        _gold_checks(
+            "fact_orders",
+            [CODES_RESOLVE, CHILD_TOTALS, PARENT_PLUS_CHILD, PRICED, UNKNOWN_CUSTOMER],
+            _fact_orders,
+            MONTHLY,
+        ),
+        _gold_checks("vw_fact_orders_enriched", [ONE_ROW_PER_FACT, PRICES_HAVE_SALES], _view),
+        *(_unique_key_checks(name, keys) for name, keys in UNIQUE_KEYS.items()),
+    ]

@@ -1,0 +1,124 @@
+"""Turning a rule's offending rows into the check result a reviewer reads in the Dagster UI.
+
+A failed result names the scope (partition or range), the rule, the counts and a few
+offending rows. A check that cannot run at all (table missing, unreadable) is reported as a
+failed check with the reason, never as a pass and never as a silent crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    PartitionsDefinition,
+)
+from pyspark.sql import DataFrame
+
+from atliqon_platform.assets.partitions import partition_range
+from atliqon_platform.resources.delta_lake import PartitionRange
+
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check of one table: its name, what it means to a business reader, and its weight."""
+
+    name: str
+    description: str
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+    blocking: bool = False
+
+    def spec(self, asset_key: AssetKey, partitions_def: PartitionsDefinition | None = None) -> AssetCheckSpec:
+        return AssetCheckSpec(
+            self.name,
+            asset=asset_key,
+            description=self.description,
+            blocking=self.blocking,
+            partitions_def=partitions_def,
+        )
+
+
+def markdown_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A small markdown table, for examples and previews in the UI."""
+    if not rows:
+        return "_no rows_"
+    columns = list(rows[0].keys())
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row[name]) for name in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def scope_of(context: AssetCheckExecutionContext, column: str) -> PartitionRange | None:
+    """The partition (or range of a single-run backfill) a check runs on; None when unpartitioned."""
+    op_context = context.op_execution_context
+    if not op_context.has_partitions:
+        return None
+    return partition_range(op_context, column)
+
+
+def describe(scope: PartitionRange | None) -> str:
+    if scope is None:
+        return "whole table"
+    if scope.start == scope.end:
+        return scope.start.isoformat()
+    return f"{scope.start.isoformat()} to {scope.end.isoformat()}"
+
+
+def rule_result(
+    asset_key: AssetKey,
+    rule: Rule,
+    offending: DataFrame,
+    scope: PartitionRange | None,
+    **metadata: Any,
+) -> AssetCheckResult:
+    """Passed when ``offending`` is empty; one Spark action when it is, two when it is not."""
+    examples = [row.asDict() for row in offending.limit(EXAMPLES).collect()]
+    count = offending.count() if examples else 0
+    return AssetCheckResult(
+        asset_key=asset_key,
+        check_name=rule.name,
+        passed=not examples,
+        severity=rule.severity,
+        description=(
+            f"{describe(scope)}: passed"
+            if not examples
+            else f"{describe(scope)}: {count} row(s) break the rule: {rule.description}"
+        ),
+        metadata={
+            "scope": describe(scope),
+            "offending_rows": count,
+            "examples": MetadataValue.md(markdown_rows(examples)),
+            **metadata,
+        },
+    )
+
+
+def guarded(
+    specs: Iterable[AssetCheckSpec], evaluate: Callable[[], Iterator[AssetCheckResult]]
+) -> Iterator[AssetCheckResult]:
+    """Yield ``evaluate``'s results; when it raises, every check without a result fails with why."""
+    pending = {spec.name: spec for spec in specs}
+    try:
+        for result in evaluate():
+            pending.pop(result.check_name, None)
+            yield result
+    except Exception as error:  # noqa: BLE001 - any failure must become a visible failed check
+        reason = f"the check could not run: {type(error).__name__}: {error}"
+        for spec in pending.values():
+            yield AssetCheckResult(
+                asset_key=spec.asset_key,
+                check_name=spec.name,
+                passed=False,
+                severity=AssetCheckSeverity.ERROR,
+                description=reason,
+                metadata={"error": reason},
+            )

@@ -1,0 +1,125 @@
+"""The data-quality rules, as pure PySpark: each returns the rows that break it (empty = passes).
+
+No I/O here: the check definitions read the tables and turn these rows into check results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from atliqon_platform.transforms.common import REJECT_REASON, UNKNOWN_ID
+from atliqon_platform.transforms.parent import FACT_KEY
+from atliqon_platform.transforms.unified import child_monthly_facts
+
+DATE_REJECTIONS = ("unparseable date", "date outside the partition")
+
+
+def null_keys(frame: DataFrame, keys: Sequence[str]) -> DataFrame:
+    """Rows with a null in any key column."""
+    condition = F.lit(False)
+    for key in keys:
+        condition = condition | F.col(key).isNull()
+    return frame.where(condition)
+
+
+def duplicate_keys(frame: DataFrame, keys: Sequence[str], ignore: DataFrame | None = None) -> DataFrame:
+    """Keys that occur more than once, with their count; ``ignore`` rows are left out first."""
+    if ignore is not None:
+        frame = frame.join(ignore.select(*keys).distinct(), list(keys), "left_anti")
+    return frame.groupBy(*keys).agg(F.count(F.lit(1)).alias("rows")).where(F.col("rows") > 1)
+
+
+def date_rejections(rejected: DataFrame) -> DataFrame:
+    """Quarantined rows whose date did not parse or belongs to another day than its file."""
+    kind = F.regexp_extract(F.col(REJECT_REASON), r"^([^:]+)", 1)
+    return rejected.where(kind.isin(*DATE_REJECTIONS))
+
+
+def rejected_share(kept_rows: int, rejected_rows: int) -> float:
+    total = kept_rows + rejected_rows
+    return rejected_rows / total if total else 0.0
+
+
+def unresolved_codes(facts: DataFrame, dimension: DataFrame, column: str) -> DataFrame:
+    """Fact rows whose ``column`` has no row in ``dimension``."""
+    return facts.join(dimension.select(column).distinct(), column, "left_anti")
+
+
+def unknown_customer_counts(facts: DataFrame, first: dt.date | None, last: dt.date | None) -> dict[str, int]:
+    """Fact rows, and those sold to the unknown customer, from ``first`` to ``last`` and before."""
+    unknown = F.col("customer_code") == UNKNOWN_ID
+    in_scope = F.lit(True) if first is None else F.col("date").between(F.lit(first), F.lit(last))
+    earlier = F.lit(False) if first is None else F.col("date") < F.lit(first)
+
+    def rows(condition: Column) -> Column:
+        return F.coalesce(F.sum(F.when(condition, 1).otherwise(0)), F.lit(0))
+
+    totals = facts.agg(
+        rows(in_scope).alias("scope_rows"),
+        rows(in_scope & unknown).alias("scope_unknown"),
+        rows(earlier).alias("earlier_rows"),
+        rows(earlier & unknown).alias("earlier_unknown"),
+    )
+    return totals.first().asDict()
+
+
+def monthly_total_mismatches(
+    monthly_facts: DataFrame, parent_facts: DataFrame, daily_facts: DataFrame
+) -> DataFrame:
+    """Months where the child's monthly rows (those that are not the parent's) do not add up
+    to its daily facts."""
+    expected = child_monthly_facts(daily_facts).groupBy("date").agg(F.sum("sold_quantity").alias("daily"))
+    actual = (
+        monthly_facts.join(parent_facts.select(*FACT_KEY), list(FACT_KEY), "left_anti")
+        .groupBy("date")
+        .agg(F.sum("sold_quantity").alias("monthly"))
+    )
+    return (
+        expected.join(actual, "date", "full_outer")
+        .fillna(0, ["daily", "monthly"])
+        .where(F.col("daily") != F.col("monthly"))
+    )
+
+
+def row_count_mismatches(facts: DataFrame, parent_facts: DataFrame, daily_facts: DataFrame) -> DataFrame:
+    """Months where gold.fact_orders does not hold exactly the parent's rows plus the child's."""
+
+    def rows_by_month(frame: DataFrame, name: str) -> DataFrame:
+        return frame.groupBy("date").agg(F.count(F.lit(1)).alias(name))
+
+    return (
+        rows_by_month(facts, "fact_rows")
+        .join(rows_by_month(parent_facts, "parent_rows"), "date", "full_outer")
+        .join(rows_by_month(child_monthly_facts(daily_facts), "child_rows"), "date", "full_outer")
+        .fillna(0, ["fact_rows", "parent_rows", "child_rows"])
+        .where(F.col("fact_rows") != F.col("parent_rows") + F.col("child_rows"))
+    )
+
+
+def unpriced_product_years(facts: DataFrame, prices: DataFrame) -> DataFrame:
+    """(product_code, year) pairs sold in the facts with no yearly price."""
+    sold = facts.select("product_code", F.year("date").alias("year")).distinct()
+    return sold.join(prices.select("product_code", "year"), ["product_code", "year"], "left_anti")
+
+
+def priced_products_without_sales(prices: DataFrame, facts: DataFrame) -> DataFrame:
+    """Products with a price but not one sale: a product master or price list that drifted."""
+    return prices.select("product_code").distinct().join(facts, "product_code", "left_anti")
+
+
+def view_row_mismatch(view: DataFrame, facts: DataFrame, keys: Sequence[str]) -> DataFrame:
+    """Fact keys whose number of rows in the view differs from the facts (lost or fanned out)."""
+
+    def counted(frame: DataFrame, name: str) -> DataFrame:
+        return frame.groupBy(*keys).agg(F.count(F.lit(1)).alias(name))
+
+    return (
+        counted(facts, "fact_rows")
+        .join(counted(view, "view_rows"), list(keys), "full_outer")
+        .fillna(0, ["fact_rows", "view_rows"])
+        .where(F.col("fact_rows") != F.col("view_rows"))
+    )

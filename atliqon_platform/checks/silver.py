@@ -1,0 +1,145 @@
+"""Silver checks: keys present and unique, dates inside their partition, rejections bounded.
+
+One check step per silver table reads the table (and its quarantine) once and evaluates all of
+its rules; the orders checks run per landing day, like the table.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    multi_asset_check,
+)
+from pyspark.sql import functions as F
+
+from atliqon_platform.assets.partitions import DAILY
+from atliqon_platform.checks.results import Rule, describe, guarded, rule_result, scope_of
+from atliqon_platform.checks.rules import date_rejections, duplicate_keys, null_keys, rejected_share
+from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.transforms import orders
+from atliqon_platform.transforms.common import REJECT_REASON
+from atliqon_platform.transforms.parent import FACT_KEY
+
+
+@dataclass(frozen=True)
+class SilverTable:
+    name: str
+    keys: tuple[str, ...]
+    unique: tuple[str, ...]
+    partition_column: str | None = None
+
+
+SILVER_TABLES = (
+    SilverTable("customers", ("customer_id",), ("customer_id",)),
+    SilverTable("products", ("product_id", "product_code"), ("product_id",)),
+    SilverTable("gross_price", ("product_id", "product_code", "month"), ("product_id", "month")),
+    SilverTable("parent_customers", ("customer_code",), ("customer_code",)),
+    SilverTable("parent_products", ("product_code",), ("product_code",)),
+    SilverTable("parent_gross_price", ("product_code", "year"), ("product_code", "year")),
+    SilverTable("parent_fact_orders", FACT_KEY, FACT_KEY),
+    SilverTable(
+        "orders",
+        ("order_id", "order_date", "customer_id", "product_code"),
+        ("order_date", "order_id", "product_code", "customer_id"),
+        partition_column="landing_date",
+    ),
+)
+
+KEYS_NOT_NULL = Rule("keys_not_null", "every row has its identifying columns filled in", blocking=True)
+KEY_UNIQUE = Rule(
+    "key_unique",
+    "no two rows describe the same thing (same business key); lines that differ in quantity are "
+    "reported by conflicting_lines instead",
+    blocking=True,
+)
+DATES_INSIDE_PARTITION = Rule(
+    "dates_inside_partition",
+    "every order date parses and is the day of the file it came in (rows that are not are "
+    "quarantined in silver.orders_rejected)",
+)
+REASONS_GIVEN = Rule(
+    "reasons_given",
+    "every quarantined row says why it was refused and where it came from (file and line)",
+)
+CONFLICTING_LINES = Rule(
+    "conflicting_lines",
+    "order lines with the same order, date, product and customer but different quantities: "
+    "both are kept, as the business asked; worth a look at the source",
+    severity=AssetCheckSeverity.WARN,
+)
+
+
+def rejected_share_rule(threshold: float) -> Rule:
+    return Rule(
+        "rejected_share",
+        f"at most {threshold:.0%} of the delivered rows are quarantined (ATLIQON_MAX_REJECTED_SHARE); "
+        "more means a delivery is broken, so nothing downstream is built from it",
+        blocking=True,
+    )
+
+
+def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecksDefinition:
+    asset_key = AssetKey(["silver", table.name])
+    rules = [KEYS_NOT_NULL, KEY_UNIQUE, rejected_share_rule(max_rejected_share)]
+    if table.name == "orders":
+        rules += [DATES_INSIDE_PARTITION, CONFLICTING_LINES]
+    partitions_def = DAILY if table.partition_column else None
+    quarantine_key = AssetKey(["silver", f"{table.name}_rejected"])
+    specs = [rule.spec(asset_key, partitions_def) for rule in rules]
+    specs.append(REASONS_GIVEN.spec(quarantine_key, partitions_def))
+    by_name = {rule.name: rule for rule in rules}
+
+    @multi_asset_check(name=f"silver_{table.name}_checks", specs=specs)
+    def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[AssetCheckResult]:
+        def evaluate() -> Iterator[AssetCheckResult]:
+            scope = scope_of(context, table.partition_column) if table.partition_column else None
+            kept = lake.read("silver", table.name, scope)
+            rejected = lake.read("silver", f"{table.name}_rejected", scope)
+            conflicts = None
+            if table.name == "orders":
+                facts = orders.sb_fact_orders(kept)
+                conflicts = orders.conflicting_lines(facts).select(
+                    F.col("date").alias("order_date"),
+                    "order_id",
+                    "product_code",
+                    F.col("customer_code").alias("customer_id"),
+                    "sold_quantity",
+                )
+                yield rule_result(
+                    asset_key, by_name["dates_inside_partition"], date_rejections(rejected), scope
+                )
+                yield rule_result(asset_key, by_name["conflicting_lines"], conflicts, scope)
+            yield rule_result(asset_key, KEYS_NOT_NULL, null_keys(kept, table.keys), scope)
+            unexplained = null_keys(rejected, (REJECT_REASON, "file_name", "line_number"))
+            yield rule_result(quarantine_key, REASONS_GIVEN, unexplained, scope)
+            yield rule_result(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique, conflicts), scope)
+            kept_rows, rejected_rows = kept.count(), rejected.count()
+            share = rejected_share(kept_rows, rejected_rows)
+            yield AssetCheckResult(
+                asset_key=asset_key,
+                check_name="rejected_share",
+                passed=share <= max_rejected_share,
+                description=f"{describe(scope)}: {share:.1%} of {kept_rows + rejected_rows} rows "
+                f"quarantined (limit {max_rejected_share:.0%})",
+                metadata={
+                    "scope": describe(scope),
+                    "rows_kept": kept_rows,
+                    "rows_rejected": rejected_rows,
+                    "rejected_share": MetadataValue.float(round(share, 4)),
+                    "limit": MetadataValue.float(max_rejected_share),
+                },
+            )
+
+        yield from guarded(specs, evaluate)
+
+    return _checks
+
+
+def build_silver_checks(max_rejected_share: float) -> list[AssetChecksDefinition]:
+    return [_silver_checks(table, max_rejected_share) for table in SILVER_TABLES]

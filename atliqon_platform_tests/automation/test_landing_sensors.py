@@ -1,0 +1,179 @@
+"""The landing sensors' cursor rules, evaluated on a real Dagster instance over real folders and S3."""
+
+import datetime as dt
+from typing import ClassVar
+
+import pytest
+from dagster import AssetMaterialization, build_sensor_context, instance_for_test
+
+from atliqon_platform.automation.landing_sensors import FULL_SCAN_EVERY, LandingCursor, build_landing_sensors
+from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.settings import load_settings
+from atliqon_platform.sources import order_file_key
+
+HEADER = b"order_id,order_placement_date,customer_id,product_id,order_qty\n"
+
+
+def order_file(day: int, line: str = "A,2025/07/01,1,2,3") -> tuple[str, bytes]:
+    return order_file_key(dt.date(2025, 7, day)), HEADER + line.encode() + b"\n"
+
+
+class RecordingLanding(LandingZoneResource):
+    """The real landing zone, remembering where each listing started (Dagster copies resources,
+    so the record is kept on the class and cleared per test)."""
+
+    starts: ClassVar[list[str | None]] = []
+
+    def list(self, prefix="", start_after=None):
+        self.starts.append(start_after)
+        yield from super().list(prefix, start_after)
+
+
+@pytest.fixture(params=["local", "s3"])
+def landing(request, tmp_path) -> LandingZoneResource:
+    RecordingLanding.starts.clear()
+    if request.param == "local":
+        return RecordingLanding(uri=str(tmp_path / "landing"))
+    bucket, endpoint = request.getfixturevalue("s3_bucket"), request.getfixturevalue("s3_endpoint")
+    return RecordingLanding(
+        uri=f"s3://{bucket}/landing", endpoint_url=endpoint, region_name="us-east-1", page_size=2
+    )
+
+
+@pytest.fixture
+def instance():
+    with instance_for_test() as instance:
+        instance.report_runless_asset_event(AssetMaterialization(asset_key=["silver", "products"]))
+        yield instance
+
+
+SENSORS = {sensor.name: sensor for sensor in build_landing_sensors(load_settings({"ATLIQON_HOME": "/tmp"}))}
+
+
+class Ticker:
+    """Evaluates a sensor tick after tick, carrying its cursor as the daemon does."""
+
+    def __init__(self, name: str, instance, landing) -> None:
+        self.sensor, self.instance, self.landing, self.cursor = SENSORS[name], instance, landing, None
+
+    def tick(self, cursor: str | None = None):
+        context = build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor if cursor is None else cursor,
+            resources={"landing": self.landing},
+        )
+        result = self.sensor(context)
+        if getattr(result, "cursor", None) is not None:
+            self.cursor = result.cursor
+        return result
+
+    def partitions(self, result) -> list[str]:
+        return [request.partition_key for request in result.run_requests]
+
+
+def test_files_landing_together_are_all_seen_and_each_day_runs_once(instance, landing):
+    for day in (3, 1, 2):
+        landing.write(*order_file(day))
+    ticker = Ticker("order_files_sensor", instance, landing)
+    result = ticker.tick()
+    assert ticker.partitions(result) == ["2025-07-01", "2025-07-02", "2025-07-03"]
+    assert len({request.run_key for request in result.run_requests}) == 3
+    assert ticker.tick().run_requests == []
+
+
+def test_incremental_listing_starts_after_the_cursor_and_pages(instance, landing):
+    for day in range(1, 6):
+        landing.write(*order_file(day))
+    ticker = Ticker("order_files_sensor", instance, landing)
+    assert len(ticker.tick().run_requests) == 5  # first tick: a full listing, in pages of 2 on S3
+    landing.write(*order_file(6))
+    assert ticker.partitions(ticker.tick()) == ["2025-07-06"]
+    assert landing.starts == [None, order_file(5)[0]]
+
+
+def test_late_file_for_an_old_day_is_picked_up_by_the_next_full_scan(instance, landing):
+    for day in (1, 5):
+        landing.write(*order_file(day))
+    ticker = Ticker("order_files_sensor", instance, landing)
+    ticker.tick()
+    landing.write(*order_file(3))  # sorts before the cursor
+    requested = []
+    for _ in range(FULL_SCAN_EVERY):
+        requested += ticker.partitions(ticker.tick())
+    assert requested == ["2025-07-03"]
+    assert landing.starts.count(None) == 2  # the first tick and one full scan, nothing more
+
+
+def test_same_content_starts_nothing_new_content_reruns_the_day(instance, landing):
+    landing.write(*order_file(1))
+    ticker = Ticker("order_files_sensor", instance, landing)
+    first = ticker.tick().run_requests[0]
+    landing.write(*order_file(1))  # re-delivered, same bytes
+    assert all(ticker.tick().run_requests == [] for _ in range(FULL_SCAN_EVERY))
+    landing.write(*order_file(1, "A,2025/07/01,1,2,4"))
+    rerun = [request for _ in range(FULL_SCAN_EVERY) for request in ticker.tick().run_requests]
+    assert [request.partition_key for request in rerun] == ["2025-07-01"]
+    assert rerun[0].run_key != first.run_key
+
+
+def test_a_restarted_daemon_repeats_the_same_run_keys_and_loses_nothing(instance, landing):
+    landing.write(*order_file(1))
+    ticker = Ticker("order_files_sensor", instance, landing)
+    before = ticker.cursor
+    first = ticker.tick()
+    landing.write(*order_file(2))
+    # The daemon died before saving the tick: the next one starts from the old cursor.
+    replayed = ticker.tick(cursor=before or "")
+    assert {r.run_key for r in replayed.run_requests} >= {r.run_key for r in first.run_requests}
+    assert ticker.partitions(replayed) == ["2025-07-01", "2025-07-02"]
+    assert ticker.tick().run_requests == []
+
+
+def test_bad_keys_are_skipped_with_a_warning_and_the_sensor_keeps_ticking(instance, landing, capfd):
+    landing.write(*order_file(1))
+    landing.write("orders/landing/orders_2025_02_30.csv", HEADER)
+    landing.write("orders/landing/notes.txt", b"hello")
+    landing.write("orders/landing/empty/orders_2025_07_02.csv", b"x")  # inside a sub-folder
+    landing.write(order_file(3)[0], b"")  # zero bytes: still being written
+    ticker = Ticker("order_files_sensor", instance, landing)
+    result = ticker.tick()
+    assert ticker.partitions(result) == ["2025-07-01"]
+    log = capfd.readouterr().err  # the sensor's context.log: the tick's log in the daemon
+    assert "orders_2025_02_30.csv: the date in the file name is not a valid date" in log
+    assert "notes.txt: the key matches no known source file pattern" in log
+    assert "empty/orders_2025_07_02.csv: the key matches no known source file pattern" in log
+    assert "orders_2025_07_03.csv: zero-byte object" in log
+    landing.write(*order_file(3))  # the upload completes
+    assert [r.partition_key for _ in range(FULL_SCAN_EVERY) for r in ticker.tick().run_requests] == [
+        "2025-07-03"
+    ]
+
+
+def test_order_files_wait_for_the_dimensions(landing):
+    landing.write(*order_file(1))
+    with instance_for_test() as empty_instance:
+        ticker = Ticker("order_files_sensor", empty_instance, landing)
+        result = ticker.tick()
+        assert "silver/products is not materialised yet" in result.skip_message
+        assert ticker.cursor is None  # nothing consumed: the files are still new next tick
+
+
+def test_a_backlog_of_days_is_one_single_run_range(instance, landing):
+    for day in range(1, 11):
+        landing.write(*order_file(day))
+    result = Ticker("order_files_sensor", instance, landing).tick()
+    [request] = result.run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "2025-07-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2025-07-10"
+
+
+def test_changed_dimension_files_request_one_dimension_run(instance, landing):
+    landing.write("customers/customers.csv", b"customer_id,customer_name,city\n1,A,B\n")
+    landing.write("parent/full_load/dim_customers.csv", b"x\n")
+    ticker = Ticker("dimension_files_sensor", instance, landing)
+    assert len(ticker.tick().run_requests) == 1
+    assert ticker.tick().run_requests == []
+    landing.write("parent/incremental_load/fact_orders_2025_12_01.csv", b"x\n")
+    assert len(ticker.tick().run_requests) == 1
+    cursor = LandingCursor.parse(ticker.cursor)
+    assert "parent/incremental_load/fact_orders_2025_12_01.csv" in cursor.versions

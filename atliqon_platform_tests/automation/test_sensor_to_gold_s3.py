@@ -1,0 +1,100 @@
+"""End to end on S3 (moto's server on 127.0.0.1): history backfilled, then December's files
+uploaded a few at a time; the sensor asks for one run per new day, declarative automation for
+the month and the view, and gold ends up exactly the sum of what landed."""
+
+import datetime as dt
+import os
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import AssetKey, evaluate_automation_conditions, instance_for_test
+from deltalake import DeltaTable
+
+from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.automation.landing_sensors import FULL_SCAN_EVERY
+from atliqon_platform.definitions import build_definitions
+from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
+from atliqon_platform.settings import delta_storage_options, load_settings
+from atliqon_platform.sources import order_file_key
+from atliqon_platform_tests.automation.test_landing_sensors import Ticker
+
+FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
+VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
+
+
+def read(settings, table: str) -> pa.Table:
+    uri = f"{settings.lake_uri}/{table}"
+    return DeltaTable(uri, storage_options=delta_storage_options(uri)).to_pyarrow_table()
+
+
+def december_file(reference_dataset, day: int) -> tuple[str, bytes]:
+    key = order_file_key(dt.date(2025, 12, day))
+    path = reference_dataset / "2_child_company" / "incremental_load" / "orders" / key.rsplit("/", 1)[1]
+    return key, path.read_bytes()
+
+
+def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucket, tmp_path):
+    settings = load_settings(
+        {
+            **os.environ,
+            "ATLIQON_ENV": "s3",
+            "ATLIQON_HOME": str(tmp_path),
+            "ATLIQON_LANDING_URI": f"s3://{s3_bucket}/landing",
+            "ATLIQON_LAKE_URI": f"s3://{s3_bucket}/lake",
+            "ATLIQON_SPARK_MASTER": "local[2]",
+        }
+    )
+    landing = LandingZoneResource.for_settings(settings)
+    copy_reference_dataset(reference_dataset, landing, until=dt.date(2025, 7, 2))
+    defs = build_definitions(settings)
+    with instance_for_test() as instance:
+        assert backfill_everything(settings, instance=instance)
+        sensor = Ticker("order_files_sensor", instance, landing)
+        assert sensor.tick().run_requests == []  # the history is not news: it was backfilled...
+        automation = evaluate_automation_conditions(defs, instance)  # ...and this sets the cursor
+
+        def deliver_and_run(days: list[int]) -> list[str]:
+            for day in days:
+                landing.write(*december_file(reference_dataset, day))
+            requests = sensor.tick().run_requests
+            for request in requests:
+                run = defs.resolve_job_def(request.job_name or "daily_orders_job").execute_in_process(
+                    partition_key=request.partition_key, instance=instance, tags=request.tags
+                )
+                assert run.success
+            return [request.partition_key for request in requests]
+
+        assert deliver_and_run([1, 2]) == ["2025-12-01", "2025-12-02"]
+        assert deliver_and_run([3]) == ["2025-12-03"]
+        landing.write(*december_file(reference_dataset, 1))  # re-delivered, same content
+        assert all(sensor.tick().run_requests == [] for _ in range(FULL_SCAN_EVERY))
+
+        # the month is current and its later days are still missing: it is updated all the same
+        automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
+        assert automation.get_requested_partitions(FACT_ORDERS) == {"2025-12-01"}
+        assert automation.total_requested == 1
+        assert (
+            defs.resolve_job_def("monthly_facts_job")
+            .execute_in_process(partition_key="2025-12-01", instance=instance)
+            .success
+        )
+        automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
+        assert automation.get_num_requested(VIEW) == 1 and automation.get_num_requested(DIM_DATE) == 1
+        assert automation.total_requested == 2
+        assert defs.resolve_job_def("reporting_job").execute_in_process(instance=instance).success
+        automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
+        assert automation.total_requested == 0
+
+    daily = read(settings, "gold/sb_fact_orders")
+    december_daily = daily.filter(pc.greater_equal(daily["date"], dt.date(2025, 12, 1)))
+    facts = read(settings, "gold/fact_orders")
+    december = facts.filter(pc.equal(facts["date"], dt.date(2025, 12, 1)))
+    child = december.filter(pc.equal(pc.utf8_length(december["product_code"]), 64))
+    assert sorted(set(december_daily["date"].to_pylist())) == [dt.date(2025, 12, d) for d in (1, 2, 3)]
+    assert pc.sum(child["sold_quantity"]).as_py() == pc.sum(december_daily["sold_quantity"]).as_py()
+    for table in ("gold/fact_orders", "gold/vw_fact_orders_enriched", "silver/orders"):
+        data = read(settings, table)
+        assert data.group_by(data.column_names).aggregate([]).num_rows == data.num_rows, table
+    view = read(settings, "gold/vw_fact_orders_enriched")
+    assert view.num_rows == facts.num_rows

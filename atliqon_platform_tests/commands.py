@@ -1,0 +1,68 @@
+"""Running the ``atliqon`` command as a user does: in its own process, with its own environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def environment(home: Path, **env: str) -> dict[str, str]:
+    return {**os.environ, "ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]", **env}
+
+
+def atliqon(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "atliqon_platform.cli", *args],
+        env=environment(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_atliqon(*args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:
+    """A long-running command (``up``, ``dashboard``) in its own process group."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "atliqon_platform.cli", *args],
+            env=environment(home, **env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ctrl-C as a user would; the command stops its own children."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -1,0 +1,101 @@
+"""``atliqon up`` as a user runs it: the daemon picks up a file dropped into the landing folder
+and gold follows with no click; the webserver's GraphQL API shows every asset's checks."""
+
+import datetime as dt
+import json
+import time
+import urllib.request
+
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+
+from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.sources import order_file_key
+from atliqon_platform_tests.commands import atliqon, free_port, start_atliqon, stop, wait_for_http
+
+NEW_DAY = "2025-07-03"
+CHECKS_QUERY = """{ assetNodes { assetKey { path } assetChecksOrError { __typename ... on AssetChecks {
+  checks { name executionForLatestMaterialization { status evaluation { success description } } } } } } }"""
+
+
+@pytest.fixture(scope="module")
+def platform(reference_dataset, tmp_path_factory):
+    """History loaded headlessly, then `atliqon up` serving that home (sensors on by default)."""
+    home = tmp_path_factory.mktemp("up")
+    for command in (("seed", "--from", str(reference_dataset), "--until", "2025-07-02"), ("backfill",)):
+        result = atliqon(*command, home=home)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    port, log = free_port(), home / "up.log"
+    process = start_atliqon(
+        "up", "--port", str(port), home=home, log=log, ATLIQON_SENSOR_INTERVAL_SECONDS="2"
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/server_info", process, log)
+        yield {"home": home, "url": f"http://127.0.0.1:{port}", "process": process, "log": log}
+    finally:
+        stop(process)
+
+
+def july(home):
+    """July's child quantity in gold.fact_orders, the sum of its daily facts, and the view's rows."""
+    lake = home / "lake" / "gold"
+    daily = DeltaTable(str(lake / "sb_fact_orders")).to_pyarrow_table()
+    monthly = DeltaTable(str(lake / "fact_orders")).to_pyarrow_table()
+    child = monthly.filter(pc.equal(pc.utf8_length(monthly["product_code"]), 64))
+    view = DeltaTable(str(lake / "vw_fact_orders_enriched"))
+    return {
+        "days": sorted({day.isoformat() for day in daily["date"].to_pylist()}),
+        "daily": pc.sum(daily["sold_quantity"]).as_py(),
+        "monthly": pc.sum(child["sold_quantity"]).as_py(),
+        "view_version": view.version(),
+        "view_rows": view.to_pyarrow_dataset().count_rows(),
+        "fact_rows": monthly.num_rows,
+    }
+
+
+def test_graphql_shows_every_assets_checks_with_their_latest_results(platform):
+    """Runs first, while nothing runs: the history backfill evaluated every check."""
+    request = urllib.request.Request(
+        f"{platform['url']}/graphql",
+        data=json.dumps({"query": CHECKS_QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        nodes = json.load(response)["data"]["assetNodes"]
+    assert len(nodes) >= 30
+    for node in nodes:
+        asset = "/".join(node["assetKey"]["path"])
+        checks = node["assetChecksOrError"]["checks"]
+        assert checks, f"{asset} has no checks"
+        for check in checks:
+            latest = check["executionForLatestMaterialization"]
+            assert latest is not None, f"{asset}: {check['name']} has never run"
+            assert latest["status"] in ("SUCCEEDED", "FAILED"), (asset, check["name"], latest)
+            assert latest["evaluation"]["description"], (asset, check["name"])
+
+
+def test_a_dropped_file_reaches_gold_without_a_click(platform, reference_dataset):
+    home = platform["home"]
+    before = july(home)
+    assert NEW_DAY not in before["days"]
+    source = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
+    key = order_file_key(dt.date.fromisoformat(NEW_DAY))
+    landed = time.monotonic()
+    LandingZoneResource(uri=str(home / "landing")).write(key, (source / key.rsplit("/", 1)[1]).read_bytes())
+    deadline = landed + 900
+    while time.monotonic() < deadline:
+        now = july(home)
+        if (
+            NEW_DAY in now["days"]
+            and now["monthly"] == now["daily"]
+            and now["view_version"] > before["view_version"]
+        ):
+            break
+        assert platform["process"].poll() is None, platform["log"].read_text()[-3000:]
+        time.sleep(2)
+    else:
+        pytest.fail(f"gold was not updated within 900 s: {july(home)}\n{platform['log'].read_text()[-3000:]}")
+    print(f"file landed -> month and view updated: {time.monotonic() - landed:.0f} s")
+    assert now["daily"] > before["daily"]
+    assert now["view_rows"] == now["fact_rows"]
