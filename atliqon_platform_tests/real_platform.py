@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from dagster import instance_for_test
+from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter, instance_for_test
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from deltalake import DeltaTable
 
 from atliqon_platform.automation.backfill import backfill_everything
@@ -62,4 +63,17 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
         full_load = {table: read_delta(home, table) for table in REAL_TABLES}
         copy_reference_dataset(dataset, landing, parent_increment=True)
         assert backfill_everything(settings, instance=instance)
-    return {"home": home, "first": first, "second": second, "full_load": full_load}
+        checks = latest_check_results(instance)
+    return {"home": home, "first": first, "second": second, "full_load": full_load, "checks": checks}
+
+
+def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], AssetCheckEvaluation]:
+    """The last evaluation of every (asset, check) the runs recorded."""
+    records = instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), ascending=True
+    )
+    latest = {}
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        latest[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation
+    return latest

@@ -39,3 +39,25 @@ def test_delta_storage_options_only_for_s3():
     assert delta_storage_options("/tmp/lake", environ) == {}
     options = delta_storage_options("s3://b/lake", environ)
     assert options["AWS_ALLOW_HTTP"] == "true" and options["AWS_REGION"] == "eu-west-1"
+
+
+def test_automation_is_on_locally_and_off_elsewhere_unless_asked():
+    assert load_settings({}).automation_on
+    s3 = {"ATLIQON_ENV": "s3", "ATLIQON_LANDING_URI": "s3://b/l", "ATLIQON_LAKE_URI": "s3://b/k"}
+    assert not load_settings(s3).automation_on
+    assert load_settings({**s3, "ATLIQON_AUTOMATION": "on"}).automation_on
+    with pytest.raises(ConfigurationError, match="ATLIQON_AUTOMATION='yes' is not valid; use on or off"):
+        load_settings({"ATLIQON_AUTOMATION": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ATLIQON_MAX_REJECTED_SHARE", "1.5"),
+        ("ATLIQON_MAX_REJECTED_SHARE", "half"),
+        ("ATLIQON_SENSOR_INTERVAL_SECONDS", "0"),
+    ],
+)
+def test_numbers_out_of_range_say_the_range(name, value):
+    with pytest.raises(ConfigurationError, match=rf"{name}='{value}' must be a number from"):
+        load_settings({name: value})

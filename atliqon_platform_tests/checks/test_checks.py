@@ -76,7 +76,7 @@ def test_a_day_of_unknown_products_fails_the_blocking_share_and_stops_gold(runs)
     assert not result.success
     share = checks_of(result)[("silver/orders", "rejected_share")]
     assert not share.passed
-    assert share.description == "2025-07-03: 80.0% of 10 rows quarantined (limit 50%)"
+    assert share.description == "2025-07-03: 80.0% of 10 rows quarantined (limit 40%)"
     assert share.metadata["rows_rejected"].value == 8
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert AssetKey(["silver", "orders"]) in materialized
