@@ -8,6 +8,7 @@ import urllib.request
 
 import pyarrow.compute as pc
 import pytest
+from dagster import DagsterInstance
 from deltalake import DeltaTable
 
 from atliqon_platform.resources.landing_zone import LandingZoneResource
@@ -35,6 +36,18 @@ def platform(reference_dataset, tmp_path_factory):
         yield {"home": home, "url": f"http://127.0.0.1:{port}", "process": process, "log": log}
     finally:
         stop(process)
+
+
+def print_timeline(home, landed_at: float) -> None:
+    """Where the latency went: waiting for a tick or a slot, and each run start to end."""
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        records = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at]
+        for record in sorted(records, key=lambda r: r.create_timestamp):
+            run, created = record.dagster_run, record.create_timestamp.timestamp() - landed_at
+            started, ended = ((t or 0) - landed_at for t in (record.start_time, record.end_time))
+            partition = run.tags.get("dagster/partition", "")
+            timing = f"requested +{created:5.1f} s, ran {started:5.1f}-{ended:5.1f} s"
+            print(f"  {run.job_name:<18} {partition:<10} {timing}")
 
 
 def july(home):
@@ -96,6 +109,7 @@ def test_a_dropped_file_reaches_gold_without_a_click(platform, reference_dataset
         time.sleep(2)
     else:
         pytest.fail(f"gold was not updated within 900 s: {july(home)}\n{platform['log'].read_text()[-3000:]}")
-    print(f"file landed -> month and view updated: {time.monotonic() - landed:.0f} s")
+    print(f"\nfile landed -> month and view updated: {time.monotonic() - landed:.0f} s")
+    print_timeline(home, time.time() - (time.monotonic() - landed))
     assert now["daily"] > before["daily"]
     assert now["view_rows"] == now["fact_rows"]
