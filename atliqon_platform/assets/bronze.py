@@ -66,26 +66,31 @@ class LoadedFiles:
 
     table: pa.Table
     wrong_header: list[str]
-    gone: list[str]
+    skipped: list[str]  # "<key>: <why>", for files that could not be read at all
 
 
 def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]) -> LoadedFiles:
-    """All rows of ``keys`` with lineage columns; files with a wrong header or gone are set aside."""
+    """All rows of ``keys`` with lineage columns; files with a wrong header, empty or gone are
+    set aside with the reason."""
     ingested_at = dt.datetime.now(dt.UTC)
-    tables, wrong_header, gone = [], [], []
+    tables, wrong_header, skipped = [], [], []
     for key in keys:
         try:
-            table = parse_csv(landing.read(key), key, source.columns)
+            data = landing.read(key)
+            if not data:
+                skipped.append(f"{key}: zero bytes (an upload not finished, or an empty delivery)")
+                continue
+            table = parse_csv(data, key, source.columns)
         except MissingColumnsError as error:
             wrong_header.append(str(error))
             continue
         except LandingObjectMissing:
-            gone.append(key)
+            skipped.append(f"{key}: listed, then gone before it could be read")
             continue
         tables.append(_with_lineage(table, key, ingested_at))
     if not tables:
         tables = [_with_lineage(parse_csv(b"", "", source.columns), "", ingested_at)]
-    return LoadedFiles(pa.concat_tables(tables), wrong_header, gone)
+    return LoadedFiles(pa.concat_tables(tables), wrong_header, skipped)
 
 
 def _checked(
@@ -93,8 +98,8 @@ def _checked(
 ) -> AssetCheckResult:
     """The expected_columns result; a file without the expected columns fails the whole load,
     so that the table keeps its previous content rather than a partial one."""
-    for key in loaded.gone:
-        context.log.warning(f"skipped {key}: listed, then gone before it could be read")
+    for reason in loaded.skipped:
+        context.log.warning(f"skipped {reason}")
     result = expected_columns_result(asset_key, files, loaded.wrong_header)
     if loaded.wrong_header:
         context.log.error(result.description or "")
@@ -131,7 +136,7 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
             raise Failure(description=columns.description, metadata=columns.metadata)
         result = lake.overwrite(loaded.table, "bronze", source.name)
         yield MaterializeResult(
-            metadata=table_metadata(result, loaded.table, files=keys, files_gone=loaded.gone),
+            metadata=table_metadata(result, loaded.table, files=keys, files_skipped=loaded.skipped),
             check_results=[columns, not_empty_result(asset_key, result.rows)],
         )
 
@@ -198,7 +203,7 @@ def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, 
     ]
     yield MaterializeResult(
         metadata=table_metadata(
-            result, table, files=len(day_of_key), files_gone=loaded.gone, days_without_rows=empty_days
+            result, table, files=len(day_of_key), files_skipped=loaded.skipped, days_without_rows=empty_days
         ),
         check_results=[columns, not_empty_result(BRONZE_ORDERS, result.rows, empty_days)],
     )
