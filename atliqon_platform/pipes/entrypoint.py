@@ -89,11 +89,11 @@ def pipes_metadata(metadata: Mapping[str, MetadataValue]) -> dict[str, dict[str,
 
 
 def run_tags(pipes: PipesContext) -> dict[str, str]:
-    """The launching run's partition range as the tags of a single-run range."""
-    if not pipes.is_partition_step:
+    """The launching run's partition range (``launch_extras``) as the tags of a single-run range."""
+    if "partition_range" not in pipes.extras:
         return {}
-    keys = pipes.partition_key_range
-    return {ASSET_PARTITION_RANGE_START_TAG: keys.start, ASSET_PARTITION_RANGE_END_TAG: keys.end}
+    start, end = pipes.get_extra("partition_range")
+    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
 
 
 def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int]:

@@ -22,6 +22,18 @@ from atliqon_platform.settings import JobCompute, load_settings
 ENTRYPOINT_MODULE = "atliqon_platform.pipes.entrypoint"
 
 
+def launch_extras(context: AssetExecutionContext, job_name: str) -> dict[str, object]:
+    """What the entry point is told: the job, and the partition range of a partitioned run.
+
+    The range travels as an extra: Pipes' own context carries it only for a single partition.
+    """
+    extras: dict[str, object] = {"job": job_name}
+    if context.has_partition_key_range:
+        keys = context.partition_key_range
+        extras["partition_range"] = [keys.start, keys.end]
+    return extras
+
+
 class PipesLauncher(ConfigurableResource):
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
         raise NotImplementedError
@@ -34,7 +46,9 @@ class SubprocessLauncher(PipesLauncher):
 
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
         return PipesSubprocessClient(env=self.environment).run(
-            command=[sys.executable, "-m", ENTRYPOINT_MODULE], context=context, extras={"job": job_name}
+            command=[sys.executable, "-m", ENTRYPOINT_MODULE],
+            context=context,
+            extras=launch_extras(context, job_name),
         )
 
 
@@ -69,5 +83,8 @@ class DatabricksJobLauncher(PipesLauncher):
         else:
             pipes_client = PipesDatabricksClient(client)
         return pipes_client.run(
-            task=spec.task, context=context, extras={"job": job_name}, submit_args=spec.submit_args
+            task=spec.task,
+            context=context,
+            extras=launch_extras(context, job_name),
+            submit_args=spec.submit_args,
         )
