@@ -39,8 +39,11 @@ class DatabricksConnectResource(SparkSessionResource):
         )
 
     def _init_session(self) -> None:
-        if self._spark_session is not None:
-            return
+        if self._spark_session is None:
+            self._spark_session = self.start_session()
+
+    def start_session(self):
+        """A new Databricks Connect session, after checking the workspace answers."""
         host = self.host if self.host.startswith("https://") else f"https://{self.host}"
         require_reachable_url(host, "DATABRICKS_HOST")
         try:
@@ -61,6 +64,6 @@ class DatabricksConnectResource(SparkSessionResource):
             cluster_id=None if self.serverless else self.cluster_id,
             serverless_compute_id="auto" if self.serverless else None,
         )
-        builder = DatabricksSession.builder.sdkConfig(config)
-        self._spark_session = builder.getOrCreate()
-        self._spark_session.conf.set("spark.sql.session.timeZone", "UTC")
+        session = DatabricksSession.builder.sdkConfig(config).getOrCreate()
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        return session

@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.dataset as pads
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
 from pydantic import PrivateAttr
@@ -281,6 +281,10 @@ class DeltaLakeResource(ConfigurableResource):
             catalog=settings.catalog,
             require_native_delta=settings.env is Environment.DATABRICKS,
         )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Check the session (reachable, catalog, Delta) when a run starts, before any step."""
+        self.backend  # noqa: B018 - starting the backend is the check
 
     @property
     def backend(self) -> DeltaBackend:
