@@ -31,7 +31,7 @@ def recorded_results(instance: DagsterInstance, home: Path) -> dict[str, dict]:
     """Every materialisation and check result of the instance's runs, by asset (and partition),
     with the home's path taken out of the metadata."""
     materialisations: dict[tuple[str, str | None], dict] = {}
-    checks: dict[tuple[str, str], tuple[bool, dict]] = {}
+    checks: dict[tuple[str, str], tuple[bool, str, dict]] = {}
     for run in instance.get_runs():
         for entry in instance.all_logs(run.run_id):
             event = entry.dagster_event
@@ -47,6 +47,7 @@ def recorded_results(instance: DagsterInstance, home: Path) -> dict[str, dict]:
                 evaluation = event.event_specific_data
                 checks[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = (
                     evaluation.passed,
+                    evaluation.severity.value,
                     {name: _comparable(value, home) for name, value in evaluation.metadata.items()},
                 )
     return {"materialisations": materialisations, "checks": checks}

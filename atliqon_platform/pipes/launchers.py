@@ -43,10 +43,11 @@ class SubprocessLauncher(PipesLauncher):
     """The entry point as a child process of the run, with this environment plus ``environment``."""
 
     environment: dict[str, str] = {}
+    module: str = ENTRYPOINT_MODULE  # the module ``python -m`` runs
 
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
         return PipesSubprocessClient(env=self.environment).run(
-            command=[sys.executable, "-m", ENTRYPOINT_MODULE],
+            command=[sys.executable, "-m", self.module],
             context=context,
             extras=launch_extras(context, job_name),
         )
