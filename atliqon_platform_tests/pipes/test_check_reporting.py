@@ -24,9 +24,8 @@ def test_check_results_and_metadata_cross_pipes_unchanged(tmp_path):
         )
         assert definitions.resolve_job_def("example_job").execute_in_process(instance=instance).success
         through_pipes = recorded_results(instance, tmp_path)
-    assert in_process["checks"] == {
-        ("gold/example", "example_has_enough_rows"): (False, "WARN", {"rows": 3, "minimum": 5, "why": "too few"})
-    }
+    expected = (False, "WARN", {"rows": 3, "minimum": 5, "why": "too few"})
+    assert in_process["checks"] == {("gold/example", "example_has_enough_rows"): expected}
     assert through_pipes["checks"] == in_process["checks"]
     (metadata,) = in_process["materialisations"].values()
     reported = through_pipes["materialisations"][("gold/example", None)]
