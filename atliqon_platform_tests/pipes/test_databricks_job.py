@@ -5,6 +5,10 @@ import json
 from importlib.metadata import entry_points
 
 import pytest
+from dagster import AssetExecutionContext, MaterializeResult, asset, materialize, open_pipes_session
+from dagster._core.pipes.utils import PipesTempFileContextInjector, PipesTempFileMessageReader
+from dagster_databricks import PipesDatabricksClient
+from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, job_spec
@@ -42,6 +46,31 @@ def test_job_cluster_task_round_trips_through_the_sdk_types():
     assert "existing_cluster_id" not in body  # a new cluster: Pipes passes its bootstrap in spark_env_vars
     assert _arguments(body["python_wheel_task"]["parameters"]).channel == "dbfs"
     assert "dapi-secret-token" not in json.dumps(body) + json.dumps(spec.submit_args)
+
+
+def test_the_task_as_pipes_databricks_client_submits_it():
+    """The client adds its bootstrap to our task (its own code, in a real Pipes session); the
+    result is still a valid SubmitTask, and the job's process finds the bootstrap in its environment."""
+    spec = job_spec(load_settings(WORKSPACE), "daily_orders_job")
+    submitted = {}
+
+    @asset
+    def launch(context: AssetExecutionContext) -> MaterializeResult:
+        client = PipesDatabricksClient(WorkspaceClient(host=WORKSPACE["DATABRICKS_HOST"], token="unused"))
+        with open_pipes_session(
+            context=context,
+            context_injector=PipesTempFileContextInjector(),
+            message_reader=PipesTempFileMessageReader(),
+        ) as session:
+            submitted["task"] = client._enrich_submit_task_dict(  # what run() passes to jobs.submit
+                context=context, session=session, submit_task_dict=spec.task.as_dict()
+            )
+        return MaterializeResult()
+
+    assert materialize([launch]).success
+    body = jobs.SubmitTask.from_dict(submitted["task"]).as_dict()
+    assert set(body["new_cluster"]["spark_env_vars"]) == {"DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"}
+    assert body["python_wheel_task"] == spec.task.as_dict()["python_wheel_task"]
 
 
 def test_serverless_task_names_an_environment_that_installs_the_wheel():
