@@ -24,11 +24,7 @@ from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
 from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 
-from atliqon_platform.resources.session_checks import (
-    require_catalog,
-    require_native_delta,
-    session_has_delta,
-)
+from atliqon_platform.resources.session_checks import require_catalog, session_has_delta
 from atliqon_platform.resources.spark import SparkSessionResource
 from atliqon_platform.settings import Environment, Settings, delta_storage_options
 
@@ -270,7 +266,7 @@ class DeltaLakeResource(ConfigurableResource):
     lake_uri: str
     spark: SparkSessionResource
     catalog: str | None = None
-    require_native_delta: bool = False  # Databricks: data must not travel through the client
+    on_databricks: bool = False  # Databricks compute: Delta is native, whatever the session shows
     _backend: DeltaBackend | None = PrivateAttr(default=None)
 
     @classmethod
@@ -279,7 +275,7 @@ class DeltaLakeResource(ConfigurableResource):
             lake_uri=settings.lake_uri,
             spark=spark,
             catalog=settings.catalog,
-            require_native_delta=settings.env is Environment.DATABRICKS,
+            on_databricks=settings.env is Environment.DATABRICKS,
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -290,22 +286,12 @@ class DeltaLakeResource(ConfigurableResource):
     def backend(self) -> DeltaBackend:
         if self._backend is None:
             session = self.spark.spark_session
+            native = self.on_databricks or session_has_delta(session)
             if self.catalog:
-                require_catalog(session, self.catalog)
-                require_native_delta(
-                    session,
-                    f"Unity Catalog tables (ATLIQON_CATALOG={self.catalog})",
-                    "unset ATLIQON_CATALOG to keep tables under ATLIQON_LAKE_URI (written through delta-rs)",
-                )
-            elif self.require_native_delta:
-                require_native_delta(
-                    session,
-                    "ATLIQON_ENV=databricks",
-                    "set DATABRICKS_CLUSTER_ID to a Databricks cluster",
-                )
+                require_catalog(session, self.catalog, has_delta=native)
             self._backend = (
                 SparkDeltaBackend(session, by_name=self.catalog is not None)
-                if session_has_delta(session)
+                if native
                 else DeltaRsBackend(session, delta_storage_options(self.lake_uri))
             )
         return self._backend

@@ -49,25 +49,30 @@ def require_reachable_url(url: str, setting: str) -> None:
 
 
 def session_has_delta(spark: SparkSession) -> bool:
-    """True when the session itself can read and write Delta (extension configured, or Databricks)."""
+    """True when the session itself can read and write Delta (extension configured, or Databricks).
+
+    Databricks compute chosen by the settings is known to have Delta; this detects the rest.
+    """
     extensions = spark.conf.get("spark.sql.extensions", "") or ""
-    on_databricks = spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None) is not None
+    try:
+        on_databricks = spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None) is not None
+    except Exception:  # noqa: BLE001 - a server may refuse to show a setting it does not know
+        on_databricks = False
     return "DeltaSparkSessionExtension" in extensions or on_databricks
 
 
-def require_catalog(spark: SparkSession, catalog: str) -> None:
+def require_catalog(spark: SparkSession, catalog: str, has_delta: bool) -> None:
+    """Unity Catalog names need the catalog to exist and the session to write Delta itself."""
     names = sorted(item.name for item in spark.catalog.listCatalogs())
     if catalog not in names:
         raise ConfigurationError(
             f"catalog {catalog!r} does not exist in this Spark session (it has: {', '.join(names)}): "
             f"create it (CREATE CATALOG {catalog}) or set ATLIQON_CATALOG to an existing catalog"
         )
-
-
-def require_native_delta(spark: SparkSession, needed_by: str, instead: str) -> None:
-    if not session_has_delta(spark):
+    if not has_delta:
         raise ConfigurationError(
-            f"the Spark session has no Delta Lake (spark.sql.extensions lacks DeltaSparkSessionExtension "
-            f"and it is not a Databricks cluster), and {needed_by} needs it: use a Databricks cluster or "
-            f"one started with delta-spark, or {instead}"
+            "the Spark session has no Delta Lake (spark.sql.extensions lacks DeltaSparkSessionExtension "
+            f"and it is not Databricks), and Unity Catalog tables (ATLIQON_CATALOG={catalog}) need it: "
+            "use a Databricks cluster or one started with delta-spark, or unset ATLIQON_CATALOG to keep "
+            "tables under ATLIQON_LAKE_URI (written through delta-rs)"
         )
