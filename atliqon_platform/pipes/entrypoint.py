@@ -138,11 +138,22 @@ def materialise(pipes: PipesContext) -> None:
     materialisations, checks = report_results(pipes, result.all_events)
     pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
     if not result.success:
-        failures = [str(event.message) for event in result.all_events if event.is_failure]
+        failures = [failure_text(event) for event in result.all_events if event.is_failure]
         raise RuntimeError(f"{job_name} failed: " + " | ".join(failures))
 
 
-def _arguments(argv: Sequence[str]) -> argparse.Namespace:
+def failure_text(event: Any) -> str:
+    """A failure with its root cause (a ConfigurationError says what to set): the launcher may see
+    nothing else of this process, a Databricks job's logs staying in the workspace."""
+    error = getattr(event.event_specific_data, "error", None)
+    if error is None:
+        return str(event.message)
+    while error.cause is not None:
+        error = error.cause
+    return f"{event.message} {error.message.strip()}"
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="atliqon-pipes", description=__doc__.split("\n\n")[0])
     parser.add_argument("--channel", choices=sorted(CHANNELS), default="default")
     parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE")
@@ -152,7 +163,7 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 @contextmanager
 def pipes_session(argv: Sequence[str]) -> Iterator[PipesContext]:
-    arguments = _arguments(argv)
+    arguments = parse_arguments(argv)
     for setting in arguments.setting:
         name, _, value = setting.partition("=")
         os.environ[name] = value

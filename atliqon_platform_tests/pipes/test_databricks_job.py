@@ -12,7 +12,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, job_spec
-from atliqon_platform.pipes.entrypoint import _arguments
+from atliqon_platform.pipes.entrypoint import parse_arguments
 from atliqon_platform.settings import load_settings
 
 WORKSPACE = {
@@ -27,7 +27,7 @@ WORKSPACE = {
 
 
 def _settings_on_the_cluster(task: jobs.SubmitTask) -> dict[str, str]:
-    arguments = _arguments(task.python_wheel_task.parameters)
+    arguments = parse_arguments(task.python_wheel_task.parameters)
     return dict(setting.split("=", 1) for setting in arguments.setting)
 
 
@@ -44,7 +44,7 @@ def test_job_cluster_task_round_trips_through_the_sdk_types():
     profile = cluster["aws_attributes"]["instance_profile_arn"]
     assert profile == WORKSPACE["ATLIQON_DATABRICKS_INSTANCE_PROFILE"]
     assert "existing_cluster_id" not in body  # a new cluster: Pipes passes its bootstrap in spark_env_vars
-    assert _arguments(body["python_wheel_task"]["parameters"]).channel == "dbfs"
+    assert parse_arguments(body["python_wheel_task"]["parameters"]).channel == "dbfs"
     assert "dapi-secret-token" not in json.dumps(body) + json.dumps(spec.submit_args)
 
 
@@ -89,7 +89,7 @@ def test_serverless_task_names_an_environment_that_installs_the_wheel():
     assert jobs.JobEnvironment.from_dict(environment.as_dict()).as_dict() == environment.as_dict()
     assert environment.environment_key == body["environment_key"]
     assert environment.spec.dependencies == [WORKSPACE["ATLIQON_DATABRICKS_WHEEL"]]
-    assert _arguments(body["python_wheel_task"]["parameters"]).channel == "volumes"
+    assert parse_arguments(body["python_wheel_task"]["parameters"]).channel == "volumes"
 
 
 def test_the_job_process_resolves_the_same_data_locations():

@@ -11,7 +11,8 @@ import pytest
 from dagster import instance_for_test
 
 from atliqon_platform.automation.backfill import backfill_everything
-from atliqon_platform.settings import PipesMode
+from atliqon_platform.definitions import build_definitions
+from atliqon_platform.settings import PipesMode, load_settings
 from atliqon_platform_tests.real_platform import REAL_TABLES, content
 from atliqon_platform_tests.remote_runs import UNTIL, recorded_results, seeded
 
@@ -58,3 +59,25 @@ def test_pipes_reports_the_same_materialisations_and_metadata(in_process_run, pi
 
 def test_pipes_reports_the_same_check_results(in_process_run, pipes_run):
     assert pipes_run["checks"] == in_process_run["checks"]
+
+
+def test_a_failing_launch_tells_the_launching_run_what_to_set(spark_connect_url, tmp_path, monkeypatch):
+    for name, value in {
+        "ATLIQON_HOME": str(tmp_path),
+        "ATLIQON_SPARK_REMOTE": spark_connect_url,
+        "ATLIQON_CATALOG": "fmcg",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_PIPES": "subprocess"})
+    with instance_for_test() as instance:
+        job = build_definitions(settings).resolve_job_def("dimensions_job")
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        errors = [
+            getattr(entry.dagster_event.event_specific_data, "error", None)
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is not None
+        ]
+    assert not result.success
+    reported = " ".join(error.to_string() for error in errors if error is not None)
+    assert "catalog 'fmcg' does not exist in this Spark session" in reported
+    assert not (tmp_path / "lake").exists()
