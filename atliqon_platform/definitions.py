@@ -23,10 +23,13 @@ from atliqon_platform.assets.silver import silver_orders, silver_snapshots
 from atliqon_platform.automation.landing_sensors import build_landing_sensors
 from atliqon_platform.automation.schedules import SCHEDULES
 from atliqon_platform.checks import build_asset_checks
+from atliqon_platform.pipes.launchers import DatabricksJobLauncher, SubprocessLauncher
+from atliqon_platform.pipes.remote_assets import remote_assets
+from atliqon_platform.resources.databricks_connect import DatabricksConnectResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.resources.spark import SparkSessionResource, spark_config
-from atliqon_platform.settings import Settings, load_settings
+from atliqon_platform.settings import PipesMode, Settings, load_settings
 
 ASSETS = [
     *bronze_snapshots,
@@ -42,12 +45,21 @@ ASSETS = [
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
-    spark = SparkSessionResource(spark_config=spark_config(settings))
-    return {
+    databricks = settings.databricks
+    if databricks is not None and not databricks.on_cluster:
+        spark = DatabricksConnectResource.for_settings(databricks)
+    else:
+        spark = SparkSessionResource(spark_config=spark_config(settings))
+    resources = {
         "spark": spark,
-        "lake": DeltaLakeResource(lake_uri=settings.lake_uri, spark=spark),
+        "lake": DeltaLakeResource.for_settings(settings, spark),
         "landing": LandingZoneResource.for_settings(settings),
     }
+    if settings.pipes is PipesMode.SUBPROCESS:
+        resources["pipes_launcher"] = SubprocessLauncher()
+    elif settings.pipes is PipesMode.DATABRICKS:
+        resources["pipes_launcher"] = DatabricksJobLauncher.from_environment(settings.databricks.auth)
+    return resources
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -61,8 +73,14 @@ def build_definitions(settings: Settings) -> Definitions:
     checks, check_sensors = build_asset_checks(settings, [*bronze_snapshots, bronze_orders])
     # One process and one Spark session per run: steps share the session instead of each
     # starting a JVM.
+    # With ATLIQON_PIPES the same assets and checks are computed by the entry point a Pipes
+    # launch runs; the launching side only declares them.
+    if settings.pipes is not PipesMode.OFF:
+        assets, checks = remote_assets([*ASSETS, *checks], JOBS_IN_ORDER), []
+    else:
+        assets = ASSETS
     return Definitions(
-        assets=ASSETS,
+        assets=assets,
         asset_checks=checks,
         jobs=list(JOBS_IN_ORDER),
         sensors=[*build_landing_sensors(settings), automation, *check_sensors],

@@ -5,6 +5,9 @@ Three environments share one code base:
 - ``s3``: landing zone and lake are S3 prefixes (AWS or any S3-compatible server);
 - ``databricks``: Spark runs on Databricks (Databricks Connect), lake on S3 or Unity Catalog.
 
+Independently, ``ATLIQON_PIPES`` runs each job's assets outside the Dagster process through
+Dagster Pipes: in a subprocess, or as a one-time Databricks job.
+
 Anything unknown or missing fails here, at start-up, with the fix in the message.
 """
 
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+DEFAULT_CATALOG = "fmcg"
+
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message says which one and what to set."""
@@ -26,6 +31,35 @@ class Environment(StrEnum):
     LOCAL = "local"
     S3 = "s3"
     DATABRICKS = "databricks"
+
+
+class PipesMode(StrEnum):
+    OFF = "off"  # assets run in the Dagster run's own process
+    SUBPROCESS = "subprocess"
+    DATABRICKS = "databricks"
+
+
+class JobCompute(StrEnum):
+    CLUSTER = "cluster"  # a new job cluster per run
+    SERVERLESS = "serverless"
+
+
+@dataclass(frozen=True)
+class DatabricksSettings:
+    """Where the workspace is and how runs reach it; secrets are checked for here, never held."""
+
+    host: str | None  # None on a Databricks cluster, where the session is the cluster's own
+    auth: str | None  # "token" or "oauth": which variables hold the secret
+    cluster_id: str | None  # Databricks Connect compute; None with serverless
+    serverless: bool
+    on_cluster: bool
+    wheel: str | None  # the project's wheel in the workspace, for Pipes jobs
+    job_compute: JobCompute
+    spark_version: str
+    node_type: str
+    workers: int
+    instance_profile: str | None
+    volume: str | None  # Unity Catalog volume for Pipes messages of serverless jobs
 
 
 @dataclass(frozen=True)
@@ -47,6 +81,8 @@ class Settings:
     sensor_interval_seconds: int
     max_rejected_share: float
     orders_freshness_hours: float
+    pipes: PipesMode = PipesMode.OFF
+    databricks: DatabricksSettings | None = None
 
     @property
     def dagster_home(self) -> Path:
@@ -119,6 +155,68 @@ def _s3_uri(environ: Mapping[str, str], name: str, env: Environment) -> str:
     return value
 
 
+def _databricks(environ: Mapping[str, str], env: Environment, pipes: PipesMode) -> DatabricksSettings:
+    """Databricks workspace, credentials and compute: what Databricks Connect and Pipes jobs need."""
+    on_cluster = bool(environ.get("DATABRICKS_RUNTIME_VERSION"))
+    host = environ.get("DATABRICKS_HOST", "").strip().rstrip("/") or None
+    needs_workspace = not on_cluster
+    if needs_workspace and not host:
+        raise ConfigurationError(
+            "Databricks needs DATABRICKS_HOST (the workspace URL, https://<workspace>.cloud.databricks.com)"
+        )
+    if host and not host.startswith("https://"):
+        host = "https://" + host.removeprefix("http://")
+    auth = None
+    if environ.get("DATABRICKS_TOKEN"):
+        auth = "token"
+    elif environ.get("DATABRICKS_CLIENT_ID") and environ.get("DATABRICKS_CLIENT_SECRET"):
+        auth = "oauth"
+    elif needs_workspace:
+        raise ConfigurationError(
+            "Databricks needs credentials: set DATABRICKS_TOKEN (a personal access token), or "
+            "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (an OAuth service principal)"
+        )
+    cluster_id = environ.get("DATABRICKS_CLUSTER_ID") or None
+    serverless = environ.get("DATABRICKS_SERVERLESS_COMPUTE_ID", "").strip().lower() == "auto"
+    connect_here = env is Environment.DATABRICKS and pipes is not PipesMode.DATABRICKS and not on_cluster
+    if connect_here and not cluster_id and not serverless:
+        raise ConfigurationError(
+            "ATLIQON_ENV=databricks needs compute for Databricks Connect: set DATABRICKS_CLUSTER_ID "
+            "(an all-purpose cluster) or DATABRICKS_SERVERLESS_COMPUTE_ID=auto (serverless)"
+        )
+    job_compute = _choice(environ, "ATLIQON_DATABRICKS_JOB_COMPUTE", JobCompute, JobCompute.CLUSTER.value)
+    wheel = environ.get("ATLIQON_DATABRICKS_WHEEL") or None
+    volume = environ.get("ATLIQON_DATABRICKS_VOLUME", "").rstrip("/") or None
+    if pipes is PipesMode.DATABRICKS:
+        if not wheel:
+            raise ConfigurationError(
+                "ATLIQON_PIPES=databricks needs ATLIQON_DATABRICKS_WHEEL: the workspace path of the "
+                "project's wheel (e.g. /Volumes/fmcg/default/wheels/atliqon_platform-0.1.0-py3-none-any.whl)"
+            )
+        if job_compute is JobCompute.SERVERLESS and not volume:
+            raise ConfigurationError(
+                "ATLIQON_DATABRICKS_JOB_COMPUTE=serverless needs ATLIQON_DATABRICKS_VOLUME "
+                "(a Unity Catalog volume such as /Volumes/fmcg/default/pipes, for Pipes messages)"
+            )
+    workers = environ.get("ATLIQON_DATABRICKS_WORKERS", "2")
+    if not workers.isdigit():
+        raise ConfigurationError(f"ATLIQON_DATABRICKS_WORKERS={workers!r} must be a whole number")
+    return DatabricksSettings(
+        host=host,
+        auth=auth,
+        cluster_id=cluster_id,
+        serverless=serverless,
+        on_cluster=on_cluster,
+        wheel=wheel,
+        job_compute=job_compute,
+        spark_version=environ.get("ATLIQON_DATABRICKS_SPARK_VERSION", "17.3.x-scala2.13"),
+        node_type=environ.get("ATLIQON_DATABRICKS_NODE_TYPE", "m5d.large"),
+        workers=int(workers),
+        instance_profile=environ.get("ATLIQON_DATABRICKS_INSTANCE_PROFILE") or None,
+        volume=volume,
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the environment; raises ConfigurationError with what to fix."""
     environ = os.environ if environ is None else environ
@@ -133,12 +231,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     else:
         landing_uri = _s3_uri(environ, "ATLIQON_LANDING_URI", env)
         lake_uri = environ.get("ATLIQON_LAKE_URI", "").rstrip("/") or ""
-        if not lake_uri and not environ.get("ATLIQON_CATALOG"):
-            raise ConfigurationError(
-                "ATLIQON_ENV=databricks needs ATLIQON_LAKE_URI (s3://bucket/prefix) "
-                "or ATLIQON_CATALOG (a Unity Catalog name such as fmcg)"
-            )
+    # Unity Catalog names instead of paths: asked for, or on Databricks without a lake path.
+    catalog = environ.get("ATLIQON_CATALOG") or None
+    if env is Environment.DATABRICKS and not lake_uri:
+        catalog = catalog or DEFAULT_CATALOG
+    pipes = _choice(environ, "ATLIQON_PIPES", PipesMode, PipesMode.OFF.value)
     spark_remote = environ.get("ATLIQON_SPARK_REMOTE") or None
+    if spark_remote and env is Environment.DATABRICKS:
+        raise ConfigurationError(
+            "ATLIQON_SPARK_REMOTE is for plain Spark Connect servers; with ATLIQON_ENV=databricks "
+            "the session is Databricks Connect's: unset ATLIQON_SPARK_REMOTE and set DATABRICKS_HOST"
+        )
+    if pipes is PipesMode.DATABRICKS and env is not Environment.DATABRICKS:
+        raise ConfigurationError(
+            "ATLIQON_PIPES=databricks runs jobs on Databricks: set ATLIQON_ENV=databricks too"
+        )
+    databricks = _databricks(environ, env, pipes) if env is Environment.DATABRICKS else None
     if spark_remote and not spark_remote.startswith("sc://"):
         raise ConfigurationError(
             f"ATLIQON_SPARK_REMOTE={spark_remote!r} must be a Spark Connect URL (sc://host:port)"
@@ -153,7 +261,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         lake_uri=lake_uri,
         spark_remote=spark_remote,
         spark_master=environ.get("ATLIQON_SPARK_MASTER", "local[*]"),
-        catalog=environ.get("ATLIQON_CATALOG") or None,
+        catalog=catalog,
         first_order_day=_date(environ, "ATLIQON_FIRST_ORDER_DAY", "2025-07-01"),
         first_month=first_month,
         aws_endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
@@ -164,4 +272,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sensor_interval_seconds=int(_number(environ, "ATLIQON_SENSOR_INTERVAL_SECONDS", "10", 1, 3600)),
         max_rejected_share=_number(environ, "ATLIQON_MAX_REJECTED_SHARE", "0.4", 0, 1),
         orders_freshness_hours=_number(environ, "ATLIQON_ORDERS_FRESHNESS_HOURS", "36", 1, 24 * 365),
+        pipes=pipes,
+        databricks=databricks,
     )

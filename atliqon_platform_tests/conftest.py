@@ -75,3 +75,14 @@ def real_platform(reference_dataset, tmp_path_factory) -> dict:
     from atliqon_platform_tests.real_platform import build_real_platform
 
     return build_real_platform(reference_dataset, tmp_path_factory.mktemp("real"))
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory) -> Iterator[str]:
+    """A Spark Connect server on 127.0.0.1 with the local engine's settings, for the whole run."""
+    from atliqon_platform.resources.spark_connect_server import local_spark_connect_server
+
+    home = tmp_path_factory.mktemp("spark-connect")
+    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    with local_spark_connect_server(settings, free_port(), home / "server.log") as url:
+        yield url

@@ -22,6 +22,8 @@ from atliqon_platform.settings import Settings, delta_storage_options
 
 
 def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
+    if settings.catalog:  # Unity Catalog tables are not read from here: every month up to now
+        return settings.first_month, dt.date.today()
     uri = f"{settings.lake_uri}/silver/parent_fact_orders"
     dates = DeltaTable(uri, storage_options=delta_storage_options(uri) or None).to_pyarrow_dataset()
     column = dates.to_table(columns=["date"]).column("date")

@@ -12,19 +12,21 @@ nothing, and a write whose schema differs from the table's is refused before it 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.dataset as pads
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
 from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 
+from atliqon_platform.resources.session_checks import require_catalog, session_has_delta
 from atliqon_platform.resources.spark import SparkSessionResource
-from atliqon_platform.settings import delta_storage_options
+from atliqon_platform.settings import Environment, Settings, delta_storage_options
 
 Data = DataFrame | pa.Table
 WriteMode = Literal["overwrite", "append"]
@@ -77,6 +79,11 @@ def check_schema(uri: str, existing: Schema, incoming: Schema) -> None:
     ]
     if problems:
         raise SchemaMismatchError(f"write to {uri} refused, schema differs: {'; '.join(problems)}")
+
+
+def merge_condition(keys: list[str]) -> str:
+    """The match of a merge on ``keys``, between aliases ``target`` and ``source``."""
+    return " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
 
 class DeltaBackend(Protocol):
@@ -139,12 +146,11 @@ class DeltaRsBackend:
         table = self._table(uri)
         if table is None:
             return self.write(data, uri, "overwrite", None, None)
-        condition = " AND ".join(f"target.{key} = source.{key}" for key in keys)
         source = self._arrow(data, table, uri)
         (
             table.merge(
                 source,
-                predicate=condition,
+                predicate=merge_condition(keys),
                 source_alias="source",
                 target_alias="target",
             )
@@ -171,22 +177,26 @@ class DeltaRsBackend:
 
 
 class SparkDeltaBackend:
-    """delta-spark: the session reads and commits Delta itself (Databricks, Delta clusters)."""
+    """delta-spark: the session reads and commits Delta itself (Databricks, Delta clusters).
 
-    def __init__(self, spark: SparkSession) -> None:
+    Tables are paths, or Unity Catalog names (``<catalog>.<layer>.<name>``) when ``by_name``.
+    Everything goes through DataFrame and SQL calls that Spark Connect and Databricks
+    Connect carry too, so no Delta client library is needed where the session runs.
+    """
+
+    def __init__(self, spark: SparkSession, by_name: bool = False) -> None:
         self._spark = spark
+        self._by_name = by_name
 
-    def _table(self, uri: str):
-        from delta.tables import DeltaTable as SparkDeltaTable
+    def _sql_name(self, table: str) -> str:
+        return table if self._by_name else f"delta.`{table}`"
 
-        return SparkDeltaTable.forPath(self._spark, uri) if self.version(uri) is not None else None
-
-    def _frame(self, data: Data, uri: str) -> DataFrame:
+    def _frame(self, data: Data, table: str) -> DataFrame:
         frame = data if isinstance(data, DataFrame) else self._spark.createDataFrame(data)
-        if (table := self._table(uri)) is not None:
-            existing = table.toDF().schema
+        if self.version(table) is not None:
+            existing = self._spark.table(self._sql_name(table)).schema
             check_schema(
-                uri,
+                table,
                 Schema.from_arrow(_spark_to_arrow_schema(self._spark, existing)),
                 Schema.from_arrow(_spark_to_arrow_schema(self._spark, frame.schema)),
             )
@@ -199,35 +209,43 @@ class SparkDeltaBackend:
             writer = writer.option("replaceWhere", replace.sql())
         if partition_by:
             writer = writer.partitionBy(*partition_by)
-        writer.save(uri)
+        if self._by_name:
+            self._spark.sql(f"CREATE SCHEMA IF NOT EXISTS {uri.rsplit('.', 1)[0]}")
+            writer.saveAsTable(uri)
+        else:
+            writer.save(uri)
         return self._last_commit(uri)
 
     def merge(self, data, uri, keys):
-        table = self._table(uri)
-        if table is None:
+        if self.version(uri) is None:
             return self.write(data, uri, "overwrite", None, None)
-        condition = " AND ".join(f"target.{key} = source.{key}" for key in keys)
-        source = self._frame(data, uri).alias("source")
-        table.alias("target").merge(
-            source, condition
-        ).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+        source = f"atliqon_merge_source_{uuid.uuid4().hex}"
+        self._frame(data, uri).createOrReplaceTempView(source)
+        try:
+            self._spark.sql(
+                f"MERGE INTO {self._sql_name(uri)} AS target USING {source} AS source "
+                f"ON {merge_condition(keys)} "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            )
+        finally:
+            self._spark.catalog.dropTempView(source)
         return self._last_commit(uri)
 
     def _last_commit(self, uri: str) -> tuple[int, int]:
-        last = self._spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").collect()[0]
+        last = self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0]
         metrics = last["operationMetrics"] or {}
         rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0
         return int(last["version"]), int(rows)
 
     def read(self, uri, where):
         if self.version(uri) is None:
-            raise TableNotFoundError(f"no Delta table at {uri}: materialise it first")
-        frame = self._spark.read.format("delta").load(uri)
+            raise TableNotFoundError(f"no Delta table {uri}: materialise it first")
+        frame = self._spark.table(self._sql_name(uri))
         return frame.where(where.sql()) if where else frame
 
     def version(self, uri):
         try:
-            history = self._spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").collect()
+            history = self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()
         except Exception:  # noqa: BLE001 - any failure here means "not a Delta table"
             return None
         return int(history[0]["version"]) if history else None
@@ -237,32 +255,51 @@ def _spark_to_arrow_schema(spark: SparkSession, schema) -> pa.Schema:
     return spark.createDataFrame([], schema).toArrow().schema
 
 
-def session_has_delta(spark: SparkSession) -> bool:
-    """True when the session itself can read and write Delta (extension configured, or Databricks)."""
-    extensions = spark.conf.get("spark.sql.extensions", "") or ""
-    on_databricks = spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None) is not None
-    return "DeltaSparkSessionExtension" in extensions or on_databricks
-
-
 class DeltaLakeResource(ConfigurableResource):
-    """Tables by ``(layer, name)`` under one lake root, on the backend the session supports."""
+    """Tables by ``(layer, name)``, on the backend the session supports.
+
+    Under one lake root (``<lake>/<layer>/<name>``), or in a Unity Catalog catalog
+    (``<catalog>.<layer>.<name>``) when ``catalog`` is set, which needs a session with Delta.
+    The session is checked (catalog, Delta) before the first table is touched.
+    """
 
     lake_uri: str
     spark: SparkSessionResource
+    catalog: str | None = None
+    on_databricks: bool = False  # Databricks compute: Delta is native, whatever the session shows
     _backend: DeltaBackend | None = PrivateAttr(default=None)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, spark: SparkSessionResource) -> DeltaLakeResource:
+        return cls(
+            lake_uri=settings.lake_uri,
+            spark=spark,
+            catalog=settings.catalog,
+            on_databricks=settings.env is Environment.DATABRICKS,
+        )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Check the session (reachable, catalog, Delta) when a run starts, before any step."""
+        self.backend  # noqa: B018 - starting the backend is the check
 
     @property
     def backend(self) -> DeltaBackend:
         if self._backend is None:
             session = self.spark.spark_session
+            native = self.on_databricks or session_has_delta(session)
+            if self.catalog:
+                require_catalog(session, self.catalog, has_delta=native)
             self._backend = (
-                SparkDeltaBackend(session)
-                if session_has_delta(session)
+                SparkDeltaBackend(session, by_name=self.catalog is not None)
+                if native
                 else DeltaRsBackend(session, delta_storage_options(self.lake_uri))
             )
         return self._backend
 
     def uri(self, layer: str, name: str) -> str:
+        """Where table ``<layer>.<name>`` lives: its path, or its Unity Catalog name."""
+        if self.catalog:
+            return f"{self.catalog}.{layer}.{name}"
         return f"{self.lake_uri.rstrip('/')}/{layer}/{name}"
 
     def overwrite(

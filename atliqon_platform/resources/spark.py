@@ -16,6 +16,7 @@ from typing import Any
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import SparkSession
 
+from atliqon_platform.resources.session_checks import require_reachable_url
 from atliqon_platform.settings import ConfigurationError, Settings
 
 MINIMUM_JAVA = 17
@@ -57,9 +58,16 @@ def resolve_java_home() -> Path:
 
 
 def spark_config(settings: Settings) -> dict[str, Any]:
-    """Spark settings for the environment: a remote session when configured, else local."""
+    """Spark settings for the environment: a remote session when configured, else local.
+
+    On a Databricks cluster (a Pipes job) the session is the cluster's own: no settings.
+    """
+    if settings.databricks is not None and settings.databricks.on_cluster:
+        return {}
     if settings.spark_remote:
-        return {"spark.remote": settings.spark_remote}
+        # Session settings the results depend on travel with the session: the server's own
+        # defaults may differ from the local engine's.
+        return {"spark.remote": settings.spark_remote, "spark.sql.session.timeZone": "UTC"}
     cores = os.cpu_count() or 2
     return {
         "spark.master": settings.spark_master,
@@ -81,15 +89,21 @@ def spark_config(settings: Settings) -> dict[str, Any]:
 
 
 def start_spark_session(config: dict[str, Any]) -> SparkSession:
-    """getOrCreate with Java resolved first, so a machine without Java still runs locally."""
-    if "spark.remote" not in config:
+    """getOrCreate with Java resolved first, so a machine without Java still runs locally.
+
+    A remote server is checked for first: the Spark Connect client would retry for minutes.
+    """
+    local = "spark.master" in config
+    if "spark.remote" in config:
+        require_reachable_url(config["spark.remote"], "ATLIQON_SPARK_REMOTE")
+    if local:
         os.environ["JAVA_HOME"] = str(resolve_java_home())
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
     for key, value in config.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    if "spark.remote" not in config:
+    if local:
         session.sparkContext.setLogLevel("ERROR")
     return session
 

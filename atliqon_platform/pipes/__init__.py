@@ -1,0 +1,1 @@
+"""Running the platform's own assets outside the Dagster process, through Dagster Pipes."""

@@ -1,0 +1,91 @@
+"""Where a Pipes launch runs the entry point: a child process, or a one-time Databricks job.
+
+Both take the launching asset's context and the job's name and return Pipes' completed
+invocation, whose results the asset yields. Databricks credentials come in through
+``EnvVar`` (see ``for_settings``), so Dagster neither shows nor logs them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dagster import AssetExecutionContext, ConfigurableResource, EnvVar, PipesSubprocessClient
+from dagster._core.pipes.client import PipesClientCompletedInvocation
+from dagster_databricks import PipesDatabricksClient
+from dagster_databricks.pipes import PipesDatabricksServerlessClient
+from databricks.sdk import WorkspaceClient
+
+from atliqon_platform.pipes.databricks_job import job_spec
+from atliqon_platform.resources.session_checks import require_reachable_url
+from atliqon_platform.settings import JobCompute, load_settings
+
+ENTRYPOINT_MODULE = "atliqon_platform.pipes.entrypoint"
+
+
+def launch_extras(context: AssetExecutionContext, job_name: str) -> dict[str, object]:
+    """What the entry point is told: the job, and the partition range of a partitioned run.
+
+    The range travels as an extra: Pipes' own context carries it only for a single partition.
+    """
+    extras: dict[str, object] = {"job": job_name}
+    if context.has_partition_key_range:
+        keys = context.partition_key_range
+        extras["partition_range"] = [keys.start, keys.end]
+    return extras
+
+
+class PipesLauncher(ConfigurableResource):
+    def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
+        raise NotImplementedError
+
+
+class SubprocessLauncher(PipesLauncher):
+    """The entry point as a child process of the run, with this environment plus ``environment``."""
+
+    environment: dict[str, str] = {}
+    module: str = ENTRYPOINT_MODULE  # the module ``python -m`` runs
+
+    def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
+        return PipesSubprocessClient(env=self.environment).run(
+            command=[sys.executable, "-m", self.module],
+            context=context,
+            extras=launch_extras(context, job_name),
+        )
+
+
+class DatabricksJobLauncher(PipesLauncher):
+    """The entry point as a one-time job in a Databricks workspace (job cluster or serverless)."""
+
+    host: str
+    token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    @classmethod
+    def from_environment(cls, auth: str | None) -> DatabricksJobLauncher:
+        oauth = auth == "oauth"
+        return cls(
+            host=EnvVar("DATABRICKS_HOST"),
+            token=None if oauth else EnvVar("DATABRICKS_TOKEN"),
+            client_id=EnvVar("DATABRICKS_CLIENT_ID") if oauth else None,
+            client_secret=EnvVar("DATABRICKS_CLIENT_SECRET") if oauth else None,
+        )
+
+    def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
+        host = self.host if self.host.startswith("https://") else f"https://{self.host}"
+        require_reachable_url(host, "DATABRICKS_HOST")
+        settings = load_settings()
+        spec = job_spec(settings, job_name)
+        client = WorkspaceClient(
+            host=host, token=self.token, client_id=self.client_id, client_secret=self.client_secret
+        )
+        if settings.databricks.job_compute is JobCompute.SERVERLESS:
+            pipes_client = PipesDatabricksServerlessClient(client, volume_path=settings.databricks.volume)
+        else:
+            pipes_client = PipesDatabricksClient(client)
+        return pipes_client.run(
+            task=spec.task,
+            context=context,
+            extras=launch_extras(context, job_name),
+            submit_args=spec.submit_args,
+        )

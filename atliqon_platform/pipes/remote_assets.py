@@ -1,0 +1,58 @@
+"""The platform's assets, each job's share computed by a Pipes launch instead of in process.
+
+One multi-asset per job, with exactly the keys, groups, partitions, dependencies and
+check specs of the job's own assets, so the graph, the jobs and the UI stay the same;
+only where the code runs changes. The launched process runs the real job
+(``entrypoint.py``) and reports the materialisations and check results.
+"""
+
+from collections.abc import Sequence
+
+from dagster import (
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetsDefinition,
+    BackfillPolicy,
+    multi_asset,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from atliqon_platform.pipes.launchers import PipesLauncher
+
+
+def _remote_job_asset(
+    job: UnresolvedAssetJobDefinition, graph: Sequence[AssetsDefinition]
+) -> AssetsDefinition:
+    keys = job.selection.resolve(graph)
+    members = [definition for definition in graph if set(definition.keys) & keys]
+    specs = [spec for definition in members for spec in definition.specs if spec.key in keys]
+    check_specs = [
+        spec
+        for definition in graph
+        for spec in definition.check_specs
+        if spec.asset_key in keys
+    ]
+    partitions = {definition.partitions_def for definition in members}
+    if len(partitions) != 1:
+        raise ValueError(f"{job.name}: its assets must share one partitioning to run as one launch")
+    partitions_def = partitions.pop()
+
+    @multi_asset(
+        name=f"{job.name}_via_pipes",
+        specs=[spec.replace_attributes(partitions_def=None) for spec in specs],
+        check_specs=check_specs,
+        partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run() if partitions_def else None,
+        can_subset=False,
+    )
+    def _remote(context: AssetExecutionContext, pipes_launcher: PipesLauncher):
+        yield from pipes_launcher.run(context, job.name).get_results()
+
+    return _remote
+
+
+def remote_assets(
+    graph: Sequence[AssetsDefinition | AssetChecksDefinition], jobs: Sequence[UnresolvedAssetJobDefinition]
+) -> list[AssetsDefinition]:
+    """``graph``'s assets and checks as one Pipes-launched multi-asset per job."""
+    return [_remote_job_asset(job, graph) for job in jobs]

@@ -1,0 +1,78 @@
+"""Checks a remote Spark session must pass before any data is touched.
+
+A remote session fails late and vaguely on its own (a Spark Connect client retries an
+unreachable server for minutes; a missing catalog shows up at the first write), so the
+platform checks first and says which setting to change.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from pyspark.sql import SparkSession
+
+from atliqon_platform.settings import ConfigurationError
+
+SPARK_CONNECT_DEFAULT_PORT = 15002
+
+
+def connect_url_address(url: str) -> tuple[str, int]:
+    """Host and port of a Spark Connect URL (``sc://host:port/;param=value``)."""
+    parts = urlsplit(url.split(";", 1)[0])
+    if parts.scheme != "sc" or not parts.hostname:
+        raise ConfigurationError(f"{url!r} is not a Spark Connect URL (sc://host:port)")
+    return parts.hostname, parts.port or SPARK_CONNECT_DEFAULT_PORT
+
+
+def require_reachable(host: str, port: int, setting: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming ``setting``, when nothing accepts connections at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot reach {host}:{port} ({error.strerror or error}): check {setting}, "
+            "and that the server is running and reachable from this machine"
+        ) from None
+
+
+def require_reachable_url(url: str, setting: str) -> None:
+    """``require_reachable`` for a Spark Connect URL or an https:// workspace URL."""
+    if url.startswith("sc://"):
+        require_reachable(*connect_url_address(url), setting)
+        return
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigurationError(f"{setting}={url!r} is not a URL such as https://host")
+    require_reachable(parts.hostname, parts.port or 443, setting)
+
+
+def session_has_delta(spark: SparkSession) -> bool:
+    """True when the session itself can read and write Delta (extension configured, or Databricks).
+
+    Databricks compute chosen by the settings is known to have Delta; this detects the rest.
+    """
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    try:
+        on_databricks = spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None) is not None
+    except Exception:  # noqa: BLE001 - a server may refuse to show a setting it does not know
+        on_databricks = False
+    return "DeltaSparkSessionExtension" in extensions or on_databricks
+
+
+def require_catalog(spark: SparkSession, catalog: str, has_delta: bool) -> None:
+    """Unity Catalog names need the catalog to exist and the session to write Delta itself."""
+    names = sorted(item.name for item in spark.catalog.listCatalogs())
+    if catalog not in names:
+        raise ConfigurationError(
+            f"catalog {catalog!r} does not exist in this Spark session (it has: {', '.join(names)}): "
+            f"create it (CREATE CATALOG {catalog}) or set ATLIQON_CATALOG to an existing catalog"
+        )
+    if not has_delta:
+        raise ConfigurationError(
+            "the Spark session has no Delta Lake (spark.sql.extensions lacks DeltaSparkSessionExtension "
+            f"and it is not Databricks), and Unity Catalog tables (ATLIQON_CATALOG={catalog}) need it: "
+            "use a Databricks cluster or one started with delta-spark, or unset ATLIQON_CATALOG to keep "
+            "tables under ATLIQON_LAKE_URI (written through delta-rs)"
+        )

@@ -1,0 +1,32 @@
+"""Check results cross Pipes as they are recorded in process: status, severity and metadata,
+through the same multi-asset (``remote_assets``) and reporting (``report_results``) the platform uses."""
+
+from dagster import Definitions, instance_for_test
+
+from atliqon_platform.pipes.launchers import SubprocessLauncher
+from atliqon_platform.pipes.remote_assets import remote_assets
+from atliqon_platform_tests.pipes import checked_asset_child
+from atliqon_platform_tests.remote_runs import recorded_results
+
+
+def test_check_results_and_metadata_cross_pipes_unchanged(tmp_path):
+    with instance_for_test() as instance:
+        child = checked_asset_child
+        Definitions(
+            assets=[child.example], asset_checks=[child.example_has_enough_rows], jobs=[child.example_job]
+        ).resolve_job_def("example_job").execute_in_process(instance=instance)
+        in_process = recorded_results(instance, tmp_path)
+    with instance_for_test() as instance:
+        definitions = Definitions(
+            assets=remote_assets(child.GRAPH, [child.example_job]),
+            jobs=[child.example_job],
+            resources={"pipes_launcher": SubprocessLauncher(module=child.__name__)},
+        )
+        assert definitions.resolve_job_def("example_job").execute_in_process(instance=instance).success
+        through_pipes = recorded_results(instance, tmp_path)
+    expected = (False, "WARN", {"rows": 3, "minimum": 5, "why": "too few"})
+    assert in_process["checks"] == {("gold/example", "example_has_enough_rows"): expected}
+    assert through_pipes["checks"] == in_process["checks"]
+    (metadata,) = in_process["materialisations"].values()
+    reported = through_pipes["materialisations"][("gold/example", None)]
+    assert {name: reported[name] for name in metadata} == metadata

@@ -1,0 +1,83 @@
+"""The Pipes path: the entry point as a subprocess reports what an in-process run records.
+
+The subprocess runs its Spark on the Spark Connect server started for the test run, so this
+is also the real-data medallion through a remote session, compared with the local engine.
+"""
+
+import dataclasses
+import time
+
+import pytest
+from dagster import instance_for_test
+
+from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.definitions import build_definitions
+from atliqon_platform.settings import PipesMode, load_settings
+from atliqon_platform_tests.real_platform import REAL_TABLES, content
+from atliqon_platform_tests.remote_runs import UNTIL, recorded_results, seeded
+
+
+@pytest.fixture(scope="module")
+def in_process_run(reference_dataset, tmp_path_factory) -> dict:
+    """The same days through the local engine, in this process: tables and recorded results."""
+    settings = seeded(reference_dataset, tmp_path_factory.mktemp("in-process"))
+    with instance_for_test() as instance:
+        assert backfill_everything(settings, instance=instance)
+        return {"home": settings.home, **recorded_results(instance, settings.home)}
+
+
+@pytest.fixture(scope="module")
+def pipes_run(reference_dataset, spark_connect_url, tmp_path_factory) -> dict:
+    """The same days as four Pipes launches of the entry point, each on the Spark Connect server."""
+    settings = seeded(reference_dataset, tmp_path_factory.mktemp("pipes"))
+    with pytest.MonkeyPatch.context() as environment, instance_for_test() as instance:
+        environment.setenv("ATLIQON_HOME", str(settings.home))  # the subprocesses' settings
+        environment.setenv("ATLIQON_SPARK_REMOTE", spark_connect_url)
+        started = time.monotonic()
+        launched = dataclasses.replace(settings, pipes=PipesMode.SUBPROCESS)
+        assert backfill_everything(launched, instance=instance)
+        print(f"\nPipes runs up to {UNTIL} on {spark_connect_url}: {time.monotonic() - started:.0f} s")
+        return {"home": settings.home, **recorded_results(instance, settings.home)}
+
+
+def test_medallion_through_spark_connect_equals_the_local_engine(in_process_run, pipes_run):
+    for table in REAL_TABLES:
+        remote, local = content(pipes_run["home"], table), content(in_process_run["home"], table)
+        assert remote.num_rows > 0 or table.endswith("_rejected"), table
+        assert remote.equals(local), table
+
+
+def test_pipes_reports_the_same_materialisations_and_metadata(in_process_run, pipes_run):
+    local, remote = in_process_run["materialisations"], pipes_run["materialisations"]
+    assert sorted(remote) == sorted(local)
+    assert ("bronze/orders", "2025-07-03") in remote and len(local) > 25
+    for key, metadata in local.items():
+        assert remote[key]["dagster/row_count"] == metadata["dagster/row_count"], key
+        platform_metadata = {name: remote[key].get(name) for name in metadata}
+        assert platform_metadata == metadata, key
+
+
+def test_pipes_reports_the_same_check_results(in_process_run, pipes_run):
+    assert pipes_run["checks"] == in_process_run["checks"]
+
+
+def test_a_failing_launch_tells_the_launching_run_what_to_set(spark_connect_url, tmp_path, monkeypatch):
+    for name, value in {
+        "ATLIQON_HOME": str(tmp_path),
+        "ATLIQON_SPARK_REMOTE": spark_connect_url,
+        "ATLIQON_CATALOG": "fmcg",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_PIPES": "subprocess"})
+    with instance_for_test() as instance:
+        job = build_definitions(settings).resolve_job_def("dimensions_job")
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        errors = [
+            getattr(entry.dagster_event.event_specific_data, "error", None)
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is not None
+        ]
+    assert not result.success
+    reported = " ".join(error.to_string() for error in errors if error is not None)
+    assert "catalog 'fmcg' does not exist in this Spark session" in reported
+    assert not (tmp_path / "lake").exists()

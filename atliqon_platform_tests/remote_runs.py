@@ -1,0 +1,53 @@
+"""Helpers for tests that run the platform in other processes: seeded homes, recorded results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterEventType, DagsterInstance
+
+from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
+from atliqon_platform.settings import Settings, load_settings
+
+UNTIL = dt.date(2025, 7, 3)  # three days of orders: every asset, every run, in little time
+
+
+def seeded(dataset: Path, home: Path) -> Settings:
+    """A home whose landing zone holds the real data up to UNTIL."""
+    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    copy_reference_dataset(dataset, LandingZoneResource(uri=settings.landing_uri), until=UNTIL)
+    return settings
+
+
+def _comparable(value: Any, home: Path) -> Any:
+    text = str(getattr(value, "value", value))
+    return text.replace(str(home), "<home>") if str(home) in text else getattr(value, "value", value)
+
+
+def recorded_results(instance: DagsterInstance, home: Path) -> dict[str, dict]:
+    """Every materialisation and check result of the instance's runs, by asset (and partition),
+    with the home's path taken out of the metadata."""
+    materialisations: dict[tuple[str, str | None], dict] = {}
+    checks: dict[tuple[str, str], tuple[bool, str, dict]] = {}
+    for run in instance.get_runs():
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type is DagsterEventType.ASSET_MATERIALIZATION:
+                materialisation = event.event_specific_data.materialization
+                key = (materialisation.asset_key.to_user_string(), materialisation.partition)
+                materialisations[key] = {
+                    name: _comparable(value, home) for name, value in materialisation.metadata.items()
+                }
+            elif event.event_type is DagsterEventType.ASSET_CHECK_EVALUATION:
+                evaluation = event.event_specific_data
+                checks[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = (
+                    evaluation.passed,
+                    evaluation.severity.value,
+                    {name: _comparable(value, home) for name, value in evaluation.metadata.items()},
+                )
+    return {"materialisations": materialisations, "checks": checks}

@@ -1,0 +1,50 @@
+"""The remote-session path against a real Spark Connect server (started for the run on 127.0.0.1).
+
+A process holds either a local or a Spark Connect session, never both, so the remote runs
+here are other processes: the ``atliqon`` command. The real data through the server, as a
+Pipes run, is in ``pipes/test_entrypoint.py``.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from atliqon_platform.resources.spark import start_spark_session
+from atliqon_platform.settings import ConfigurationError
+from atliqon_platform_tests.remote_runs import seeded
+
+
+def atliqon_backfill(home: Path, **environment: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "atliqon_platform.cli", "backfill"],
+        env={**os.environ, "ATLIQON_HOME": str(home), **environment},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def test_unity_catalog_names_on_a_server_without_delta_fail_before_any_write(
+    reference_dataset, spark_connect_url, tmp_path
+):
+    # a catalog that does not exist: pipes/test_entrypoint.py
+    seeded(reference_dataset, tmp_path)
+    completed = atliqon_backfill(
+        tmp_path, ATLIQON_SPARK_REMOTE=spark_connect_url, ATLIQON_CATALOG="spark_catalog"
+    )
+    assert completed.returncode != 0
+    output = completed.stdout + completed.stderr
+    assert "the Spark session has no Delta Lake" in output and "unset ATLIQON_CATALOG" in output
+    assert not (tmp_path / "lake").exists()
+
+
+def test_unreachable_spark_connect_server_fails_at_once_naming_the_setting():
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match=r"cannot reach 127\.0\.0\.1:9 .*check ATLIQON_SPARK_REMOTE"):
+        start_spark_session({"spark.remote": "sc://127.0.0.1:9"})  # discard port: nothing listens
+    assert time.monotonic() - started < 10
