@@ -23,6 +23,7 @@ from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
 from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from atliqon_platform.resources.session_checks import require_catalog, session_has_delta
 from atliqon_platform.resources.spark import SparkSessionResource
@@ -169,6 +170,8 @@ class DeltaRsBackend:
     def read(self, uri, where):
         dataset = self._require(uri).to_pyarrow_dataset()
         arrow = dataset.to_table(filter=where.arrow_filter() if where else None)
+        if arrow.num_rows == 0:  # Spark Connect cannot take its schema from an empty Arrow table
+            return self._spark.createDataFrame([], from_arrow_schema(arrow.schema))
         return self._spark.createDataFrame(arrow)
 
     def version(self, uri):
