@@ -43,10 +43,25 @@ class Settings:
     first_month: dt.date
     aws_endpoint_url: str | None
     aws_region: str | None
+    dashboard_port: int = 8050
 
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def enriched_view_uri(self) -> str:
+        """The Delta table the dashboard reads: ``gold.vw_fact_orders_enriched``."""
+        return f"{self.lake_uri}/gold/vw_fact_orders_enriched"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}/"
+
+    @property
+    def dashboard_snapshot_uri(self) -> str:
+        """Where the view's static snapshot is written: beside the lake's layers, in the same store."""
+        return f"{self.lake_uri}/_dashboard/snapshot.html"
 
 
 def delta_storage_options(uri: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -82,6 +97,13 @@ def _date(environ: Mapping[str, str], name: str, default: str) -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise ConfigurationError(f"{name}={raw!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535")
+    return int(raw)
 
 
 def _s3_uri(environ: Mapping[str, str], name: str, env: Environment) -> str:
@@ -134,4 +156,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         first_month=first_month,
         aws_endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
         aws_region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+        dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
     )
