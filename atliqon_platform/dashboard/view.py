@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
@@ -50,13 +51,14 @@ class LoadedView:
 
     uri: str
     version: int
-    updated_at: dt.datetime
+    updated_at: dt.datetime | None  # None when the view has no data files
     orders: pd.DataFrame
     options: dict[str, list] = field(repr=False)
 
     @property
     def updated_text(self) -> str:
-        return f"Data last updated {self.updated_at:%Y-%m-%d %H:%M:%S} UTC (Delta version {self.version})"
+        when = "never" if self.updated_at is None else f"{self.updated_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"Data last updated {when} (Delta version {self.version})"
 
 
 def orders_frame(view: pa.Table) -> pd.DataFrame:
@@ -76,13 +78,15 @@ def _open(uri: str, storage_options: dict[str, str] | None) -> DeltaTable:
 def _load(table: DeltaTable, uri: str) -> LoadedView:
     try:
         orders = orders_frame(table.to_pyarrow_table(columns=DASHBOARD_COLUMNS))
-        committed = table.history(1)[0]["timestamp"]
+        # The view is rewritten whole, so its newest file is its last update. (Cheaper than the
+        # commit history, which delta-rs lists in full, and which hangs against moto's S3.)
+        written = pc.max(pa.table(table.get_add_actions()).column("modification_time")).as_py()
     except (DeltaError, OSError) as error:
         raise ViewUnavailable(f"cannot read the view {uri}: {error}", no_data=False) from None
     return LoadedView(
         uri=uri,
         version=table.version(),
-        updated_at=dt.datetime.fromtimestamp(committed / 1000, tz=dt.UTC),
+        updated_at=None if written is None else dt.datetime.fromtimestamp(written / 1000, tz=dt.UTC),
         orders=orders,
         options=filter_options(orders),
     )
