@@ -14,6 +14,7 @@ from atliqon_platform.assets.gold import (
 )
 from atliqon_platform.assets.jobs import JOBS_IN_ORDER
 from atliqon_platform.assets.silver import silver_orders, silver_snapshots
+from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.resources.spark import SparkSessionResource, spark_config
@@ -38,6 +39,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "spark": spark,
         "lake": DeltaLakeResource(lake_uri=settings.lake_uri, spark=spark),
         "landing": LandingZoneResource.for_settings(settings),
+        "dashboard": DashboardResource.for_settings(settings),
     }
 
 

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from atliqon_platform.assets.metadata import table_metadata
 from atliqon_platform.assets.partitions import DAILY, MONTHLY, partition_range
+from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.transforms import customers, gross_price, orders, products, unified
 
@@ -146,17 +147,29 @@ def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
     return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", "dim_date"), frame))
 
 
-vw_fact_orders_enriched = _gold_table(
-    "vw_fact_orders_enriched",
-    [
-        ("gold", "fact_orders"),
-        ("gold", "dim_date"),
-        ("gold", "dim_customers"),
-        ("gold", "dim_products"),
-        ("gold", "dim_gross_price"),
-    ],
-    unified.enriched_orders,
-    "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
-    "date, customer, product and yearly price attributes and total_amount_inr = "
-    "sold_quantity x price_inr.",
+ENRICHED_VIEW_INPUTS = [
+    ("gold", "fact_orders"),
+    ("gold", "dim_date"),
+    ("gold", "dim_customers"),
+    ("gold", "dim_products"),
+    ("gold", "dim_gross_price"),
+]
+
+
+@asset(
+    key=["gold", "vw_fact_orders_enriched"],
+    deps=[AssetKey(list(table)) for table in ENRICHED_VIEW_INPUTS],
+    group_name="gold",
+    kinds={"spark", "delta"},
+    description=(
+        "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
+        "date, customer, product and yearly price attributes and total_amount_inr = "
+        "sold_quantity x price_inr. Each materialisation also writes the dashboard's static "
+        "snapshot (metadata `dashboard_snapshot`) and links the live dashboard (`dashboard`)."
+    ),
+    code_version="1",
 )
+def vw_fact_orders_enriched(lake: DeltaLakeResource, dashboard: DashboardResource) -> MaterializeResult:
+    frame = unified.enriched_orders(*(lake.read(*table) for table in ENRICHED_VIEW_INPUTS))
+    result = lake.overwrite(frame, "gold", "vw_fact_orders_enriched")
+    return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))
