@@ -1,6 +1,6 @@
 """The static snapshot materialised with the view: one self-contained HTML page of KPIs and charts.
 
-A reader of the Dagster UI opens it without starting anything (plotly.js and the app's
+A reader of the Dagster UI opens it without starting anything (the app's plotly.js bundle and
 stylesheet are inlined, so it works offline); the live dashboard adds the slicers.
 """
 
@@ -13,7 +13,9 @@ from atliqon_platform.dashboard.charts import COUNTERS, render
 from atliqon_platform.dashboard.kpis import compact_number, customers_by_revenue
 from atliqon_platform.dashboard.view import LoadedView
 
-STYLESHEET = Path(__file__).parent / "assets" / "dashboard.css"
+ASSETS = Path(__file__).parent / "assets"
+STYLESHEET = ASSETS / "dashboard.css"
+PLOTLY_JS = ASSETS / "plotly-basic.min.js"  # the bundle the live app serves; a quarter of the full one
 
 
 def kpi_markdown(loaded: LoadedView) -> str:
@@ -44,8 +46,8 @@ def snapshot_html(loaded: LoadedView) -> str:
         for name, label in COUNTERS.items()
     )
     charts = {
-        name: figure.to_html(full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False})
-        for index, (name, figure) in enumerate(shown.figures.items())
+        name: figure.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+        for name, figure in shown.figures.items()
     }
     updated = (
         f"Snapshot of {escape(loaded.uri)}. {escape(loaded.updated_text)}. "
@@ -54,7 +56,8 @@ def snapshot_html(loaded: LoadedView) -> str:
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         "<title>Atliqon · Performance Overview (snapshot)</title>"
-        f"<style>{STYLESHEET.read_text()}</style></head><body><div class='dashboard'>"
+        f"<style>{STYLESHEET.read_text()}</style><script>{PLOTLY_JS.read_text()}</script></head>"
+        "<body><div class='dashboard'>"
         f'<header><h1>Performance Overview</h1><div class="updated">{updated}</div></header>'
         f'<div class="counters">{counters}</div><div class="status">{escape(shown.status)}</div>'
         f'<div class="row"><div class="card">{charts["top-products"]}</div>'
