@@ -1,0 +1,92 @@
+"""How fast the dashboard answers in a real browser: first render and slicer changes, median of runs.
+
+    python -m atliqon_platform_tests.dashboard.benchmark --home DIR [--runs 5]
+
+``DIR`` is an ATLIQON_HOME whose lake holds the view (for the real dataset: ``atliqon seed --from
+../shared/data/fmcg --parent-increment && atliqon backfill``). First render: a fresh browser
+context (nothing cached) from navigation until the four counters and every chart are drawn. Slicer:
+from the click on an option until every counter shows its new value. The server is started once and
+warmed by one page load, as a user meets it after ``atliqon dashboard`` has started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+from playwright.sync_api import Browser, sync_playwright
+
+from atliqon_platform_tests.dashboard.browser import (
+    GRAPH_IDS,
+    launch_chromium,
+    served_dashboard,
+    wait_until_drawn,
+)
+
+# Each narrows the previous selection, so the status line's row count changes every time.
+SLICER_CHANGES = [("year", "2025"), ("channel", "Direct"), ("quarter", "Q3"), ("month", "August")]
+# Plotly fires plotly_afterplot on a graph when it has redrawn it: collect them.
+WATCH_REDRAWS = """() => {
+    window.redrawn = new Set();
+    document.querySelectorAll('.js-plotly-plot').forEach(
+        graph => graph.on('plotly_afterplot', () => window.redrawn.add(graph.parentElement.id)));
+}"""
+ANSWERED = """([status, graphs]) =>
+    document.getElementById('status').innerText !== status && window.redrawn.size === graphs"""
+
+
+def first_render(browser: Browser, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(url)
+    wait_until_drawn(page)
+    elapsed = time.perf_counter() - started
+    context.close()
+    return elapsed
+
+
+def slicer_changes(browser: Browser, url: str) -> list[float]:
+    """Each change in turn on one page, as a user narrows the selection: until every chart is redrawn."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(url)
+    wait_until_drawn(page)
+    page.evaluate(WATCH_REDRAWS)
+    times = []
+    for slicer, option in SLICER_CHANGES:
+        status = page.inner_text("#status")
+        page.evaluate("() => window.redrawn.clear()")
+        page.click(f"#filter-{slicer}")
+        option_element = page.get_by_role("option", name=option, exact=True)
+        started = time.perf_counter()
+        option_element.click()
+        page.wait_for_function(ANSWERED, arg=[status, len(GRAPH_IDS)])
+        times.append(time.perf_counter() - started)
+    page.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--home", type=Path, required=True, help="an ATLIQON_HOME whose lake holds the view")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with served_dashboard(args.home) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        first_render(browser, url)  # the server's first page reads the view: done once per Delta version
+        renders = [first_render(browser, url) for _ in range(args.runs)]
+        changes = [change for _ in range(args.runs) for change in slicer_changes(browser, url)]
+        browser.close()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    for name, times in (("first render", renders), ("slicer change", changes)):
+        runs = ", ".join(f"{elapsed:.2f}" for elapsed in times)
+        print(f"{name}: median {statistics.median(times):.2f}s, max {max(times):.2f}s (runs: {runs})")
+
+
+if __name__ == "__main__":
+    main()
