@@ -39,3 +39,12 @@ def test_delta_storage_options_only_for_s3():
     assert delta_storage_options("/tmp/lake", environ) == {}
     options = delta_storage_options("s3://b/lake", environ)
     assert options["AWS_ALLOW_HTTP"] == "true" and options["AWS_REGION"] == "eu-west-1"
+
+
+def test_dashboard_port_and_where_its_snapshot_goes(tmp_path):
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path)})
+    assert settings.dashboard_url == "http://127.0.0.1:8050/"
+    assert settings.dashboard_snapshot_uri == f"{tmp_path}/lake/_dashboard/snapshot.html"
+    assert load_settings({"ATLIQON_DASHBOARD_PORT": "9001"}).dashboard_port == 9001
+    with pytest.raises(ConfigurationError, match="ATLIQON_DASHBOARD_PORT='80a' is not a TCP port"):
+        load_settings({"ATLIQON_DASHBOARD_PORT": "80a"})

@@ -143,7 +143,7 @@ def top_variants_chart(top: pd.DataFrame) -> go.Figure:
 
 
 def price_quantity_chart(points: pd.DataFrame) -> go.Figure:
-    """One bubble per product and price, sized by revenue, coloured by division (one trace: fast)."""
+    """One bubble per product, sized by revenue, coloured by division (one trace: fast to draw)."""
     title, height = "Product Price vs Quantity", 420
     if points.empty:
         return _empty(title, height)
@@ -164,12 +164,12 @@ def price_quantity_chart(points: pd.DataFrame) -> go.Figure:
                 "opacity": 0.7,
             },
             hovertemplate=(
-                "%{customdata[0]}<br>%{customdata[2]} / %{customdata[1]}<br>Price %{x:,.2f}"
+                "%{customdata[0]}<br>%{customdata[2]} / %{customdata[1]}<br>Average price %{x:,.2f}"
                 "<br>Quantity %{y:,.0f}<br>Revenue %{customdata[3]:,.0f}<extra></extra>"
             ),
         )
     )
-    figure.update_xaxes(title="Price (INR)")
+    figure.update_xaxes(title="Average selling price (INR)")
     figure.update_yaxes(title="Sold quantity")
     return _styled(figure, title, height)
 

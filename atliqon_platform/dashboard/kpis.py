@@ -126,15 +126,14 @@ def customers_by_revenue(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def price_vs_quantity(orders: pd.DataFrame) -> pd.DataFrame:
-    """One point per product and yearly price: quantity sold and revenue at that price."""
+    """One point per product: its average selling price (as the counter), quantity sold, revenue."""
     named = {column: orders[column].fillna(UNKNOWN_LABEL) for column in ("division", "category")}
     return (
         orders.dropna(subset=[PRICE])
         .assign(**named)
-        .groupby(["product", "division", "category", PRICE], as_index=False)[[QUANTITY, REVENUE]]
-        .sum()
-        .rename(columns={PRICE: "price", QUANTITY: "quantity", REVENUE: "revenue"})
-        .sort_values(["division", "product", "price"])
+        .groupby(["product", "division", "category"], as_index=False)
+        .agg(price=(PRICE, "mean"), quantity=(QUANTITY, "sum"), revenue=(REVENUE, "sum"))
+        .sort_values(["division", "product"])
         .reset_index(drop=True)
     )
 
