@@ -92,6 +92,11 @@ def _slicer(name: str, label: str, values: list) -> html.Div:
     )
 
 
+def counter_id(name: str) -> str:
+    """A counter's element id: ``total_revenue`` is shown in ``#total-revenue``."""
+    return name.replace("_", "-")
+
+
 def _counter(name: str, label: str, value: str) -> html.Div:
     return html.Div(
         [html.Div(label, className="counter-label"), html.Div(value, id=name)], className="counter"
@@ -122,7 +127,7 @@ def dashboard_page(loaded: LoadedView, everything: Rendered) -> html.Div:
             ),
             html.Div(
                 [
-                    _counter(name.replace("_", "-"), label, everything.counters[name])
+                    _counter(counter_id(name), label, everything.counters[name])
                     for name, label in COUNTERS.items()
                 ],
                 className="counters",
@@ -210,7 +215,7 @@ def create_app(view: EnrichedView) -> Dash:
     slicers = [Input(f"filter-{name}", "value") for name in SLICERS]
 
     @app.callback(
-        [Output(name.replace("_", "-"), "children") for name in COUNTERS]
+        [Output(counter_id(name), "children") for name in COUNTERS]
         + [Output(name, "figure") for name in CHARTS]
         + [Output("status", "children"), Output("last-updated", "children")],
         slicers,
