@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -107,6 +108,14 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
 
     uri = settings.enriched_view_uri
     port = args.port or settings.dashboard_port
+    with socket.socket() as probe:  # say so in one line, before the web server prints its own banner
+        try:
+            probe.bind((args.host, port))
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve the dashboard on {args.host}:{port} ({error.strerror}); "
+                "choose another --port or ATLIQON_DASHBOARD_PORT"
+            ) from None
     app = create_app(EnrichedView(uri, delta_storage_options(uri)))
     print(f"dashboard on http://{args.host}:{port} over {uri}; Ctrl-C stops it", flush=True)
     app.run(host=args.host, port=port, debug=False)
