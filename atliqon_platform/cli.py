@@ -109,6 +109,8 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     uri = settings.enriched_view_uri
     port = args.port or settings.dashboard_port
     with socket.socket() as probe:  # say so in one line, before the web server prints its own banner
+        # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((args.host, port))
         except OSError as error:

@@ -37,15 +37,17 @@ def _labels(values: pd.Series) -> list[str]:
 
 def _styled(figure: go.Figure, title: str, height: int) -> go.Figure:
     figure.update_layout(
+        template="none",  # styled here instead: the default template is most of each figure's JSON
         title={"text": title, "x": 0.01, "font": {"size": 15}},
         height=height,
         margin={"l": 10, "r": 40, "t": 45, "b": 10},
         paper_bgcolor="white",
         plot_bgcolor="white",
-        font={"family": "Segoe UI, Helvetica, Arial, sans-serif", "size": 12},
+        font={"family": "Segoe UI, Helvetica, Arial, sans-serif", "size": 12, "color": "#2a3f5f"},
     )
-    figure.update_xaxes(gridcolor="#eeeeee", automargin=True)
-    figure.update_yaxes(gridcolor="#eeeeee", automargin=True)
+    axes = {"gridcolor": "#eeeeee", "zerolinecolor": "#cccccc", "ticks": "", "automargin": True}
+    figure.update_xaxes(**axes, title_standoff=12)
+    figure.update_yaxes(**axes, title_standoff=12)
     return figure
 
 
