@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
-from atliqon_platform.settings import ConfigurationError, Settings, load_settings
+from atliqon_platform.settings import ConfigurationError, Settings, delta_storage_options, load_settings
 
 DEMO_SCALE_DAYS = 30
 
@@ -112,6 +113,28 @@ def command_up(args: argparse.Namespace, settings: Settings) -> int:
         return 130
 
 
+def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    from atliqon_platform.dashboard.app import create_app
+    from atliqon_platform.dashboard.view import EnrichedView
+
+    uri = settings.enriched_view_uri
+    port = args.port or settings.dashboard_port
+    with socket.socket() as probe:  # say so in one line, before the web server prints its own banner
+        # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, port))
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve the dashboard on {args.host}:{port} ({error.strerror}); "
+                "choose another --port or ATLIQON_DASHBOARD_PORT"
+            ) from None
+    app = create_app(EnrichedView(uri, delta_storage_options(uri)))
+    print(f"dashboard on http://{args.host}:{port} over {uri}; Ctrl-C stops it", flush=True)
+    app.run(host=args.host, port=port, debug=False)
+    return 0
+
+
 def _day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -135,6 +158,10 @@ def parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=command_up)
     backfill = commands.add_parser("backfill", help="materialise every asset for all landed data")
     backfill.set_defaults(handler=command_backfill)
+    dashboard = commands.add_parser("dashboard", help="the business dashboard (gold view)")
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, help="default: ATLIQON_DASHBOARD_PORT, else 8050")
+    dashboard.set_defaults(handler=command_dashboard)
     return root
 
 
@@ -157,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.command != "up":
+    if args.command not in ("up", "dashboard"):
         print(f"done in {time.monotonic() - started:.1f}s")
     return status
 

@@ -25,6 +25,7 @@ from atliqon_platform.automation.schedules import SCHEDULES
 from atliqon_platform.checks import build_asset_checks
 from atliqon_platform.pipes.launchers import DatabricksJobLauncher, SubprocessLauncher
 from atliqon_platform.pipes.remote_assets import remote_assets
+from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.databricks_connect import DatabricksConnectResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
@@ -54,6 +55,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "spark": spark,
         "lake": DeltaLakeResource.for_settings(settings, spark),
         "landing": LandingZoneResource.for_settings(settings),
+        "dashboard": DashboardResource.for_settings(settings),
     }
     if settings.pipes is PipesMode.SUBPROCESS:
         resources["pipes_launcher"] = SubprocessLauncher()

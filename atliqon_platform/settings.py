@@ -83,10 +83,25 @@ class Settings:
     orders_freshness_hours: float
     pipes: PipesMode = PipesMode.OFF
     databricks: DatabricksSettings | None = None
+    dashboard_port: int = 8050
 
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def enriched_view_uri(self) -> str:
+        """The Delta table the dashboard reads: ``gold.vw_fact_orders_enriched``."""
+        return f"{self.lake_uri}/gold/vw_fact_orders_enriched"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}/"
+
+    @property
+    def dashboard_snapshot_uri(self) -> str:
+        """Where the view's static snapshot is written: beside the lake's layers, in the same store."""
+        return f"{self.lake_uri}/_dashboard/snapshot.html"
 
 
 def delta_storage_options(uri: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -142,6 +157,13 @@ def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if raw not in ("on", "off"):
         raise ConfigurationError(f"{name}={raw!r} is not valid; use on or off")
     return raw == "on"
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535")
+    return int(raw)
 
 
 def _s3_uri(environ: Mapping[str, str], name: str, env: Environment) -> str:
@@ -274,4 +296,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         orders_freshness_hours=_number(environ, "ATLIQON_ORDERS_FRESHNESS_HOURS", "36", 1, 24 * 365),
         pipes=pipes,
         databricks=databricks,
+        dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
     )

@@ -61,3 +61,12 @@ def test_automation_is_on_locally_and_off_elsewhere_unless_asked():
 def test_numbers_out_of_range_say_the_range(name, value):
     with pytest.raises(ConfigurationError, match=rf"{name}='{value}' must be a number from"):
         load_settings({name: value})
+
+
+def test_dashboard_port_and_where_its_snapshot_goes(tmp_path):
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path)})
+    assert settings.dashboard_url == "http://127.0.0.1:8050/"
+    assert settings.dashboard_snapshot_uri == f"{tmp_path}/lake/_dashboard/snapshot.html"
+    assert load_settings({"ATLIQON_DASHBOARD_PORT": "9001"}).dashboard_port == 9001
+    with pytest.raises(ConfigurationError, match="ATLIQON_DASHBOARD_PORT='80a' is not a TCP port"):
+        load_settings({"ATLIQON_DASHBOARD_PORT": "80a"})

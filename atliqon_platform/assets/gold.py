@@ -7,7 +7,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    AutomationCondition,
     BackfillPolicy,
     MaterializeResult,
     asset,
@@ -18,6 +17,7 @@ from pyspark.sql import functions as F
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, MONTHLY, partition_range
 from atliqon_platform.automation.conditions import follows_upstream
+from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.transforms import customers, gross_price, orders, products, unified
 
@@ -33,7 +33,6 @@ def _gold_table(
     inputs: list[Table],
     build: Callable[..., DataFrame],
     description: str,
-    automation_condition: AutomationCondition | None = None,
 ) -> AssetsDefinition:
     """An unpartitioned gold table rebuilt whole from its inputs."""
 
@@ -45,7 +44,6 @@ def _gold_table(
         owners=OWNERS,
         description=description,
         code_version="1",
-        automation_condition=automation_condition,
     )
     def _gold(lake: DeltaLakeResource) -> MaterializeResult:
         frame = build(*(lake.read(*table) for table in inputs))
@@ -163,18 +161,31 @@ def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
     return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", "dim_date"), frame))
 
 
-vw_fact_orders_enriched = _gold_table(
-    "vw_fact_orders_enriched",
-    [
-        ("gold", "fact_orders"),
-        ("gold", "dim_date"),
-        ("gold", "dim_customers"),
-        ("gold", "dim_products"),
-        ("gold", "dim_gross_price"),
-    ],
-    unified.enriched_orders,
-    "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
-    "date, customer, product and yearly price attributes and total_amount_inr = "
-    "sold_quantity x price_inr.",
+ENRICHED_VIEW_INPUTS = [
+    ("gold", "fact_orders"),
+    ("gold", "dim_date"),
+    ("gold", "dim_customers"),
+    ("gold", "dim_products"),
+    ("gold", "dim_gross_price"),
+]
+
+
+@asset(
+    key=["gold", "vw_fact_orders_enriched"],
+    deps=[AssetKey(list(table)) for table in ENRICHED_VIEW_INPUTS],
+    group_name="gold",
+    kinds={"spark", "delta"},
+    description=(
+        "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
+        "date, customer, product and yearly price attributes and total_amount_inr = "
+        "sold_quantity x price_inr. Each materialisation also writes the dashboard's static "
+        "snapshot (metadata `dashboard_snapshot`) and links the live dashboard (`dashboard`)."
+    ),
+    code_version="1",
+    owners=OWNERS,
     automation_condition=follows_upstream(FACT_ORDERS),
 )
+def vw_fact_orders_enriched(lake: DeltaLakeResource, dashboard: DashboardResource) -> MaterializeResult:
+    frame = unified.enriched_orders(*(lake.read(*table) for table in ENRICHED_VIEW_INPUTS))
+    result = lake.overwrite(frame, "gold", "vw_fact_orders_enriched")
+    return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))

@@ -26,12 +26,7 @@ def _remote_job_asset(
     keys = job.selection.resolve(graph)
     members = [definition for definition in graph if set(definition.keys) & keys]
     specs = [spec for definition in members for spec in definition.specs if spec.key in keys]
-    check_specs = [
-        spec
-        for definition in graph
-        for spec in definition.check_specs
-        if spec.asset_key in keys
-    ]
+    check_specs = [spec for definition in graph for spec in definition.check_specs if spec.asset_key in keys]
     partitions = {definition.partitions_def for definition in members}
     if len(partitions) != 1:
         raise ValueError(f"{job.name}: its assets must share one partitioning to run as one launch")

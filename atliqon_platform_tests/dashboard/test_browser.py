@@ -1,0 +1,116 @@
+"""End to end: ``atliqon dashboard`` over the real dataset's gold view, driven in Debian's chromium.
+
+Expected figures are computed here from the Delta table with ``deltalake`` and pyarrow, not by the
+dashboard's code; only the number formatting (unit-tested in test_kpis) is shared.
+"""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+from playwright.sync_api import expect, sync_playwright
+
+from atliqon_platform.dashboard.kpis import Counters, formatted_counters
+from atliqon_platform_tests.dashboard.browser import (
+    COUNTER_IDS,
+    choose,
+    counters,
+    launch_chromium,
+    served_dashboard,
+    wait_until_drawn,
+)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+TIMEOUT_MS = 15_000
+
+
+def expected_counters(view: pa.Table) -> dict[str, str]:
+    """The four counters of REFERENCE_RULES.md §5, by pyarrow, as the page prints them."""
+    figures = Counters(
+        total_revenue=pc.sum(view["total_amount_inr"]).as_py() or 0.0,
+        total_quantity=pc.sum(view["sold_quantity"]).as_py() or 0.0,
+        unique_customers=pc.count_distinct(view["customer_code"]).as_py(),
+        average_selling_price=pc.mean(view["price_inr"]).as_py() or 0.0,
+    )
+    texts = formatted_counters(figures)
+    return dict(zip(COUNTER_IDS, texts.values(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def real_dashboard(real_platform):
+    with served_dashboard(real_platform["home"]) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    yield page
+    page.close()
+
+
+def assert_counters(page, expected: dict[str, str]) -> None:
+    for counter, text in expected.items():
+        expect(page.locator(f"#{counter}")).to_have_text(text, timeout=TIMEOUT_MS)
+
+
+def test_counters_follow_the_channel_slicer(real_platform, real_dashboard, page):
+    view_uri = real_platform["home"] / "lake" / "gold" / "vw_fact_orders_enriched"
+    table = DeltaTable(str(view_uri))
+    view = table.to_pyarrow_table()
+    page.goto(real_dashboard)
+    wait_until_drawn(page)
+    everything = counters(page)
+    assert everything == expected_counters(view)
+    assert f"(Delta version {table.version()})" in page.inner_text("#last-updated")
+    page.screenshot(path=ARTIFACTS / "all.png", full_page=True)
+
+    choose(page, "channel", "Acquisition")
+    acquisition = expected_counters(view.filter(pc.equal(view["channel"], "Acquisition")))
+    assert acquisition != everything
+    assert_counters(page, acquisition)
+    page.screenshot(path=ARTIFACTS / "channel-acquisition.png", full_page=True)
+
+
+def test_a_selection_without_rows_shows_zeros_and_says_so(real_dashboard, page):
+    page.goto(real_dashboard)
+    wait_until_drawn(page)
+    choose(page, "year", "2024")
+    expect(page.locator("#status")).to_contain_text("order rows selected", timeout=TIMEOUT_MS)
+    choose(page, "channel", "Acquisition")  # the child company was bought in 2025
+    assert_counters(page, dict(zip(COUNTER_IDS, ["0", "0", "0", "0.00"], strict=True)))
+    expect(page.locator("#status")).to_have_text("No rows for these filters: every figure is zero.")
+    for graph in ("top-products", "channel-share", "monthly-trend", "top-variants", "price-quantity"):
+        expect(page.locator(f"#{graph}")).to_contain_text("No rows for these filters")
+    expect(page.locator("#customers-rows")).to_contain_text("No rows for these filters")
+    page.screenshot(path=ARTIFACTS / "no-rows.png", full_page=True)
+
+
+def test_snapshot_materialised_with_the_real_view(real_platform):
+    view = DeltaTable(
+        str(real_platform["home"] / "lake" / "gold" / "vw_fact_orders_enriched")
+    ).to_pyarrow_table()
+    snapshot = (real_platform["home"] / "lake" / "_dashboard" / "snapshot.html").read_text()
+    for text in expected_counters(view).values():
+        assert f"<div>{text}</div>" in snapshot
+
+
+def test_before_the_pipeline_ran_the_page_says_no_data_yet(tmp_path, browser):
+    with served_dashboard(tmp_path) as url:
+        page = browser.new_page()
+        page.goto(url)
+        expect(page.locator("#no-data h1")).to_have_text("No data yet: run the pipeline", timeout=TIMEOUT_MS)
+        expect(page.locator("#problem")).to_contain_text("vw_fact_orders_enriched does not exist yet")
+        page.screenshot(path=ARTIFACTS / "no-data-yet.png", full_page=True)
+        page.close()
