@@ -93,10 +93,10 @@ def _gold_checks(
     asset_key = AssetKey(["gold", name])
     specs = [rule.spec(asset_key, partitions_def) for rule in rules]
 
-    @multi_asset_check(name=f"gold_{name}_checks", specs=specs)
+    @multi_asset_check(name=f"gold_{name}_checks", specs=specs, can_subset=True)
     def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[AssetCheckResult]:
         scope = scope_of(context, "date") if partitions_def else None
-        yield from guarded(specs, lambda: evaluate(lake, scope))
+        yield from guarded(context, specs, lambda: evaluate(lake, scope))
 
     return _checks
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -103,14 +104,18 @@ def rule_result(
 
 
 def guarded(
-    specs: Iterable[AssetCheckSpec], evaluate: Callable[[], Iterator[AssetCheckResult]]
+    context: AssetCheckExecutionContext,
+    specs: Iterable[AssetCheckSpec],
+    evaluate: Callable[[], Iterator[AssetCheckResult]],
 ) -> Iterator[AssetCheckResult]:
-    """Yield ``evaluate``'s results; when it raises, every check without a result fails with why."""
-    pending = {spec.name: spec for spec in specs}
+    """Yield ``evaluate``'s results for the selected checks; when it raises, every selected
+    check without a result fails with why."""
+    selected = context.selected_asset_check_keys
+    pending = {spec.key: spec for spec in specs if spec.key in selected}
     try:
         for result in evaluate():
-            pending.pop(result.check_name, None)
-            yield result
+            if pending.pop(AssetCheckKey(AssetKey.from_coercible(result.asset_key), result.check_name), None):
+                yield result
     except Exception as error:  # noqa: BLE001 - any failure must become a visible failed check
         reason = f"the check could not run: {type(error).__name__}: {error}"
         for spec in pending.values():

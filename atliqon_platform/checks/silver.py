@@ -95,7 +95,7 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
     specs.append(REASONS_GIVEN.spec(quarantine_key, partitions_def))
     by_name = {rule.name: rule for rule in rules}
 
-    @multi_asset_check(name=f"silver_{table.name}_checks", specs=specs)
+    @multi_asset_check(name=f"silver_{table.name}_checks", specs=specs, can_subset=True)
     def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[AssetCheckResult]:
         def evaluate() -> Iterator[AssetCheckResult]:
             scope = scope_of(context, table.partition_column) if table.partition_column else None
@@ -136,7 +136,7 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
                 },
             )
 
-        yield from guarded(specs, evaluate)
+        yield from guarded(context, specs, evaluate)
 
     return _checks
 

@@ -68,7 +68,12 @@ def test_a_clean_day_passes_every_check(runs):
     assert result.success
     evaluations = checks_of(result)
     assert {check for check, evaluation in evaluations.items() if not evaluation.passed} == set()
-    assert {asset for asset, _ in evaluations} == {"bronze/orders", "silver/orders", "gold/sb_fact_orders"}
+    assert {asset for asset, _ in evaluations} == {
+        "bronze/orders",
+        "silver/orders",
+        "silver/orders_rejected",
+        "gold/sb_fact_orders",
+    }
 
 
 def test_a_day_of_unknown_products_fails_the_blocking_share_and_stops_gold(runs):
