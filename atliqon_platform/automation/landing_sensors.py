@@ -33,6 +33,7 @@ from dagster import (
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from atliqon_platform.assets.bronze import BRONZE_ORDERS
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
@@ -53,7 +54,6 @@ MAX_DAY_RUNS_PER_TICK = 7
 
 DIMENSION_PREFIXES = (*(source.prefix for source in SNAPSHOT_SOURCES), PARENT_FACT_ORDERS.prefix)
 """``parent/`` holds the parent's dimension exports as well as its fact increments."""
-BRONZE_ORDERS = AssetKey(["bronze", "orders"])
 DIMENSION_READY = AssetKey(["silver", "products"])
 """Order runs join silver.products: until it exists they would fail, so the sensor waits."""
 
