@@ -49,6 +49,12 @@ def command_seed(args: argparse.Namespace, settings: Settings) -> int:
 INSTANCE_CONFIG = """\
 telemetry:
   enabled: false
+# Dagster's SQLite event log, keeping its connections open (atliqon_platform/instance/event_log.py).
+event_log_storage:
+  module: atliqon_platform.instance.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {event_log}
 # One run at a time: each run starts its own Spark, and two runs writing the same Delta
 # table at once would have one of them retry. Raise it on a bigger machine.
 run_queue:
@@ -62,7 +68,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_CONFIG)
+        config.write_text(INSTANCE_CONFIG.format(event_log=settings.dagster_home / "history" / "runs"))
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return settings.dagster_home
 

@@ -157,10 +157,28 @@ SNAPSHOT_DESCRIPTIONS = {
     ),
 }
 
+BRONZE_SNAPSHOT_SOURCES = (*SNAPSHOT_SOURCES, *PARENT_DIMENSION_SOURCES, PARENT_FACT_ORDERS)
 bronze_snapshots = [
-    _snapshot_asset(source, SNAPSHOT_DESCRIPTIONS[source.name])
-    for source in (*SNAPSHOT_SOURCES, *PARENT_DIMENSION_SOURCES, PARENT_FACT_ORDERS)
+    _snapshot_asset(source, SNAPSHOT_DESCRIPTIONS[source.name]) for source in BRONZE_SNAPSHOT_SOURCES
 ]
+
+
+@dataclass(frozen=True)
+class OrderDays:
+    """The order files of a range of landing days, their rows tagged with their landing day."""
+
+    loaded: LoadedFiles
+    files: int
+    problems: list[str]  # names in the orders folder that carry no valid date
+
+
+def read_order_days(landing: LandingZoneResource, first: dt.date, last: dt.date) -> OrderDays:
+    all_files, problems = landed_order_files(landing)
+    day_of_key = {key: day for key, day in all_files.items() if first <= day <= last}
+    loaded = read_files(landing, ORDERS, day_of_key)
+    days = [day_of_key.get(name) for name in loaded.table.column("file_name").to_pylist()]
+    table = loaded.table.append_column(LANDING_DATE, pa.array(days, pa.date32()))
+    return OrderDays(LoadedFiles(table, loaded.wrong_header, loaded.skipped), len(day_of_key), problems)
 
 
 BRONZE_ORDERS = AssetKey(["bronze", "orders"])
@@ -182,20 +200,16 @@ BRONZE_ORDERS = AssetKey(["bronze", "orders"])
 )
 def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
     days = partition_range(context, LANDING_DATE)
-    files, problems = landed_order_files(landing)
-    for problem in problems:
+    orders = read_order_days(landing, days.start, days.end)
+    for problem in orders.problems:
         context.log.warning(f"skipped: {problem}")
-    day_of_key = {key: day for key, day in files.items() if days.start <= day <= days.end}
-    loaded = read_files(landing, ORDERS, day_of_key)
-    columns = _checked(context, BRONZE_ORDERS, loaded, len(day_of_key))
+    columns = _checked(context, BRONZE_ORDERS, orders.loaded, orders.files)
     if not columns.passed:
         yield columns
         raise Failure(description=columns.description, metadata=columns.metadata)
-    table = loaded.table
-    landing_dates = [day_of_key.get(name) for name in table.column("file_name").to_pylist()]
-    table = table.append_column(LANDING_DATE, pa.array(landing_dates, pa.date32()))
+    table = orders.loaded.table
     result = lake.overwrite(table, "bronze", "orders", partition_by=[LANDING_DATE], replace=days)
-    days_with_rows = set(landing_dates)
+    days_with_rows = set(table.column(LANDING_DATE).to_pylist())
     empty_days = [
         day.isoformat()
         for day in (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
@@ -203,7 +217,11 @@ def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, 
     ]
     yield MaterializeResult(
         metadata=table_metadata(
-            result, table, files=len(day_of_key), files_skipped=loaded.skipped, days_without_rows=empty_days
+            result,
+            table,
+            files=orders.files,
+            files_skipped=orders.loaded.skipped,
+            days_without_rows=empty_days,
         ),
         check_results=[columns, not_empty_result(BRONZE_ORDERS, result.rows, empty_days)],
     )

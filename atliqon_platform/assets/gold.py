@@ -1,7 +1,7 @@
 """Gold: business-ready dims and facts for both companies, and the enriched view of the dashboard."""
 
-import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from dagster import (
     AssetExecutionContext,
@@ -28,70 +28,75 @@ SB_FACT_ORDERS = AssetKey(["gold", "sb_fact_orders"])
 FACT_ORDERS = AssetKey(["gold", "fact_orders"])
 
 
-def _gold_table(
-    name: str,
-    inputs: list[Table],
-    build: Callable[..., DataFrame],
-    description: str,
-) -> AssetsDefinition:
-    """An unpartitioned gold table rebuilt whole from its inputs."""
+@dataclass(frozen=True)
+class GoldTable:
+    """An unpartitioned gold table rebuilt whole from its input tables."""
 
+    name: str
+    inputs: tuple[Table, ...]
+    build: Callable[..., DataFrame]
+    description: str
+
+
+def _gold_table(table: GoldTable) -> AssetsDefinition:
     @asset(
-        key=["gold", name],
-        deps=[AssetKey(list(table)) for table in inputs],
+        key=["gold", table.name],
+        deps=[AssetKey(list(source)) for source in table.inputs],
         group_name="gold",
         kinds={"spark", "delta"},
         owners=OWNERS,
-        description=description,
+        description=table.description,
         code_version="1",
     )
     def _gold(lake: DeltaLakeResource) -> MaterializeResult:
-        frame = build(*(lake.read(*table) for table in inputs))
-        return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", name), frame))
+        frame = table.build(*(lake.read(*source) for source in table.inputs))
+        return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", table.name), frame))
 
     return _gold
 
 
-gold_dimensions = [
-    _gold_table(
+# In dependency order: the child's dims come before the unified ones that read them.
+GOLD_DIMENSIONS = (
+    GoldTable(
         "sb_dim_customers",
-        [("silver", "customers")],
+        (("silver", "customers"),),
         customers.sb_dim_customers,
         "SportsBar customer dimension (35 customers in the full load).",
     ),
-    _gold_table(
+    GoldTable(
         "sb_dim_products",
-        [("silver", "products")],
+        (("silver", "products"),),
         products.sb_dim_products,
         "SportsBar product dimension (18 products in the full load), product_id kept.",
     ),
-    _gold_table(
+    GoldTable(
         "sb_dim_gross_price",
-        [("silver", "gross_price")],
+        (("silver", "gross_price"),),
         gross_price.yearly_prices,
         "SportsBar yearly price per (product_code, year): the latest non-zero month wins, "
         "else the latest month.",
     ),
-    _gold_table(
+    GoldTable(
         "dim_customers",
-        [("silver", "parent_customers"), ("gold", "sb_dim_customers")],
+        (("silver", "parent_customers"), ("gold", "sb_dim_customers")),
         unified.dim_customers,
         "Unified customers of both companies, plus the unknown customer 999999 "
         "(channel Unknown) so that no fact has a null slice.",
     ),
-    _gold_table(
+    GoldTable(
         "dim_products",
-        [("silver", "parent_products"), ("gold", "sb_dim_products")],
+        (("silver", "parent_products"), ("gold", "sb_dim_products")),
         unified.dim_products,
         "Unified products of both companies (the child's product_id not carried).",
     ),
-    _gold_table(
+    GoldTable(
         "dim_gross_price",
-        [("silver", "parent_gross_price"), ("gold", "sb_dim_gross_price")],
+        (("silver", "parent_gross_price"), ("gold", "sb_dim_gross_price")),
         unified.dim_gross_price,
         "Unified yearly prices, keyed on (product_code, year).",
     ),
-]
+)
+gold_dimensions = [_gold_table(table) for table in GOLD_DIMENSIONS]
 
 
 @asset(
@@ -154,10 +159,7 @@ def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> Mate
     code_version="1",
 )
 def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
-    facts = lake.read("gold", "fact_orders")
-    first, last = facts.agg(F.min("date"), F.max("date")).first()
-    today = dt.date.today()
-    frame = unified.dim_date(facts.sparkSession, first or today, last or today)
+    frame = unified.dim_date_covering(lake.read("gold", "fact_orders"))
     return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", "dim_date"), frame))
 
 

@@ -5,6 +5,7 @@ partition, and the materialisation metadata says so.
 """
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from dagster import (
     AssetExecutionContext,
@@ -29,16 +30,17 @@ Transform = Callable[..., tuple[DataFrame, DataFrame]]
 def write_kept_and_rejected(
     lake: DeltaLakeResource,
     name: str,
-    bronze: DataFrame,
+    bronze: tuple[str, PartitionRange | None],
     kept: DataFrame,
     rejected: DataFrame,
     replace: PartitionRange | None = None,
 ) -> Iterator[MaterializeResult]:
-    """Write ``silver.<name>`` and ``silver.<name>_rejected``, and account for every bronze row."""
+    """Write ``silver.<name>`` and ``silver.<name>_rejected``, and account for every row of
+    ``bronze`` (the bronze table and the range read)."""
     partition_by = [replace.column] if replace else None
     kept_result = lake.overwrite(kept, "silver", name, partition_by, replace)
     rejected_result = lake.overwrite(rejected, "silver", f"{name}_rejected", partition_by, replace)
-    read = bronze.count()
+    read = lake.count("bronze", *bronze)
     # Reasons are counted on the quarantine as written, not by evaluating the rules a third time.
     written_rejections = lake.read("silver", f"{name}_rejected", replace)
     rows = accounting(read, kept_result.rows, written_rejections, rejected_result.rows)
@@ -72,39 +74,49 @@ def _outs(name: str, description: str) -> dict[str, AssetOut]:
     }
 
 
-def _snapshot_asset(
-    name: str, bronze: str, transform: Transform, description: str, lookups: tuple[str, ...] = ()
-) -> AssetsDefinition:
+@dataclass(frozen=True)
+class SilverSnapshot:
+    """A silver table rebuilt whole from one bronze snapshot (and silver lookups it joins)."""
+
+    name: str
+    bronze: str
+    transform: Transform
+    description: str
+    lookups: tuple[str, ...] = ()
+
+
+def _snapshot_asset(table: SilverSnapshot) -> AssetsDefinition:
     @multi_asset(
-        name=f"silver_{name}",
-        outs=_outs(name, description),
-        deps=[AssetKey(["bronze", bronze]), *(AssetKey(["silver", lookup]) for lookup in lookups)],
+        name=f"silver_{table.name}",
+        outs=_outs(table.name, table.description),
+        deps=[AssetKey(["bronze", table.bronze]), *(AssetKey(["silver", name]) for name in table.lookups)],
         group_name="silver",
     )
     def _silver(lake: DeltaLakeResource) -> Iterator[MaterializeResult]:
-        raw = lake.read("bronze", bronze)
-        kept, rejected = transform(raw, *(lake.read("silver", lookup) for lookup in lookups))
-        yield from write_kept_and_rejected(lake, name, raw, kept, rejected)
+        raw = lake.read("bronze", table.bronze)
+        kept, rejected = table.transform(raw, *(lake.read("silver", name) for name in table.lookups))
+        yield from write_kept_and_rejected(lake, table.name, (table.bronze, None), kept, rejected)
 
     return _silver
 
 
-silver_snapshots = [
-    _snapshot_asset(
+# In dependency order: a lookup comes before the tables that join it.
+SILVER_SNAPSHOTS = (
+    SilverSnapshot(
         "customers",
         "customers",
         customers.clean_customers,
         "SportsBar customers, one per customer_id: names trimmed and title-cased, city typos "
         "fixed, blank cities filled as confirmed, market India, platform Sports Bar, channel Acquisition.",
     ),
-    _snapshot_asset(
+    SilverSnapshot(
         "products",
         "products",
         products.clean_products,
         "SportsBar products, one per product_id: categories title-cased, 'Protien' corrected, "
         "division from category, variant from the name, product_code = SHA-256 of the name.",
     ),
-    _snapshot_asset(
+    SilverSnapshot(
         "gross_price",
         "gross_price",
         gross_price.clean_gross_price,
@@ -112,31 +124,26 @@ silver_snapshots = [
         "prices made positive, non-numeric prices 0.",
         lookups=("products",),
     ),
-    _snapshot_asset(
-        "parent_customers",
-        "parent_customers",
-        parent.parent_customers,
-        "Atliqon's customers, typed.",
+    SilverSnapshot(
+        "parent_customers", "parent_customers", parent.parent_customers, "Atliqon's customers, typed."
     ),
-    _snapshot_asset(
-        "parent_products",
-        "parent_products",
-        parent.parent_products,
-        "Atliqon's products, typed.",
+    SilverSnapshot(
+        "parent_products", "parent_products", parent.parent_products, "Atliqon's products, typed."
     ),
-    _snapshot_asset(
+    SilverSnapshot(
         "parent_gross_price",
         "parent_gross_price",
         parent.parent_gross_price,
         "Atliqon's yearly prices, typed (price_inr double, year int).",
     ),
-    _snapshot_asset(
+    SilverSnapshot(
         "parent_fact_orders",
         "parent_fact_orders",
         parent.parent_fact_orders,
         "Atliqon's monthly facts, typed; where an increment repeats a key, the later file wins.",
     ),
-]
+)
+silver_snapshots = [_snapshot_asset(table) for table in SILVER_SNAPSHOTS]
 
 
 @multi_asset(
@@ -156,4 +163,4 @@ def silver_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> It
     days = partition_range(context, "landing_date")
     raw = lake.read("bronze", "orders", days)
     kept, rejected = orders.clean_orders(raw, lake.read("silver", "products"))
-    yield from write_kept_and_rejected(lake, "orders", raw, kept, rejected, days)
+    yield from write_kept_and_rejected(lake, "orders", ("orders", days), kept, rejected, days)

@@ -33,47 +33,69 @@ def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
     return bounds["min"], bounds["max"]
 
 
-def _range_tags(first: str, last: str) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+# Step events stay in the instance (and the UI); the terminal shows the progress bar and problems.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def _range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+    }
 
 
 def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def backfill_everything(
-    settings: Settings, progress: bool = False, instance: DagsterInstance | None = None
-) -> bool:
-    """Run the four jobs in order; stops at the first failed run and says which."""
-    from atliqon_platform.definitions import build_definitions
+class _Runs:
+    """Runs jobs of the code location one after the other, on one instance, with a progress bar."""
 
-    defs = build_definitions(settings)
-    instance = instance or DagsterInstance.get()
-    files, _ = landed_order_files(LandingZoneResource.for_settings(settings))
-    days = sorted(set(files.values()))
-    steps = tqdm(total=4, desc="backfill", unit="run", disable=not progress)
+    def __init__(
+        self, settings: Settings, instance: DagsterInstance | None, runs: int, progress: bool
+    ) -> None:
+        from atliqon_platform.definitions import build_definitions
 
-    def run(job_name: str, tags: dict[str, str]) -> bool:
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False
+        self.defs = build_definitions(settings)
+        self.instance = instance or DagsterInstance.get()
+        self.steps = tqdm(total=runs, desc="backfill", unit="run", disable=not progress)
+
+    def run(self, job_name: str, tags: dict[str, str]) -> bool:
+        result = self.defs.resolve_job_def(job_name).execute_in_process(
+            run_config=QUIET_CONSOLE, instance=self.instance, tags=tags, raise_on_error=False
         )
-        steps.update()
+        self.steps.update()
         if not result.success:
             failures = [event.message for event in result.all_events if event.is_failure]
             print(f"run {result.run_id} of {job_name} failed: " + " | ".join(str(f) for f in failures))
         return result.success
 
-    if not run(dimensions_job.name, {}):
-        return False
-    if days and not run(daily_orders_job.name, _range_tags(days[0].isoformat(), days[-1].isoformat())):
-        return False
-    months = [*(parent_fact_months(settings) or ()), *(_month(day) for day in days[:1] + days[-1:])]
-    if months:
-        first, last = _month(min(months)), _month(max(months))
-        if not run(monthly_facts_job.name, _range_tags(first.isoformat(), last.isoformat())):
+    def orders_to_gold(self, days: list[dt.date], months: list[dt.date]) -> bool:
+        """The days in one daily run, their months (and ``months``) in one monthly run, then reporting."""
+        if days and not self.run(daily_orders_job.name, _range_tags(days[0], days[-1])):
             return False
-    else:
-        steps.update()
-    ok = run(reporting_job.name, {})
-    steps.close()
-    return ok
+        months = [*months, *(_month(day) for day in days[:1] + days[-1:])]
+        if months and not self.run(
+            monthly_facts_job.name, _range_tags(_month(min(months)), _month(max(months)))
+        ):
+            return False
+        ok = self.run(reporting_job.name, {})
+        self.steps.close()
+        return ok
+
+
+def backfill_everything(
+    settings: Settings, progress: bool = False, instance: DagsterInstance | None = None
+) -> bool:
+    """Run the four jobs in order; stops at the first failed run and says which."""
+    files, _ = landed_order_files(LandingZoneResource.for_settings(settings))
+    runs = _Runs(settings, instance, runs=4, progress=progress)
+    if not runs.run(dimensions_job.name, {}):
+        return False
+    return runs.orders_to_gold(sorted(set(files.values())), list(parent_fact_months(settings) or ()))
+
+
+def load_days(settings: Settings, days: list[dt.date], instance: DagsterInstance | None = None) -> bool:
+    """What the landing sensor and the automation run for newly landed days (dimensions unchanged):
+    the days, their months of gold.fact_orders, then gold.dim_date and the view."""
+    return _Runs(settings, instance, runs=3, progress=False).orders_to_gold(sorted(days), [])

@@ -119,7 +119,8 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
             unexplained = null_keys(rejected, (REJECT_REASON, "file_name", "line_number"))
             yield rule_result(quarantine_key, REASONS_GIVEN, unexplained, scope)
             yield rule_result(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique, conflicts), scope)
-            kept_rows, rejected_rows = kept.count(), rejected.count()
+            kept_rows = lake.count("silver", table.name, scope)
+            rejected_rows = lake.count("silver", f"{table.name}_rejected", scope)
             share = rejected_share(kept_rows, rejected_rows)
             yield AssetCheckResult(
                 asset_key=asset_key,

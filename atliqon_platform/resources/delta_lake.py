@@ -101,6 +101,8 @@ class DeltaBackend(Protocol):
 
     def read(self, uri: str, where: PartitionRange | None) -> DataFrame: ...
 
+    def count(self, uri: str, where: PartitionRange | None) -> int: ...
+
     def version(self, uri: str) -> int | None: ...
 
 
@@ -174,6 +176,12 @@ class DeltaRsBackend:
             return self._spark.createDataFrame([], from_arrow_schema(arrow.schema))
         return self._spark.createDataFrame(arrow)
 
+    def count(self, uri, where):
+        """From the Parquet footers: no Spark job, no data read."""
+        return (
+            self._require(uri).to_pyarrow_dataset().count_rows(filter=where.arrow_filter() if where else None)
+        )
+
     def version(self, uri):
         table = self._table(uri)
         return None if table is None else table.version()
@@ -245,6 +253,9 @@ class SparkDeltaBackend:
             raise TableNotFoundError(f"no Delta table {uri}: materialise it first")
         frame = self._spark.table(self._sql_name(uri))
         return frame.where(where.sql()) if where else frame
+
+    def count(self, uri, where):
+        return self.read(uri, where).count()
 
     def version(self, uri):
         try:
@@ -328,6 +339,10 @@ class DeltaLakeResource(ConfigurableResource):
 
     def read(self, layer: str, name: str, where: PartitionRange | None = None) -> DataFrame:
         return self.backend.read(self.uri(layer, name), where)
+
+    def count(self, layer: str, name: str, where: PartitionRange | None = None) -> int:
+        """Rows of the table (of ``where``'s range), read from the table's metadata where it can."""
+        return self.backend.count(self.uri(layer, name), where)
 
     def version(self, layer: str, name: str) -> int | None:
         return self.backend.version(self.uri(layer, name))

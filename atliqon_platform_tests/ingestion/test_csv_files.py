@@ -1,6 +1,17 @@
+import codecs
+import csv
+import io
+
+import pyarrow as pa
 import pytest
 
-from atliqon_platform.ingestion.csv_files import MissingColumnsError, parse_csv
+from atliqon_platform.ingestion.csv_files import (
+    MissingColumnsError,
+    parse_csv,
+    read_line_by_line,
+    read_well_formed,
+)
+from atliqon_platform.sample_data.synthetic import Scale, generate
 
 COLUMNS = ("a", "b")
 
@@ -30,3 +41,36 @@ def test_missing_header_column_names_file_and_columns():
 
 def test_zero_byte_file_is_an_empty_table():
     assert parse_csv(b"", "f.csv", COLUMNS).num_rows == 0
+
+
+def _both_readers(data: bytes) -> tuple[pa.Table | None, pa.Table]:
+    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", "surrogateescape")
+    header = [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")))]
+    return read_well_formed(data.removeprefix(codecs.BOM_UTF8), header, header), read_line_by_line(
+        text, header, header
+    )
+
+
+def test_fast_reader_gives_the_line_by_line_result_on_every_real_and_synthetic_file(reference_dataset):
+    files = {str(path): path.read_bytes() for path in sorted(reference_dataset.rglob("*.csv"))}
+    generate(files.__setitem__, Scale(days=3))
+    for name, data in files.items():
+        fast, line_by_line = _both_readers(data)
+        assert fast is not None, f"{name} fell back to the line-by-line reader"
+        assert fast.equals(line_by_line), name
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n1,2\n\n3,4\n",  # a blank line moves the line numbers
+        b"a,b\n1,2\n3\n",  # a row of another width
+        b'a,b\n"x\ny",2\n3,4\n',  # a quoted line break: one row over two lines
+        b"a,b\n1,\xff\n",  # bytes that are not UTF-8
+        b"a,b\r1,2\r",  # old Mac line ends
+    ],
+)
+def test_files_that_are_not_one_row_per_line_go_line_by_line(data):
+    fast, line_by_line = _both_readers(data)
+    assert fast is None
+    assert parse_csv(data, "f.csv", COLUMNS).equals(line_by_line)

@@ -1,0 +1,1 @@
+"""The Dagster instance the platform writes to: its storage and its dagster.yaml."""

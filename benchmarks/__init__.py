@@ -1,0 +1,1 @@
+"""Benchmarks of the platform against plain baselines; each module prints its figures (BENCHMARKS.md)."""

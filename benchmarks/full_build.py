@@ -1,0 +1,93 @@
+"""Full build of the real dataset from empty: `atliqon backfill` against the plain PySpark script.
+
+Both run in this process on one warm Spark session, alternating, on their own homes with the
+same landing zone (full load, December, the parent's increment). The cold command (a new
+process: imports, JVM start, then the backfill) is timed too: it is what a user waits for.
+
+    python -m benchmarks.full_build [--runs 3] [--dataset ../shared/data/fmcg]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from deltalake import DeltaTable
+
+from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
+from atliqon_platform.sample_data.synthetic import Scale, generate
+from benchmarks.harness import (
+    SHARED_DATASET,
+    Home,
+    Report,
+    arguments,
+    backfill,
+    new_home,
+    print_slowest_steps,
+    timed,
+    work_folder,
+)
+from benchmarks.plain_pyspark import rebuild_everything
+
+PIPELINE = "atliqon backfill, in process (warm Spark)"
+PLAIN = "plain PySpark script, in process (warm Spark)"
+COMMAND = "atliqon backfill, cold command (new process)"
+
+
+def view_rows(home: Home) -> int:
+    return DeltaTable(f"{home.settings.lake_uri}/gold/vw_fact_orders_enriched").count()
+
+
+def cold_command(home: Home) -> float:
+    environment = {**os.environ, "ATLIQON_HOME": str(home.settings.home), "ATLIQON_SPARK_MASTER": "local[2]"}
+    command = [sys.executable, "-m", "atliqon_platform.cli", "backfill"]
+    seconds, done = timed(lambda: subprocess.run(command, env=environment, capture_output=True, text=True))
+    if done.returncode != 0:
+        raise RuntimeError(f"atliqon backfill failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=SHARED_DATASET)
+    parser.add_argument("--synthetic-days", type=int, help="synthetic data of that many days instead")
+    parser.add_argument("--no-command", action="store_true", help="skip the cold command")
+    args = parser.parse_args(argv)
+    data = f"{args.synthetic_days} days of synthetic data" if args.synthetic_days else "the real dataset"
+    report = Report(f"Full build of {data} from empty")
+    with work_folder(args.work) as root:
+        pipeline, plain = new_home(root, "pipeline"), new_home(root, "plain")
+        for home in (pipeline, plain):
+            if args.synthetic_days:
+                generate(home.landing.write, Scale(days=args.synthetic_days))
+            else:
+                copy_reference_dataset(args.dataset, home.landing, parent_increment=True)
+        seconds, _ = timed(lambda: pipeline.lake.backend)  # the shared session, started once
+        report.add("Spark session start (once)", seconds)
+        steps: dict[str, float] = {}
+        for run in range(args.runs):
+            for name in (PIPELINE, PLAIN) if run % 2 == 0 else (PLAIN, PIPELINE):
+                home = pipeline if name == PIPELINE else plain
+                home.clear_outputs()
+                if name == PIPELINE:
+                    seconds, steps = backfill(home)
+                else:
+                    seconds, _ = timed(lambda: rebuild_everything(plain.landing, plain.lake))
+                report.add(name, seconds)
+            if view_rows(pipeline) != view_rows(plain):
+                raise RuntimeError("the pipeline and the plain script built different views")
+            if not args.no_command:
+                pipeline.clear_outputs()
+                report.add(COMMAND, cold_command(pipeline))
+        report.print(
+            ratios=[("pipeline / plain script (target <= 1.5)", PIPELINE, PLAIN)],
+            notes=[f"gold view rows: {view_rows(pipeline):,} (same in both)", "target: full build <= 30 s"],
+        )
+        print_slowest_steps(steps)
+    return report
+
+
+if __name__ == "__main__":
+    main()

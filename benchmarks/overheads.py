@@ -1,0 +1,146 @@
+"""Overheads, one line each, so that the next optimisation targets the largest: Spark session
+start, Dagster run start, per-asset and per-partition overhead (with Dagster's own SQLite event
+log beside the platform's), and the Arrow transfer between Spark and delta-rs.
+
+    python -m benchmarks.overheads [--runs 3] [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+from dagster import (
+    AssetsDefinition,
+    BackfillPolicy,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    Definitions,
+    asset,
+    define_asset_job,
+)
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from deltalake import write_deltalake
+
+from atliqon_platform.cli import INSTANCE_CONFIG
+from atliqon_platform.resources.spark import spark_config, start_spark_session
+from benchmarks.harness import Report, arguments, new_home, timed, work_folder
+
+SPARK_START = textwrap.dedent(
+    """
+    import os, sys, time
+    from atliqon_platform.resources.spark import spark_config, start_spark_session
+    from atliqon_platform.settings import load_settings
+    settings = load_settings({**os.environ, "ATLIQON_HOME": sys.argv[1], "ATLIQON_SPARK_MASTER": "local[2]"})
+    started = time.perf_counter()
+    start_spark_session(spark_config(settings)).range(1).count()
+    print(time.perf_counter() - started)
+    """
+)
+DAYS = DailyPartitionsDefinition(start_date="2025-01-01", end_date="2026-01-01")
+STORAGES = {"platform's pooled SQLite event log": True, "Dagster's default SQLite event log": False}
+
+
+def spark_start(home: Path) -> tuple[float, float]:
+    """(session start to first result, whole new process) in seconds."""
+    seconds, done = timed(
+        lambda: subprocess.run(
+            [sys.executable, "-c", SPARK_START, str(home)], capture_output=True, text=True, check=True
+        )
+    )
+    return float(done.stdout.strip().splitlines()[-1]), seconds
+
+
+def noop_assets(count: int, partitions: DailyPartitionsDefinition | None = None) -> list[AssetsDefinition]:
+    def make(index: int) -> AssetsDefinition:
+        @asset(
+            name=f"step_{index}",
+            partitions_def=partitions,
+            backfill_policy=BackfillPolicy.single_run() if partitions else None,
+            deps=[f"step_{index - 1}"] if index else [],
+        )
+        def _noop() -> None:
+            return None
+
+        return _noop
+
+    return [make(index) for index in range(count)]
+
+
+def instance(folder: Path, pooled: bool) -> DagsterInstance:
+    folder.mkdir(parents=True, exist_ok=True)
+    pooled_config = INSTANCE_CONFIG.format(event_log=folder / "history" / "runs")
+    (folder / "dagster.yaml").write_text(pooled_config if pooled else "telemetry:\n  enabled: false\n")
+    return DagsterInstance.from_config(str(folder))
+
+
+def run_seconds(assets: list[AssetsDefinition], dagster: DagsterInstance, **run: object) -> float:
+    job = Definitions(assets=assets, jobs=[define_asset_job("job")]).resolve_job_def("job")
+    return timed(lambda: job.execute_in_process(instance=dagster, **run))[0]
+
+
+def measure_dagster(root: Path, report: Report) -> None:
+    for storage, pooled in STORAGES.items():
+        with instance(root / f"dagster-{pooled}", pooled) as dagster:
+            one = run_seconds(noop_assets(1), dagster)
+            twenty = run_seconds(noop_assets(21), dagster)
+            report.add(f"Dagster run start and finish, one no-op asset ({storage})", one)
+            report.add(f"Dagster per-asset overhead ({storage})", (twenty - one) / 20 * 1000, "ms")
+            daily = noop_assets(1, DAYS)
+            single_day = run_seconds(daily, dagster, partition_key="2025-01-01")
+            tags = {
+                ASSET_PARTITION_RANGE_START_TAG: "2025-01-01",
+                ASSET_PARTITION_RANGE_END_TAG: "2025-12-31",
+            }
+            year = run_seconds(daily, dagster, tags=tags)
+            report.add(
+                f"Dagster per-partition overhead of a range run ({storage})",
+                (year - single_day) / 364 * 1000,
+                "ms",
+            )
+
+
+def order_like(rows: int) -> pa.Table:
+    numbers = pa.array(range(rows), pa.int64())
+    text = pa.compute.cast(numbers, pa.string())
+    return pa.table(
+        {"order_id": text, "customer_id": text, "product_id": text, "order_qty": numbers, "line": numbers}
+    )
+
+
+def measure_arrow(root: Path, rows: int, report: Report) -> None:
+    """After one untimed round, so that the JVM's first-use costs are not counted."""
+    home = new_home(root, "arrow")
+    spark = start_spark_session(spark_config(home.settings))
+    table = order_like(rows)
+    for timed_round in (False, True):
+        create, frame = timed(lambda: spark.createDataFrame(table))
+        collect, back = timed(frame.toArrow)
+        write, _ = timed(lambda back=back: write_deltalake(str(root / "arrow"), back, mode="overwrite"))
+        if timed_round:
+            report.add("Arrow -> Spark (createDataFrame), rows per second", rows / create, "rows/s")
+            report.add("Spark -> Arrow (toArrow), rows per second", rows / collect, "rows/s")
+            report.add("Arrow -> Delta (delta-rs write), rows per second", rows / write, "rows/s")
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the Arrow transfer")
+    args = parser.parse_args(argv)
+    report = Report("Overheads")
+    with work_folder(args.work) as root:
+        for run in range(args.runs):
+            session, process = spark_start(root / f"spark-{run}")
+            report.add("Spark session start to first result (local[2])", session)
+            report.add("new Python process with imports and Spark start", process)
+            measure_dagster(root / f"run-{run}", report)
+            measure_arrow(root / f"run-{run}", args.rows, report)
+        report.print()
+    return report
+
+
+if __name__ == "__main__":
+    main()
