@@ -18,7 +18,7 @@ def test_full_build_times_the_backfill_and_the_plain_script(tmp_path, capsys):
     assert "pipeline / plain script" in capsys.readouterr().out
 
 
-def test_new_day_times_the_runs_of_each_new_day_after_each_history(tmp_path):
+def test_new_day_times_the_runs_of_a_new_day_after_the_history(tmp_path):
     report = new_day.main(
         ["--runs", "1", "--histories", "1", "2", "--lines-per-day", "20", "--work", str(tmp_path)]
     )
@@ -34,6 +34,8 @@ def test_scale_reports_throughput_and_memory_of_both(tmp_path):
 
 
 def test_overheads_has_a_line_for_each_cost(tmp_path):
-    report = overheads.main(["--runs", "1", "--rows", "1000", "--work", str(tmp_path)])
-    _positive(report, *report.samples)
+    report = overheads.main(["--runs", "1", "--rows", "1000", "--partitions", "5", "--work", str(tmp_path)])
     assert len(report.samples) == 11
+    # Per-asset and per-partition overheads are differences of two runs: at this scale,
+    # within the noise, so only the direct measurements must be positive.
+    _positive(report, *(name for name in report.samples if "overhead" not in name))

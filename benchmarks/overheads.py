@@ -7,6 +7,7 @@ log beside the platform's), and the Arrow transfer between Spark and delta-rs.
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import textwrap
@@ -82,7 +83,9 @@ def run_seconds(assets: list[AssetsDefinition], dagster: DagsterInstance, **run:
     return timed(lambda: job.execute_in_process(instance=dagster, **run))[0]
 
 
-def measure_dagster(root: Path, report: Report) -> None:
+def measure_dagster(root: Path, partitions: int, report: Report) -> None:
+    first = dt.date(2025, 1, 1)
+    last = first + dt.timedelta(days=partitions - 1)
     for storage, pooled in STORAGES.items():
         with instance(root / f"dagster-{pooled}", pooled) as dagster:
             one = run_seconds(noop_assets(1), dagster)
@@ -90,15 +93,15 @@ def measure_dagster(root: Path, report: Report) -> None:
             report.add(f"Dagster run start and finish, one no-op asset ({storage})", one)
             report.add(f"Dagster per-asset overhead ({storage})", (twenty - one) / 20 * 1000, "ms")
             daily = noop_assets(1, DAYS)
-            single_day = run_seconds(daily, dagster, partition_key="2025-01-01")
+            single_day = run_seconds(daily, dagster, partition_key=first.isoformat())
             tags = {
-                ASSET_PARTITION_RANGE_START_TAG: "2025-01-01",
-                ASSET_PARTITION_RANGE_END_TAG: "2025-12-31",
+                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
             }
-            year = run_seconds(daily, dagster, tags=tags)
+            several = run_seconds(daily, dagster, tags=tags)
             report.add(
                 f"Dagster per-partition overhead of a range run ({storage})",
-                (year - single_day) / 364 * 1000,
+                (several - single_day) / (partitions - 1) * 1000,
                 "ms",
             )
 
@@ -129,6 +132,7 @@ def measure_arrow(root: Path, rows: int, report: Report) -> None:
 def main(argv: list[str] | None = None) -> Report:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the Arrow transfer")
+    parser.add_argument("--partitions", type=int, default=365, help="days of the range run (2 to 365)")
     args = parser.parse_args(argv)
     report = Report("Overheads")
     with work_folder(args.work) as root:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> Report:
             session, process = spark_start(root / f"spark-{run}")
             report.add("Spark session start to first result (local[2])", session)
             report.add("new Python process with imports and Spark start", process)
-            measure_dagster(root / f"run-{run}", report)
+            measure_dagster(root / f"run-{run}", args.partitions, report)
             measure_arrow(root / f"run-{run}", args.rows, report)
         report.print()
     return report
