@@ -12,8 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
+from atliqon_platform.instance.event_log import event_log_storage_config
 from atliqon_platform.settings import ConfigurationError, Settings, delta_storage_options, load_settings
 
 DEMO_SCALE_DAYS = 30
@@ -50,11 +52,7 @@ INSTANCE_CONFIG = """\
 telemetry:
   enabled: false
 # Dagster's SQLite event log, keeping its connections open (atliqon_platform/instance/event_log.py).
-event_log_storage:
-  module: atliqon_platform.instance.event_log
-  class: PooledSqliteEventLogStorage
-  config:
-    base_dir: {event_log}
+{event_log}\
 # One run at a time: each run starts its own Spark, and two runs writing the same Delta
 # table at once would have one of them retry. Raise it on a bigger machine.
 run_queue:
@@ -63,12 +61,18 @@ run_queue:
 """
 
 
+def instance_config(dagster_home: Path) -> str:
+    """The dagster.yaml of an instance at ``dagster_home``."""
+    event_log = {"event_log_storage": event_log_storage_config(dagster_home)}
+    return INSTANCE_CONFIG.format(event_log=yaml.safe_dump(event_log, sort_keys=False))
+
+
 def prepare_dagster_home(settings: Settings) -> Path:
     """The instance lives under ATLIQON_HOME, so runs started by the CLI show in the UI."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_CONFIG.format(event_log=settings.dagster_home / "history" / "runs"))
+        config.write_text(instance_config(settings.dagster_home))
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return settings.dagster_home
 

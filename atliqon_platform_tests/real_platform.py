@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter, instance_for_test
+from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from deltalake import DeltaTable
 
@@ -15,6 +15,7 @@ from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 from atliqon_platform.settings import load_settings
+from atliqon_platform_tests.instances import platform_instance
 
 REAL_TABLES = [
     "bronze/orders",
@@ -55,7 +56,7 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
     settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
     landing = LandingZoneResource(uri=settings.landing_uri)
     copy_reference_dataset(dataset, landing, until=dt.date(2025, 11, 30))
-    with instance_for_test() as instance:
+    with platform_instance() as instance:
         assert backfill_everything(settings, instance=instance)
         first = {table: content(home, table) for table in REAL_TABLES}
         assert backfill_everything(settings, instance=instance)

@@ -26,7 +26,7 @@ from dagster import (
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from deltalake import write_deltalake
 
-from atliqon_platform.cli import INSTANCE_CONFIG
+from atliqon_platform.cli import instance_config
 from atliqon_platform.resources.spark import spark_config, start_spark_session
 from benchmarks.harness import Report, arguments, new_home, timed, work_folder
 
@@ -73,7 +73,7 @@ def noop_assets(count: int, partitions: DailyPartitionsDefinition | None = None)
 
 def instance(folder: Path, pooled: bool) -> DagsterInstance:
     folder.mkdir(parents=True, exist_ok=True)
-    pooled_config = INSTANCE_CONFIG.format(event_log=folder / "history" / "runs")
+    pooled_config = instance_config(folder)
     (folder / "dagster.yaml").write_text(pooled_config if pooled else "telemetry:\n  enabled: false\n")
     return DagsterInstance.from_config(str(folder))
 

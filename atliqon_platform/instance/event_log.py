@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
@@ -68,3 +69,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+
+
+def event_log_storage_config(dagster_home: Path) -> dict[str, Any]:
+    """The instance's ``event_log_storage`` entry: this storage, in Dagster's own file layout."""
+    return {
+        "module": __name__,
+        "class": PooledSqliteEventLogStorage.__name__,
+        "config": {"base_dir": str(dagster_home / "history" / "runs")},
+    }

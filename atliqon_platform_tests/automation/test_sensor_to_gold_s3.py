@@ -7,7 +7,7 @@ import os
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetKey, evaluate_automation_conditions, instance_for_test
+from dagster import AssetKey, evaluate_automation_conditions
 from deltalake import DeltaTable
 
 from atliqon_platform.automation.backfill import backfill_everything
@@ -18,6 +18,7 @@ from atliqon_platform.sample_data.reference_dataset import copy_reference_datase
 from atliqon_platform.settings import delta_storage_options, load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.automation.test_landing_sensors import Ticker
+from atliqon_platform_tests.instances import platform_instance
 
 FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
 VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
@@ -48,7 +49,7 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
     landing = LandingZoneResource.for_settings(settings)
     copy_reference_dataset(reference_dataset, landing, until=dt.date(2025, 7, 2))
     defs = build_definitions(settings)
-    with instance_for_test() as instance:
+    with platform_instance() as instance:
         assert backfill_everything(settings, instance=instance)
         sensor = Ticker("order_files_sensor", instance, landing)
         assert sensor.tick().run_requests == []  # the history is not news: it was backfilled...

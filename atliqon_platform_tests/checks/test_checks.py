@@ -5,7 +5,7 @@ import contextlib
 import datetime as dt
 
 import pytest
-from dagster import AssetKey, AssetSelection, instance_for_test, materialize
+from dagster import AssetKey, AssetSelection, materialize
 
 from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.checks.silver import build_silver_checks
@@ -14,6 +14,7 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
+from atliqon_platform_tests.instances import platform_instance
 
 HEADER = "order_id,order_placement_date,customer_id,product_id,order_qty\n"
 KNOWN_PRODUCT, KNOWN_CUSTOMER = "25891203", "789320"
@@ -36,7 +37,7 @@ def runs(reference_dataset, tmp_path_factory):
     settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
     landing = LandingZoneResource(uri=settings.landing_uri)
     copy_reference_dataset(reference_dataset, landing, until=dt.date(2025, 7, 2))
-    instance = stack.enter_context(instance_for_test())
+    instance = stack.enter_context(platform_instance())
     assert backfill_everything(settings, instance=instance)
     mostly_unknown = dt.date(2025, 7, 3)
     landing.write(
@@ -102,7 +103,7 @@ def test_rows_dated_another_day_fail_the_dates_check_with_examples(runs):
 def test_checks_alone_report_a_missing_table_as_a_failed_check(tmp_path):
     settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_SPARK_MASTER": "local[2]"})
     checks = build_silver_checks(0.5)
-    with instance_for_test() as instance:
+    with platform_instance() as instance:
         result = materialize(
             [*ASSETS, *checks],
             selection=AssetSelection.checks_for_assets(AssetKey(["silver", "customers"])),

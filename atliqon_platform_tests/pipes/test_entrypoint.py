@@ -8,11 +8,11 @@ import dataclasses
 import time
 
 import pytest
-from dagster import instance_for_test
 
 from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.settings import PipesMode, load_settings
+from atliqon_platform_tests.instances import platform_instance
 from atliqon_platform_tests.real_platform import REAL_TABLES, content
 from atliqon_platform_tests.remote_runs import UNTIL, recorded_results, seeded
 
@@ -21,7 +21,7 @@ from atliqon_platform_tests.remote_runs import UNTIL, recorded_results, seeded
 def in_process_run(reference_dataset, tmp_path_factory) -> dict:
     """The same days through the local engine, in this process: tables and recorded results."""
     settings = seeded(reference_dataset, tmp_path_factory.mktemp("in-process"))
-    with instance_for_test() as instance:
+    with platform_instance() as instance:
         assert backfill_everything(settings, instance=instance)
         return {"home": settings.home, **recorded_results(instance, settings.home)}
 
@@ -30,7 +30,7 @@ def in_process_run(reference_dataset, tmp_path_factory) -> dict:
 def pipes_run(reference_dataset, spark_connect_url, tmp_path_factory) -> dict:
     """The same days as four Pipes launches of the entry point, each on the Spark Connect server."""
     settings = seeded(reference_dataset, tmp_path_factory.mktemp("pipes"))
-    with pytest.MonkeyPatch.context() as environment, instance_for_test() as instance:
+    with pytest.MonkeyPatch.context() as environment, platform_instance() as instance:
         environment.setenv("ATLIQON_HOME", str(settings.home))  # the subprocesses' settings
         environment.setenv("ATLIQON_SPARK_REMOTE", spark_connect_url)
         started = time.monotonic()
@@ -71,7 +71,7 @@ def test_a_failing_launch_tells_the_launching_run_what_to_set(spark_connect_url,
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_PIPES": "subprocess"})
-    with instance_for_test() as instance:
+    with platform_instance() as instance:
         job = build_definitions(settings).resolve_job_def("dimensions_job")
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         errors = [
