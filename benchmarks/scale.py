@@ -4,7 +4,11 @@ them to Delta (through delta-rs, as the platform does) with no rules.
 
 Peak memory is the resident memory of this process and its children (the Spark JVM), sampled.
 
-    python -m benchmarks.scale [--lines 10000000] [--days 365] [--runs 3]
+One run by default: at 10 M lines a run (pipeline and raw copy) takes about 7 minutes on a
+2-core machine, so three would not fit the 15 minutes a benchmark may take. For medians, use
+`--runs 3 --lines 1000000` (about 7 minutes), or `--runs 3` given 25 minutes.
+
+    python -m benchmarks.scale [--lines 10000000] [--days 365] [--runs 1]
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def raw_copy(home: Home) -> int:
 
 
 def main(argv: list[str] | None = None) -> Report:
-    parser = arguments(__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0], runs=1)
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=365)
     args = parser.parse_args(argv)

@@ -2,7 +2,12 @@
 
 Two backends, chosen by the session (ARCHITECTURE.md §2):
 - native delta-spark when the Spark session has Delta (Databricks, a cluster with the jars);
-- delta-rs (the ``deltalake`` package) otherwise, with Arrow between Spark and Delta.
+- delta-rs (the ``deltalake`` package) otherwise, with the data crossing as Arrow. Where
+  Spark runs on this machine and the lake is a local folder, Spark reads the snapshot's
+  Parquet files itself (delta-rs lists them): a table read as Arrow becomes one in-memory
+  relation in the JVM, which at 10 M lines did not fit its heap (BENCHMARKS.md §3).
+  Writes stream Arrow into delta-rs a piece of the replaced range at a time (ArrowStream),
+  so neither side holds a long range at once.
 
 Contract: table ``<layer>.<name>`` lives at ``<lake>/<layer>/<name>`` and is readable there
 with the ``deltalake`` package. Every write is one Delta commit: a failed write changes
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -23,9 +29,10 @@ from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
 from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+from pyspark.sql.types import StructType
 
-from atliqon_platform.resources.session_checks import require_catalog, session_has_delta
+from atliqon_platform.resources.session_checks import require_catalog, session_has_delta, session_is_local
 from atliqon_platform.resources.spark import SparkSessionResource
 from atliqon_platform.settings import Environment, Settings, delta_storage_options
 
@@ -55,6 +62,23 @@ class PartitionRange:
     def arrow_filter(self) -> pads.Expression:
         field = pads.field(self.column)
         return (field >= pa.scalar(self.start)) & (field <= pa.scalar(self.end))
+
+    def outside_sql(self) -> str:
+        return f"NOT ({self.sql()}) OR {self.column} IS NULL"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def split(self, days: int) -> tuple[PartitionRange, PartitionRange | None]:
+        """The range's first ``days`` days, and the rest (None when nothing is left)."""
+        if days >= self.days:
+            return self, None
+        cut = self.start + dt.timedelta(days=days)
+        return (
+            PartitionRange(self.column, self.start, cut - dt.timedelta(days=1)),
+            PartitionRange(self.column, cut, self.end),
+        )
 
 
 @dataclass(frozen=True)
@@ -110,12 +134,73 @@ def _nullable(schema: pa.Schema) -> pa.Schema:
     return pa.schema([field.with_nullable(True) for field in schema])
 
 
-class DeltaRsBackend:
-    """delta-rs: Spark hands Arrow batches to the deltalake package, which commits."""
+def arrow_schema(schema: StructType) -> pa.Schema:
+    """A Spark schema as Arrow, without a Spark job (timestamps are UTC, as the sessions are)."""
+    return to_arrow_schema(schema, timezone="UTC")
 
-    def __init__(self, spark: SparkSession, storage_options: dict[str, str]) -> None:
+
+class ArrowStream:
+    """``data`` as Arrow record batches in the table's schema, for one delta-rs commit.
+
+    A DataFrame written over a long range is evaluated a piece of the range at a time (Spark
+    prunes the other days' files), so memory holds one piece however long the range: the
+    first piece is a month, and each next one is sized from the rows per day seen so far.
+    Rows outside the range, if any, come last, for delta-rs to refuse the write as it
+    refuses any row outside its predicate. The schema is checked before any row is evaluated.
+    """
+
+    FIRST_PIECE_DAYS = 31
+    ROWS_PER_PIECE = 2_000_000  # about 200 MB of Arrow at the silver tables' width
+
+    def __init__(
+        self, data: Data, uri: str, table: DeltaTable | None, replace: PartitionRange | None
+    ) -> None:
+        incoming = arrow_schema(data.schema) if isinstance(data, DataFrame) else data.schema
+        if table is None:
+            self.schema = _nullable(incoming)
+        else:
+            check_schema(uri, table.schema(), Schema.from_arrow(incoming))
+            self.schema = pa.schema(table.schema().to_arrow())
+        self._data = data
+        self._replace = replace
+        self.rows = 0
+
+    def _pieces(self) -> Iterator[pa.Table]:
+        if not isinstance(self._data, DataFrame):
+            yield self._data
+            return
+        if self._replace is None or self._replace.days <= self.FIRST_PIECE_DAYS:
+            yield self._data.toArrow()
+            return
+        piece, rest = self._replace.split(self.FIRST_PIECE_DAYS)
+        rows = days = 0
+        while piece is not None:
+            arrow = self._data.where(piece.sql()).toArrow()
+            yield arrow
+            rows, days = rows + arrow.num_rows, days + piece.days
+            if rest is None:
+                break
+            piece, rest = rest.split(max(1, self.ROWS_PER_PIECE * days // max(rows, 1)))
+        yield self._data.where(self._replace.outside_sql()).toArrow()
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        for piece in self._pieces():
+            for batch in piece.select(self.schema.names).cast(self.schema).to_batches():
+                self.rows += batch.num_rows
+                yield batch
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self._batches())
+
+
+class DeltaRsBackend:
+    """delta-rs: the deltalake package commits, and Spark's data crosses as Arrow; when
+    ``spark_sees_files``, Spark reads the table's Parquet files itself."""
+
+    def __init__(self, spark: SparkSession, storage_options: dict[str, str], spark_sees_files: bool) -> None:
         self._spark = spark
         self._options = storage_options or None
+        self._spark_sees_files = spark_sees_files
 
     def _table(self, uri: str) -> DeltaTable | None:
         try:
@@ -123,33 +208,25 @@ class DeltaRsBackend:
         except DeltaRsTableNotFound:
             return None
 
-    def _arrow(self, data: Data, table: DeltaTable | None, uri: str) -> pa.Table:
-        arrow = data.toArrow() if isinstance(data, DataFrame) else data
-        if table is None:
-            return arrow.cast(_nullable(arrow.schema))
-        target = pa.schema(table.schema().to_arrow())
-        check_schema(uri, table.schema(), Schema.from_arrow(arrow.schema))
-        return arrow.select(target.names).cast(target)
-
     def write(self, data, uri, mode, partition_by, replace):
         table = self._table(uri)
-        arrow = self._arrow(data, table, uri)
+        stream = ArrowStream(data, uri, table, replace)
         predicate = replace.sql() if replace is not None and table is not None else None
         write_deltalake(
             uri,
-            arrow,
+            stream.reader(),
             mode=mode,
             partition_by=partition_by if table is None else None,
             predicate=predicate,
             storage_options=self._options,
         )
-        return self._require(uri).version(), arrow.num_rows
+        return self._require(uri).version(), stream.rows
 
     def merge(self, data, uri, keys):
         table = self._table(uri)
         if table is None:
             return self.write(data, uri, "overwrite", None, None)
-        source = self._arrow(data, table, uri)
+        source = ArrowStream(data, uri, table, None).reader().read_all()
         (
             table.merge(
                 source,
@@ -170,11 +247,28 @@ class DeltaRsBackend:
         return table
 
     def read(self, uri, where):
-        dataset = self._require(uri).to_pyarrow_dataset()
+        table = self._require(uri)
+        if self._spark_sees_files and _plain_parquet(table):
+            return self._read_files(table, uri, where)
+        dataset = table.to_pyarrow_dataset()
         arrow = dataset.to_table(filter=where.arrow_filter() if where else None)
         if arrow.num_rows == 0:  # Spark Connect cannot take its schema from an empty Arrow table
             return self._spark.createDataFrame([], from_arrow_schema(arrow.schema))
         return self._spark.createDataFrame(arrow)
+
+    def _read_files(self, table: DeltaTable, uri: str, where: PartitionRange | None) -> DataFrame:
+        schema = from_arrow_schema(pa.schema(table.schema().to_arrow()), prefer_timestamp_ntz=True)
+        # Exact on a partition column; on any other column, a superset that the filter below trims.
+        files = table.file_uris(file_pruning_predicate=where.sql() if where is not None else None)
+        if not files:
+            return self._spark.createDataFrame([], schema)
+        frame = (
+            self._spark.read.schema(schema)
+            .option("basePath", uri)
+            .parquet(*files)
+            .select(*schema.fieldNames())  # partition columns come last from a Parquet read
+        )
+        return frame.where(where.sql()) if where is not None else frame
 
     def count(self, uri, where):
         """From the Parquet footers: no Spark job, no data read."""
@@ -208,8 +302,8 @@ class SparkDeltaBackend:
             existing = self._spark.table(self._sql_name(table)).schema
             check_schema(
                 table,
-                Schema.from_arrow(_spark_to_arrow_schema(self._spark, existing)),
-                Schema.from_arrow(_spark_to_arrow_schema(self._spark, frame.schema)),
+                Schema.from_arrow(arrow_schema(existing)),
+                Schema.from_arrow(arrow_schema(frame.schema)),
             )
             frame = frame.select(*existing.fieldNames())
         return frame
@@ -265,8 +359,14 @@ class SparkDeltaBackend:
         return int(history[0]["version"]) if history else None
 
 
-def _spark_to_arrow_schema(spark: SparkSession, schema) -> pa.Schema:
-    return spark.createDataFrame([], schema).toArrow().schema
+def _plain_parquet(table: DeltaTable) -> bool:
+    """A table whose files Spark can read as plain Parquet: no deletion vectors, no column
+    mapping, nothing else a Delta reader must apply (reader version 1, as delta-rs writes)."""
+    return table.protocol().min_reader_version == 1
+
+
+def _is_local_path(uri: str) -> bool:
+    return "://" not in uri
 
 
 class DeltaLakeResource(ConfigurableResource):
@@ -306,7 +406,11 @@ class DeltaLakeResource(ConfigurableResource):
             self._backend = (
                 SparkDeltaBackend(session, by_name=self.catalog is not None)
                 if native
-                else DeltaRsBackend(session, delta_storage_options(self.lake_uri))
+                else DeltaRsBackend(
+                    session,
+                    delta_storage_options(self.lake_uri),
+                    spark_sees_files=_is_local_path(self.lake_uri) and session_is_local(session),
+                )
             )
         return self._backend
 

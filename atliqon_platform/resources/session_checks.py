@@ -61,6 +61,14 @@ def session_has_delta(spark: SparkSession) -> bool:
     return "DeltaSparkSessionExtension" in extensions or on_databricks
 
 
+def session_is_local(spark: SparkSession) -> bool:
+    """True for a classic session with a local master: its executors see this machine's files."""
+    try:
+        return spark.sparkContext.master.startswith("local")
+    except Exception:  # noqa: BLE001 - Spark Connect sessions have no SparkContext on this side
+        return False
+
+
 def require_catalog(spark: SparkSession, catalog: str, has_delta: bool) -> None:
     """Unity Catalog names need the catalog to exist and the session to write Delta itself."""
     names = sorted(item.name for item in spark.catalog.listCatalogs())

@@ -81,10 +81,13 @@ def spark_config(settings: Settings) -> dict[str, Any]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
         "spark.sql.adaptive.enabled": "true",
-        # Tables read through delta-rs arrive as in-memory relations, and this rule would then
+        # Tables read through Arrow arrive as in-memory relations, and this rule would then
         # evaluate the rules' expressions on the driver, one row at a time without code
         # generation: three times slower on silver.orders (BENCHMARKS.md).
         "spark.sql.optimizer.excludedRules": "org.apache.spark.sql.catalyst.optimizer.ConvertToLocalRelation",
+        # Spark reads the Parquet files of local Delta tables (resources/delta_lake.py). A year of
+        # daily partitions is hundreds of files: listed on the driver, not by a Spark job.
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),

@@ -8,6 +8,7 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from atliqon_platform.resources.delta_lake import (
+    ArrowStream,
     DeltaLakeResource,
     PartitionRange,
     SchemaMismatchError,
@@ -87,3 +88,68 @@ def test_reading_a_path_that_is_not_a_delta_table_says_so(tmp_path, lake):
     (tmp_path / "lake" / "gold" / "nothing").mkdir(parents=True)
     with pytest.raises(TableNotFoundError, match="no Delta table at .*gold/nothing"):
         lake.read("gold", "nothing")
+
+
+def test_local_tables_are_read_by_spark_from_the_files_delta_rs_lists(spark, lake):
+    """On a local lake with local Spark, a read is a Parquet scan of the snapshot's files,
+    not an in-memory relation: nothing of the table passes through the driver."""
+    lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", partition_by=["day"])
+    july_2 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
+    lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=july_2)
+    table = DeltaTable(lake.uri("silver", "sample"))
+    read = lake.read("silver", "sample", july_2)
+    in_july_2 = set(table.file_uris(file_pruning_predicate="day = '2025-07-02'"))
+    assert {path.removeprefix("file://") for path in read.inputFiles()} == in_july_2
+    assert [row.label for row in read.collect()] == ["new2"]
+    assert lake.read("silver", "sample").schema.simpleString() == frame(spark, 1).schema.simpleString()
+
+
+def test_a_long_range_is_written_piece_by_piece_in_one_commit(spark, any_lake, monkeypatch):
+    monkeypatch.setattr(ArrowStream, "ROWS_PER_PIECE", 4)  # pieces of a few days after the first month
+    days = [dt.date(2025, 1, 30) + dt.timedelta(days=step) for step in range(0, 70, 3)]
+    data = spark.createDataFrame([(day, Decimal("1.00"), 1.0, day.isoformat()) for day in days], SCHEMA)
+    span = PartitionRange("day", days[0], days[-1])
+    assert [piece.days for piece in span.split(31) if piece] == [31, span.days - 31]
+    assert span.split(span.days) == (span, None)
+    any_lake.overwrite(frame(spark, 1), "silver", "sample", partition_by=["day"])
+    result = any_lake.overwrite(data, "silver", "sample", replace=span)
+    assert (result.version, result.rows) == (1, len(days))
+    back = sorted(row.label for row in any_lake.read("silver", "sample").collect())
+    assert back == sorted([day.isoformat() for day in days] + ["v1"])
+    # A row outside a long range is refused as it is in a short one, not dropped between the pieces.
+    stray = data.unionByName(frame(spark, 20))
+    with pytest.raises(Exception, match="rows failed validation"):
+        any_lake.overwrite(stray, "silver", "sample", replace=span)
+    assert any_lake.version("silver", "sample") == 1
+
+
+def test_replace_with_rows_outside_its_range_is_refused_and_changes_nothing(spark, any_lake):
+    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", partition_by=["day"])
+    before = sorted(any_lake.read("silver", "sample").collect())
+    only_1 = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
+    with pytest.raises(Exception, match="rows failed validation"):
+        any_lake.overwrite(frame(spark, 1, 2, label="x"), "silver", "sample", replace=only_1)
+    assert any_lake.version("silver", "sample") == 0
+    assert sorted(any_lake.read("silver", "sample").collect()) == before
+
+
+def test_empty_writes_create_the_table_and_empty_a_range(spark, any_lake):
+    empty = frame(spark, 1).limit(0)
+    any_lake.overwrite(empty, "silver", "empty", partition_by=["day"])
+    assert any_lake.read("silver", "empty").schema.simpleString() == empty.schema.simpleString()
+    assert any_lake.count("silver", "empty") == 0
+    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", partition_by=["day"])
+    result = any_lake.overwrite(
+        empty, "silver", "sample", replace=PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
+    )
+    assert result.rows == 0
+    assert [row.label for row in any_lake.read("silver", "sample").collect()] == ["v1"]
+
+
+def test_null_partition_values_round_trip(spark, any_lake):
+    rows_with_null_day = frame(spark, 1).unionByName(
+        frame(spark, 2).withColumn("day", F.lit(None).cast("date"))
+    )
+    any_lake.overwrite(rows_with_null_day, "silver", "sample", partition_by=["day"])
+    back = {row.label: row.day for row in any_lake.read("silver", "sample").collect()}
+    assert back == {"v1": dt.date(2025, 7, 1), "v2": None}
