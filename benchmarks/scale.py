@@ -6,7 +6,7 @@ Peak memory is the resident memory of this process and its children (the Spark J
 
 One run by default: at 10 M lines a run (pipeline and raw copy) takes about 7 minutes on a
 2-core machine, so three would not fit the 15 minutes a benchmark may take. For medians, use
-`--runs 3 --lines 1000000` (about 7 minutes), or `--runs 3` given 25 minutes.
+`--runs 3 --lines 1000000` (about 7 minutes), or `--runs 3` given 20 minutes.
 
     python -m benchmarks.scale [--lines 10000000] [--days 365] [--runs 1]
 """
