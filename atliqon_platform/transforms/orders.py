@@ -56,10 +56,11 @@ def clean_orders(bronze: DataFrame, silver_products: DataFrame) -> tuple[DataFra
     valid_so_far = (
         F.col("parse_error").isNull() & F.col("_qty").isNotNull() & (F.col("_date") == F.col("landing_date"))
     )
-    # The quantity enters the key as a decimal: equal quantities stay equal, and Spark can push
-    # a filter on landing_date below the window, which it cannot when a key is a double. A month
-    # of a long range is then computed from that month's files alone (resources/delta_lake.py).
-    same_quantity = F.col("_qty").cast("decimal(38,9)")
+    # The quantity enters the key as text: Spark cannot push a filter on landing_date below a
+    # window keyed by a double, so a month of a long range could not be computed from that
+    # month's files alone (resources/delta_lake.py). Text is exact for every double, any size
+    # or NaN, where a decimal cast fails; adding 0.0 makes -0.0 the same quantity as 0.0.
+    same_quantity = (F.col("_qty") + F.lit(0.0)).cast("string")
     dedup_key = ["_date", "order_id", "_customer_id", "_product_id", same_quantity, "landing_date"]
     marked = (
         typed.withColumn("_rank", duplicate_rank(dedup_key, valid_so_far))

@@ -76,3 +76,23 @@ def test_conflicting_duplicate_lines_both_survive_and_are_reported(spark):
     facts = sb_fact_orders(silver)
     assert sorted(row.sold_quantity for row in facts.collect()) == [5.0, 7.0]
     assert conflicting_lines(facts).count() == 2
+
+
+def test_duplicates_of_any_quantity_are_found_without_failing(spark):
+    """Quantities of any size, NaN and -0 are valid doubles: duplicates among them are found
+    as among any others, and none stops the run."""
+    silver, rejected = run(
+        spark,
+        [
+            ("A", "2025/07/01", "1", "11", "1e40"),
+            ("A", "2025/07/01", "1", "11", "1.0E40"),
+            ("B", "2025/07/01", "1", "11", "NaN"),
+            ("B", "2025/07/01", "1", "11", "NaN"),
+            ("C", "2025/07/01", "1", "11", "-0"),
+            ("C", "2025/07/01", "1", "11", "0"),
+            ("D", "2025/07/01", "1", "11", "5"),
+            ("D", "2025/07/01", "1", "11", "5.5"),
+        ],
+    )
+    assert reasons(rejected) == [(3, "duplicate line"), (5, "duplicate line"), (7, "duplicate line")]
+    assert sorted(row.line_number for row in silver.collect()) == [2, 4, 6, 8, 9]  # lines from 2
