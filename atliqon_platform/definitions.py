@@ -29,7 +29,7 @@ from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.databricks_connect import DatabricksConnectResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.resources.spark import SparkSessionResource, spark_config
+from atliqon_platform.resources.spark import SparkSessionResource
 from atliqon_platform.settings import PipesMode, Settings, load_settings
 
 ASSETS = [
@@ -50,7 +50,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
     if databricks is not None and not databricks.on_cluster:
         spark = DatabricksConnectResource.for_settings(databricks)
     else:
-        spark = SparkSessionResource(spark_config=spark_config(settings))
+        spark = SparkSessionResource.for_settings(settings)
     resources = {
         "spark": spark,
         "lake": DeltaLakeResource.for_settings(settings, spark),

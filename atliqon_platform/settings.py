@@ -84,6 +84,9 @@ class Settings:
     pipes: PipesMode = PipesMode.OFF
     databricks: DatabricksSettings | None = None
     dashboard_port: int = 8050
+    spark_driver_memory: str = "4g"
+    spark_jars_folder: Path | None = None  # offline: a folder holding the local engine's jars
+    spark_jars_cache: Path = Path("~/.cache/atliqon/spark-jars").expanduser()
 
     @property
     def dagster_home(self) -> Path:
@@ -119,6 +122,32 @@ def delta_storage_options(uri: str, environ: Mapping[str, str] | None = None) ->
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if value := environ.get(name):
             options[name] = value
+    return options
+
+
+def s3a_options(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Hadoop S3A settings for Spark, from the same standard AWS variables as delta-rs and boto3.
+
+    Secrets go into the session's Hadoop configuration only, which the platform never logs.
+    Without keys in the environment, S3A's default chain (instance profile, ...) applies.
+    """
+    environ = os.environ if environ is None else environ
+    options = {"fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem"}  # s3:// URIs through S3A
+    if endpoint := environ.get("AWS_ENDPOINT_URL"):
+        # An S3-compatible server (MinIO, moto): buckets as paths, not host names.
+        options["fs.s3a.endpoint"] = endpoint
+        options["fs.s3a.path.style.access"] = "true"
+        options["fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https://")).lower()
+    if region := environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"):
+        options["fs.s3a.endpoint.region"] = region
+    if (key := environ.get("AWS_ACCESS_KEY_ID")) and (secret := environ.get("AWS_SECRET_ACCESS_KEY")):
+        options["fs.s3a.access.key"] = key
+        options["fs.s3a.secret.key"] = secret
+        provider = "SimpleAWSCredentialsProvider"
+        if token := environ.get("AWS_SESSION_TOKEN"):
+            options["fs.s3a.session.token"] = token
+            provider = "TemporaryAWSCredentialsProvider"
+        options["fs.s3a.aws.credentials.provider"] = f"org.apache.hadoop.fs.s3a.{provider}"
     return options
 
 
@@ -164,6 +193,16 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535")
     return int(raw)
+
+
+def _folder(environ: Mapping[str, str], name: str) -> Path | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    folder = Path(raw).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigurationError(f"{name}={raw!r} is not a folder")
+    return folder
 
 
 def _s3_uri(environ: Mapping[str, str], name: str, env: Environment) -> str:
@@ -297,4 +336,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pipes=pipes,
         databricks=databricks,
         dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
+        spark_driver_memory=environ.get("ATLIQON_SPARK_DRIVER_MEMORY", "4g"),
+        spark_jars_folder=_folder(environ, "ATLIQON_SPARK_JARS"),
+        spark_jars_cache=Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon" / "jars",
     )

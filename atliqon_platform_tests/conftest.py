@@ -13,7 +13,7 @@ os.environ.setdefault("ATLIQON_SPARK_MASTER", "local[2]")
 os.environ.setdefault("ATLIQON_HOME", str(Path(__file__).resolve().parent.parent / ".atliqon-tests"))
 
 from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E402
-from atliqon_platform.resources.spark import SparkSessionResource, spark_config  # noqa: E402
+from atliqon_platform.resources.spark import SparkSessionResource  # noqa: E402
 from atliqon_platform.settings import load_settings  # noqa: E402
 from atliqon_platform_tests.commands import free_port  # noqa: E402
 
@@ -22,7 +22,7 @@ REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "f
 
 @pytest.fixture(scope="session")
 def spark_resource() -> SparkSessionResource:
-    return SparkSessionResource(spark_config=spark_config(load_settings()))
+    return SparkSessionResource.for_settings(load_settings())
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.cli import prepare_dagster_home
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.resources.spark import SparkSessionResource, spark_config
+from atliqon_platform.resources.spark import SparkSessionResource
 from atliqon_platform.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -85,7 +85,7 @@ def new_home(root: Path, name: str) -> Home:
             "ATLIQON_ENV": "local",
         }
     )
-    spark = SparkSessionResource(spark_config=spark_config(settings))
+    spark = SparkSessionResource.for_settings(settings)
     return Home(
         settings, LandingZoneResource.for_settings(settings), DeltaLakeResource.for_settings(settings, spark)
     )

@@ -27,17 +27,17 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from deltalake import write_deltalake
 
 from atliqon_platform.cli import instance_config
-from atliqon_platform.resources.spark import spark_config, start_spark_session
+from atliqon_platform.resources.spark import SparkSessionResource
 from benchmarks.harness import Report, arguments, new_home, timed, work_folder
 
 SPARK_START = textwrap.dedent(
     """
     import os, sys, time
-    from atliqon_platform.resources.spark import spark_config, start_spark_session
+    from atliqon_platform.resources.spark import SparkSessionResource
     from atliqon_platform.settings import load_settings
     settings = load_settings({**os.environ, "ATLIQON_HOME": sys.argv[1], "ATLIQON_SPARK_MASTER": "local[2]"})
     started = time.perf_counter()
-    start_spark_session(spark_config(settings)).range(1).count()
+    SparkSessionResource.for_settings(settings).spark_session.range(1).count()
     print(time.perf_counter() - started)
     """
 )
@@ -117,7 +117,7 @@ def order_like(rows: int) -> pa.Table:
 def measure_arrow(root: Path, rows: int, report: Report) -> None:
     """After one untimed round, so that the JVM's first-use costs are not counted."""
     home = new_home(root, "arrow")
-    spark = start_spark_session(spark_config(home.settings))
+    spark = SparkSessionResource.for_settings(home.settings).spark_session
     table = order_like(rows)
     for timed_round in (False, True):
         create, frame = timed(lambda: spark.createDataFrame(table))

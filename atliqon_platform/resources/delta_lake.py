@@ -1,13 +1,8 @@
 """The Delta Lake storage layer: every table the platform writes or reads goes through here.
 
-Two backends, chosen by the session (ARCHITECTURE.md §2):
-- native delta-spark when the Spark session has Delta (Databricks, a cluster with the jars);
-- delta-rs (the ``deltalake`` package) otherwise, with the data crossing as Arrow. Where
-  Spark runs on this machine and the lake is a local folder, Spark reads the snapshot's
-  Parquet files itself (delta-rs lists them): a table read as Arrow becomes one in-memory
-  relation in the JVM, which at 10 M lines did not fit its heap (BENCHMARKS.md §3).
-  Writes stream Arrow into delta-rs a piece of the replaced range at a time (ArrowStream),
-  so neither side holds a long range at once.
+One engine everywhere (ARCHITECTURE.md §2): the Spark session reads and commits Delta itself
+with delta-spark, on a laptop exactly as on Databricks, a Spark Connect server or S3. Rows
+never cross the Python driver; a partitioned write replaces its range with ``replaceWhere``.
 
 Contract: table ``<layer>.<name>`` lives at ``<lake>/<layer>/<name>`` and is readable there
 with the ``deltalake`` package. Every write is one Delta commit: a failed write changes
@@ -17,27 +12,37 @@ nothing, and a write whose schema differs from the table's is refused before it 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 from dagster import ConfigurableResource, InitResourceContext
-from deltalake import DeltaTable, Schema, write_deltalake
-from deltalake.exceptions import TableNotFoundError as DeltaRsTableNotFound
 from pydantic import PrivateAttr
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
-from atliqon_platform.resources.session_checks import require_catalog, session_has_delta, session_is_local
+from atliqon_platform.resources.session_checks import require_catalog, require_delta
 from atliqon_platform.resources.spark import SparkSessionResource
-from atliqon_platform.settings import Environment, Settings, delta_storage_options
+from atliqon_platform.settings import ConfigurationError, Environment, Settings, s3a_options
 
 Data = DataFrame | pa.Table
 WriteMode = Literal["overwrite", "append"]
+
+# What Spark and Delta say when a path or name holds no table.
+NOT_A_TABLE = {
+    "DELTA_MISSING_DELTA_TABLE",
+    "DELTA_TABLE_NOT_FOUND",
+    "DELTA_PATH_DOES_NOT_EXIST",
+    "PATH_NOT_FOUND",
+    "TABLE_OR_VIEW_NOT_FOUND",
+}
 
 
 class SchemaMismatchError(ValueError):
@@ -59,27 +64,6 @@ class PartitionRange:
     def sql(self) -> str:
         return f"{self.column} >= '{self.start.isoformat()}' AND {self.column} <= '{self.end.isoformat()}'"
 
-    def arrow_filter(self) -> pads.Expression:
-        field = pads.field(self.column)
-        return (field >= pa.scalar(self.start)) & (field <= pa.scalar(self.end))
-
-    def outside_sql(self) -> str:
-        return f"NOT ({self.sql()}) OR {self.column} IS NULL"
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def split(self, days: int) -> tuple[PartitionRange, PartitionRange | None]:
-        """The range's first ``days`` days, and the rest (None when nothing is left)."""
-        if days >= self.days:
-            return self, None
-        cut = self.start + dt.timedelta(days=days)
-        return (
-            PartitionRange(self.column, self.start, cut - dt.timedelta(days=1)),
-            PartitionRange(self.column, cut, self.end),
-        )
-
 
 @dataclass(frozen=True)
 class WriteResult:
@@ -88,13 +72,13 @@ class WriteResult:
     rows: int  # rows written by this commit
 
 
-def _columns(schema: Schema) -> list[tuple[str, str]]:
-    return [(field.name, getattr(field.type, "type", None) or str(field.type)) for field in schema.fields]
+def _columns(schema: StructType) -> dict[str, str]:
+    return {field.name: field.dataType.simpleString() for field in schema.fields}
 
 
-def check_schema(uri: str, existing: Schema, incoming: Schema) -> None:
+def check_schema(uri: str, existing: StructType, incoming: StructType) -> None:
     """Refuse a write whose columns or types differ from the table's, naming them."""
-    have, want = dict(_columns(existing)), dict(_columns(incoming))
+    have, want = _columns(existing), _columns(incoming)
     problems = [f"missing column {name} ({kind})" for name, kind in have.items() if name not in want]
     problems += [f"unexpected column {name} ({kind})" for name, kind in want.items() if name not in have]
     problems += [
@@ -111,182 +95,15 @@ def merge_condition(keys: list[str]) -> str:
     return " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
 
-class DeltaBackend(Protocol):
-    def write(
-        self,
-        data: Data,
-        uri: str,
-        mode: WriteMode,
-        partition_by: list[str] | None,
-        replace: PartitionRange | None,
-    ) -> tuple[int, int]: ...
-
-    def merge(self, data: Data, uri: str, keys: list[str]) -> tuple[int, int]: ...
-
-    def read(self, uri: str, where: PartitionRange | None) -> DataFrame: ...
-
-    def count(self, uri: str, where: PartitionRange | None) -> int: ...
-
-    def version(self, uri: str) -> int | None: ...
+def _condition(error: AnalysisException) -> str:
+    return error.getCondition() or ""
 
 
-def _nullable(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([field.with_nullable(True) for field in schema])
+class DeltaTables:
+    """Delta tables in one Spark session, by path or by Unity Catalog name (``by_name``).
 
-
-def arrow_schema(schema: StructType) -> pa.Schema:
-    """A Spark schema as Arrow, without a Spark job (timestamps are UTC, as the sessions are)."""
-    return to_arrow_schema(schema, timezone="UTC")
-
-
-class ArrowStream:
-    """``data`` as Arrow record batches in the table's schema, for one delta-rs commit.
-
-    A DataFrame written over a long range is evaluated a piece of the range at a time (Spark
-    prunes the other days' files), so memory holds one piece however long the range: the
-    first piece is a month, and each next one is sized from the rows per day seen so far.
-    Rows outside the range, if any, come last, for delta-rs to refuse the write as it
-    refuses any row outside its predicate. The schema is checked before any row is evaluated.
-    """
-
-    FIRST_PIECE_DAYS = 31
-    ROWS_PER_PIECE = 2_000_000  # about 200 MB of Arrow at the silver tables' width
-
-    def __init__(
-        self, data: Data, uri: str, table: DeltaTable | None, replace: PartitionRange | None
-    ) -> None:
-        incoming = arrow_schema(data.schema) if isinstance(data, DataFrame) else data.schema
-        if table is None:
-            self.schema = _nullable(incoming)
-        else:
-            check_schema(uri, table.schema(), Schema.from_arrow(incoming))
-            self.schema = pa.schema(table.schema().to_arrow())
-        self._data = data
-        self._replace = replace
-        self.rows = 0
-
-    def _pieces(self) -> Iterator[pa.Table]:
-        if not isinstance(self._data, DataFrame):
-            yield self._data
-            return
-        if self._replace is None or self._replace.days <= self.FIRST_PIECE_DAYS:
-            yield self._data.toArrow()
-            return
-        piece, rest = self._replace.split(self.FIRST_PIECE_DAYS)
-        rows = days = 0
-        while piece is not None:
-            arrow = self._data.where(piece.sql()).toArrow()
-            yield arrow
-            rows, days = rows + arrow.num_rows, days + piece.days
-            if rest is None:
-                break
-            piece, rest = rest.split(max(1, self.ROWS_PER_PIECE * days // max(rows, 1)))
-        yield self._data.where(self._replace.outside_sql()).toArrow()
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        for piece in self._pieces():
-            for batch in piece.select(self.schema.names).cast(self.schema).to_batches():
-                self.rows += batch.num_rows
-                yield batch
-
-    def reader(self) -> pa.RecordBatchReader:
-        return pa.RecordBatchReader.from_batches(self.schema, self._batches())
-
-
-class DeltaRsBackend:
-    """delta-rs: the deltalake package commits, and Spark's data crosses as Arrow; when
-    ``spark_sees_files``, Spark reads the table's Parquet files itself."""
-
-    def __init__(self, spark: SparkSession, storage_options: dict[str, str], spark_sees_files: bool) -> None:
-        self._spark = spark
-        self._options = storage_options or None
-        self._spark_sees_files = spark_sees_files
-
-    def _table(self, uri: str) -> DeltaTable | None:
-        try:
-            return DeltaTable(uri, storage_options=self._options)
-        except DeltaRsTableNotFound:
-            return None
-
-    def write(self, data, uri, mode, partition_by, replace):
-        table = self._table(uri)
-        stream = ArrowStream(data, uri, table, replace)
-        predicate = replace.sql() if replace is not None and table is not None else None
-        write_deltalake(
-            uri,
-            stream.reader(),
-            mode=mode,
-            partition_by=partition_by if table is None else None,
-            predicate=predicate,
-            storage_options=self._options,
-        )
-        return self._require(uri).version(), stream.rows
-
-    def merge(self, data, uri, keys):
-        table = self._table(uri)
-        if table is None:
-            return self.write(data, uri, "overwrite", None, None)
-        source = ArrowStream(data, uri, table, None).reader().read_all()
-        (
-            table.merge(
-                source,
-                predicate=merge_condition(keys),
-                source_alias="source",
-                target_alias="target",
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-        return table.version(), source.num_rows
-
-    def _require(self, uri: str) -> DeltaTable:
-        table = self._table(uri)
-        if table is None:
-            raise TableNotFoundError(f"no Delta table at {uri}: materialise it first")
-        return table
-
-    def read(self, uri, where):
-        table = self._require(uri)
-        if self._spark_sees_files and _plain_parquet(table):
-            return self._read_files(table, uri, where)
-        dataset = table.to_pyarrow_dataset()
-        arrow = dataset.to_table(filter=where.arrow_filter() if where else None)
-        if arrow.num_rows == 0:  # Spark Connect cannot take its schema from an empty Arrow table
-            return self._spark.createDataFrame([], from_arrow_schema(arrow.schema))
-        return self._spark.createDataFrame(arrow)
-
-    def _read_files(self, table: DeltaTable, uri: str, where: PartitionRange | None) -> DataFrame:
-        schema = from_arrow_schema(pa.schema(table.schema().to_arrow()), prefer_timestamp_ntz=True)
-        # Exact on a partition column; on any other column, a superset that the filter below trims.
-        files = table.file_uris(file_pruning_predicate=where.sql() if where is not None else None)
-        if not files:
-            return self._spark.createDataFrame([], schema)
-        frame = (
-            self._spark.read.schema(schema)
-            .option("basePath", uri)
-            .parquet(*files)
-            .select(*schema.fieldNames())  # partition columns come last from a Parquet read
-        )
-        return frame.where(where.sql()) if where is not None else frame
-
-    def count(self, uri, where):
-        """From the Parquet footers: no Spark job, no data read."""
-        return (
-            self._require(uri).to_pyarrow_dataset().count_rows(filter=where.arrow_filter() if where else None)
-        )
-
-    def version(self, uri):
-        table = self._table(uri)
-        return None if table is None else table.version()
-
-
-class SparkDeltaBackend:
-    """delta-spark: the session reads and commits Delta itself (Databricks, Delta clusters).
-
-    Tables are paths, or Unity Catalog names (``<catalog>.<layer>.<name>``) when ``by_name``.
-    Everything goes through DataFrame and SQL calls that Spark Connect and Databricks
-    Connect carry too, so no Delta client library is needed where the session runs.
+    Everything goes through DataFrame and SQL calls that Spark Connect and Databricks Connect
+    carry too, so no Delta client library is needed where the session runs.
     """
 
     def __init__(self, spark: SparkSession, by_name: bool = False) -> None:
@@ -296,23 +113,52 @@ class SparkDeltaBackend:
     def _sql_name(self, table: str) -> str:
         return table if self._by_name else f"delta.`{table}`"
 
-    def _frame(self, data: Data, table: str) -> DataFrame:
-        frame = data if isinstance(data, DataFrame) else self._spark.createDataFrame(data)
-        if self.version(table) is not None:
-            existing = self._spark.table(self._sql_name(table)).schema
-            check_schema(
-                table,
-                Schema.from_arrow(arrow_schema(existing)),
-                Schema.from_arrow(arrow_schema(frame.schema)),
-            )
-            frame = frame.select(*existing.fieldNames())
-        return frame
+    def _table(self, uri: str) -> DataFrame | None:
+        """The table as a DataFrame, or None where there is none; clear words for what this engine
+        cannot read (a table written with Delta features it lacks)."""
+        try:
+            frame = self._spark.table(self._sql_name(uri))
+            frame.schema  # noqa: B018 - resolving the schema reads the table's log
+            return frame
+        except AnalysisException as error:
+            if _condition(error) in NOT_A_TABLE or "is not a Delta table" in str(error):
+                return None
+            if "UNSUPPORTED_FEATURES" in _condition(error) or "PROTOCOL" in _condition(error):
+                raise ConfigurationError(
+                    f"{uri} was written with Delta features this engine cannot read "
+                    f"({_condition(error)}): upgrade delta-spark, or rewrite the table without them"
+                ) from None
+            raise
 
-    def write(self, data, uri, mode, partition_by, replace):
-        writer = self._frame(data, uri).write.format("delta").mode(mode)
-        if replace is not None:
+    def _frame(self, data: Data) -> DataFrame:
+        if isinstance(data, DataFrame):
+            return data
+        if data.num_rows == 0:  # Spark Connect cannot take its schema from an empty Arrow table
+            return self._spark.createDataFrame([], from_arrow_schema(data.schema))
+        return self._spark.createDataFrame(data)
+
+    def _conformed(self, data: Data, uri: str) -> tuple[DataFrame, bool]:
+        """``data`` in the table's column order after the schema check; and whether the table exists."""
+        frame = self._frame(data)
+        existing = self._table(uri)
+        if existing is None:
+            return frame, False
+        check_schema(uri, existing.schema, frame.schema)
+        return frame.select(*existing.columns), True
+
+    def write(
+        self,
+        data: Data,
+        uri: str,
+        mode: WriteMode,
+        partition_by: list[str] | None,
+        replace: PartitionRange | None,
+    ) -> tuple[int, int]:
+        frame, exists = self._conformed(data, uri)
+        writer = frame.write.format("delta").mode(mode)
+        if replace is not None and exists:
             writer = writer.option("replaceWhere", replace.sql())
-        if partition_by:
+        if partition_by and not exists:
             writer = writer.partitionBy(*partition_by)
         if self._by_name:
             self._spark.sql(f"CREATE SCHEMA IF NOT EXISTS {uri.rsplit('.', 1)[0]}")
@@ -321,11 +167,12 @@ class SparkDeltaBackend:
             writer.save(uri)
         return self._last_commit(uri)
 
-    def merge(self, data, uri, keys):
-        if self.version(uri) is None:
-            return self.write(data, uri, "overwrite", None, None)
+    def merge(self, data: Data, uri: str, keys: list[str]) -> tuple[int, int]:
+        frame, exists = self._conformed(data, uri)
+        if not exists:
+            return self.write(frame, uri, "overwrite", None, None)
         source = f"atliqon_merge_source_{uuid.uuid4().hex}"
-        self._frame(data, uri).createOrReplaceTempView(source)
+        frame.createOrReplaceTempView(source)
         try:
             self._spark.sql(
                 f"MERGE INTO {self._sql_name(uri)} AS target USING {source} AS source "
@@ -337,51 +184,45 @@ class SparkDeltaBackend:
         return self._last_commit(uri)
 
     def _last_commit(self, uri: str) -> tuple[int, int]:
+        """The version of the commit just made, and the rows it wrote, from its own metrics."""
         last = self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0]
         metrics = last["operationMetrics"] or {}
         rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0
         return int(last["version"]), int(rows)
 
-    def read(self, uri, where):
-        if self.version(uri) is None:
-            raise TableNotFoundError(f"no Delta table {uri}: materialise it first")
-        frame = self._spark.table(self._sql_name(uri))
+    def read(self, uri: str, where: PartitionRange | None) -> DataFrame:
+        frame = self._table(uri)
+        if frame is None:
+            raise TableNotFoundError(f"no Delta table at {uri}: materialise it first")
         return frame.where(where.sql()) if where else frame
 
-    def count(self, uri, where):
+    def count(self, uri: str, where: PartitionRange | None) -> int:
+        """Answered from the Delta log's statistics where the filter is on partition columns."""
         return self.read(uri, where).count()
 
-    def version(self, uri):
-        try:
-            history = self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()
-        except Exception:  # noqa: BLE001 - any failure here means "not a Delta table"
+    def version(self, uri: str) -> int | None:
+        if self._table(uri) is None:
             return None
-        return int(history[0]["version"]) if history else None
+        return int(self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0]["version"])
 
 
-def _plain_parquet(table: DeltaTable) -> bool:
-    """A table whose files Spark can read as plain Parquet: no deletion vectors, no column
-    mapping, nothing else a Delta reader must apply (reader version 1, as delta-rs writes)."""
-    return table.protocol().min_reader_version == 1
-
-
-def _is_local_path(uri: str) -> bool:
-    return "://" not in uri
+def _local_folder(uri: str) -> Path | None:
+    return None if "://" in uri else Path(uri)
 
 
 class DeltaLakeResource(ConfigurableResource):
-    """Tables by ``(layer, name)``, on the backend the session supports.
+    """Tables by ``(layer, name)`` in the session's Delta engine.
 
-    Under one lake root (``<lake>/<layer>/<name>``), or in a Unity Catalog catalog
-    (``<catalog>.<layer>.<name>``) when ``catalog`` is set, which needs a session with Delta.
-    The session is checked (catalog, Delta) before the first table is touched.
+    Under one lake root (``<lake>/<layer>/<name>``: a folder, or S3 through S3A), or in a Unity
+    Catalog catalog (``<catalog>.<layer>.<name>``) when ``catalog`` is set. The session is
+    checked (reachable, has Delta, catalog) before the first table is touched.
     """
 
     lake_uri: str
     spark: SparkSessionResource
     catalog: str | None = None
     on_databricks: bool = False  # Databricks compute: Delta is native, whatever the session shows
-    _backend: DeltaBackend | None = PrivateAttr(default=None)
+    _tables: DeltaTables | None = PrivateAttr(default=None)
 
     @classmethod
     def for_settings(cls, settings: Settings, spark: SparkSessionResource) -> DeltaLakeResource:
@@ -393,32 +234,46 @@ class DeltaLakeResource(ConfigurableResource):
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """Check the session (reachable, catalog, Delta) when a run starts, before any step."""
-        self.backend  # noqa: B018 - starting the backend is the check
+        """Check the session (reachable, Delta, catalog) when a run starts, before any step."""
+        self.tables  # noqa: B018 - starting the engine is the check
 
     @property
-    def backend(self) -> DeltaBackend:
-        if self._backend is None:
+    def tables(self) -> DeltaTables:
+        if self._tables is None:
             session = self.spark.spark_session
-            native = self.on_databricks or session_has_delta(session)
+            if not self.on_databricks:
+                require_delta(session)
             if self.catalog:
-                require_catalog(session, self.catalog, has_delta=native)
-            self._backend = (
-                SparkDeltaBackend(session, by_name=self.catalog is not None)
-                if native
-                else DeltaRsBackend(
-                    session,
-                    delta_storage_options(self.lake_uri),
-                    spark_sees_files=_is_local_path(self.lake_uri) and session_is_local(session),
-                )
-            )
-        return self._backend
+                require_catalog(session, self.catalog)
+            if self.lake_uri.startswith("s3://") and not self.on_databricks:
+                for key, value in s3a_options().items():
+                    session.conf.set(key, value)
+            self._tables = DeltaTables(session, by_name=self.catalog is not None)
+        return self._tables
 
     def uri(self, layer: str, name: str) -> str:
         """Where table ``<layer>.<name>`` lives: its path, or its Unity Catalog name."""
         if self.catalog:
             return f"{self.catalog}.{layer}.{name}"
         return f"{self.lake_uri.rstrip('/')}/{layer}/{name}"
+
+    @contextmanager
+    def _one_writer(self, layer: str, name: str) -> Iterator[None]:
+        """One writer at a time per table of a local lake, across processes on this machine.
+
+        Delta's local log store commits by renaming a file into place, which two processes
+        committing the same version at the same instant could both do. Object stores and
+        catalogs arbitrate commits themselves (README, Concurrent writers).
+        """
+        folder = None if self.catalog else _local_folder(self.lake_uri)
+        if folder is None:
+            yield
+            return
+        lock_file = folder / layer / f".{name}.lock"
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with lock_file.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def overwrite(
         self,
@@ -430,23 +285,25 @@ class DeltaLakeResource(ConfigurableResource):
     ) -> WriteResult:
         """Replace the table, or only the rows of ``replace``'s range, in one commit."""
         uri = self.uri(layer, name)
-        return WriteResult(uri, *self.backend.write(data, uri, "overwrite", partition_by, replace))
+        with self._one_writer(layer, name):
+            return WriteResult(uri, *self.tables.write(data, uri, "overwrite", partition_by, replace))
 
     def append(self, data: Data, layer: str, name: str) -> WriteResult:
         uri = self.uri(layer, name)
-        return WriteResult(uri, *self.backend.write(data, uri, "append", None, None))
+        with self._one_writer(layer, name):
+            return WriteResult(uri, *self.tables.write(data, uri, "append", None, None))
 
     def merge(self, data: Data, layer: str, name: str, keys: list[str]) -> WriteResult:
         """Upsert on ``keys``: matching rows are updated, new ones inserted."""
         uri = self.uri(layer, name)
-        return WriteResult(uri, *self.backend.merge(data, uri, keys))
+        with self._one_writer(layer, name):
+            return WriteResult(uri, *self.tables.merge(data, uri, keys))
 
     def read(self, layer: str, name: str, where: PartitionRange | None = None) -> DataFrame:
-        return self.backend.read(self.uri(layer, name), where)
+        return self.tables.read(self.uri(layer, name), where)
 
     def count(self, layer: str, name: str, where: PartitionRange | None = None) -> int:
-        """Rows of the table (of ``where``'s range), read from the table's metadata where it can."""
-        return self.backend.count(self.uri(layer, name), where)
+        return self.tables.count(self.uri(layer, name), where)
 
     def version(self, layer: str, name: str) -> int | None:
-        return self.backend.version(self.uri(layer, name))
+        return self.tables.version(self.uri(layer, name))

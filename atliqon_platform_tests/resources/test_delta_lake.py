@@ -1,6 +1,7 @@
 """The storage layer on real Delta tables: a local folder, and S3 through moto's server."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -8,13 +9,13 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from atliqon_platform.resources.delta_lake import (
-    ArrowStream,
     DeltaLakeResource,
     PartitionRange,
     SchemaMismatchError,
     TableNotFoundError,
 )
-from atliqon_platform.settings import delta_storage_options
+from atliqon_platform.resources.spark_jars import DELTA_VERSION
+from atliqon_platform.settings import ConfigurationError, delta_storage_options
 
 SCHEMA = "day date, amount decimal(12,2), ratio double, label string"
 
@@ -90,44 +91,52 @@ def test_reading_a_path_that_is_not_a_delta_table_says_so(tmp_path, lake):
         lake.read("gold", "nothing")
 
 
-def test_local_tables_are_read_by_spark_from_the_files_delta_rs_lists(spark, lake):
-    """On a local lake with local Spark, a read is a Parquet scan of the snapshot's files,
-    not an in-memory relation: nothing of the table passes through the driver."""
-    lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", partition_by=["day"])
+def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark, any_lake):
+    """Spark commits Delta itself and reads the table's files: no row passes through the driver."""
+    any_lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", partition_by=["day"])
     july_2 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
-    lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=july_2)
-    table = DeltaTable(lake.uri("silver", "sample"))
-    read = lake.read("silver", "sample", july_2)
-    in_july_2 = set(table.file_uris(file_pruning_predicate="day = '2025-07-02'"))
-    assert {path.removeprefix("file://") for path in read.inputFiles()} == in_july_2
+    any_lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=july_2)
+    uri = any_lake.uri("silver", "sample")
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{uri}`").collect()
+    assert [commit.version for commit in history] == [1, 0]
+    assert all(commit.engineInfo.endswith(f"Delta-Lake/{DELTA_VERSION}") for commit in history)
+    read = any_lake.read("silver", "sample", july_2)
+    plan = read._jdf.queryExecution().executedPlan().toString()
+    assert "LocalTableScan" not in plan and "FileScan parquet" in plan
+    scheme = "s3a://" if uri.startswith("s3://") else "file:"
+    assert all(path.startswith(scheme) and "day=2025-07-02" in path for path in read.inputFiles())
     assert [row.label for row in read.collect()] == ["new2"]
-    assert lake.read("silver", "sample").schema.simpleString() == frame(spark, 1).schema.simpleString()
 
 
-def test_a_long_range_is_written_piece_by_piece_in_one_commit(spark, any_lake, monkeypatch):
-    monkeypatch.setattr(ArrowStream, "ROWS_PER_PIECE", 4)  # pieces of a few days after the first month
-    days = [dt.date(2025, 1, 30) + dt.timedelta(days=step) for step in range(0, 70, 3)]
-    data = spark.createDataFrame([(day, Decimal("1.00"), 1.0, day.isoformat()) for day in days], SCHEMA)
-    span = PartitionRange("day", days[0], days[-1])
-    assert [piece.days for piece in span.split(31) if piece] == [31, span.days - 31]
-    assert span.split(span.days) == (span, None)
-    any_lake.overwrite(frame(spark, 1), "silver", "sample", partition_by=["day"])
-    result = any_lake.overwrite(data, "silver", "sample", replace=span)
-    assert (result.version, result.rows) == (1, len(days))
-    back = sorted(row.label for row in any_lake.read("silver", "sample").collect())
-    assert back == sorted([day.isoformat() for day in days] + ["v1"])
-    # A row outside a long range is refused as it is in a short one, not dropped between the pieces.
-    stray = data.unionByName(frame(spark, 20))
-    with pytest.raises(Exception, match="rows failed validation"):
-        any_lake.overwrite(stray, "silver", "sample", replace=span)
-    assert any_lake.version("silver", "sample") == 1
+def test_a_table_needing_features_this_engine_lacks_is_refused_in_one_line(spark, lake, tmp_path):
+    log = tmp_path / "lake" / "silver" / "future" / "_delta_log"
+    log.mkdir(parents=True)
+    protocol = {"minReaderVersion": 3, "minWriterVersion": 7}
+    protocol |= {"readerFeatures": ["timeTravelToTheFuture"], "writerFeatures": ["timeTravelToTheFuture"]}
+    metadata = {
+        "id": "0",
+        "format": {"provider": "parquet", "options": {}},
+        "schemaString": json.dumps(
+            {"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": True, "metadata": {}}]}
+        ),
+        "partitionColumns": [],
+        "configuration": {},
+    }
+    (log / "00000000000000000000.json").write_text(
+        json.dumps({"protocol": protocol}) + "\n" + json.dumps({"metaData": metadata}) + "\n"
+    )
+    with pytest.raises(ConfigurationError, match="written with Delta features this engine cannot read"):
+        lake.read("silver", "future")
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        lake.overwrite(spark.range(1).withColumnRenamed("id", "a"), "silver", "future")
+    assert len(list(log.iterdir())) == 1
 
 
 def test_replace_with_rows_outside_its_range_is_refused_and_changes_nothing(spark, any_lake):
     any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", partition_by=["day"])
     before = sorted(any_lake.read("silver", "sample").collect())
     only_1 = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
-    with pytest.raises(Exception, match="rows failed validation"):
+    with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
         any_lake.overwrite(frame(spark, 1, 2, label="x"), "silver", "sample", replace=only_1)
     assert any_lake.version("silver", "sample") == 0
     assert sorted(any_lake.read("silver", "sample").collect()) == before
