@@ -16,9 +16,8 @@ import yaml
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
 from atliqon_platform.instance.event_log import event_log_storage_config
+from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import ConfigurationError, Settings, delta_storage_options, load_settings
-
-DEMO_SCALE_DAYS = 30
 
 
 def _landing(settings: Settings):
@@ -27,17 +26,21 @@ def _landing(settings: Settings):
     return LandingZoneResource.for_settings(settings)
 
 
-def seed_demo(settings: Settings) -> int:
-    from atliqon_platform.sample_data.synthetic import Scale, generate
+def seed_demo(settings: Settings, days: int | None = None, lines_per_day: int | None = None) -> int:
+    from atliqon_platform.sample_data.synthetic import generate
 
-    lines = generate(_landing(settings).write, Scale(days=DEMO_SCALE_DAYS), progress=True)
-    print(f"demo data: {DEMO_SCALE_DAYS} days, {lines:,} order lines in {settings.landing_uri}")
+    scale = Scale(days=days or Scale.days, lines_per_day=lines_per_day or Scale.lines_per_day)
+    lines = generate(_landing(settings).write, scale, progress=True)
+    print(
+        f"demo data: {scale.days} days from {scale.start}, {lines:,} order lines "
+        f"({scale.lines_per_day:,} a day) in {settings.landing_uri}"
+    )
     return lines
 
 
 def command_seed(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
-        seed_demo(settings)
+        seed_demo(settings, args.days, args.lines_per_day)
         return 0
     from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 
@@ -152,6 +155,12 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="atliqon", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -161,6 +170,14 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--from", dest="source", metavar="DIR", help="a folder laid out like shared/data/fmcg")
     seed.add_argument("--until", type=_day, help="only order files up to this day (YYYY-MM-DD)")
     seed.add_argument("--parent-increment", action="store_true", help="also the parent's increment")
+    seed.add_argument(
+        "--days", type=_positive, help=f"with --demo: days of order files (default {Scale.days})"
+    )
+    seed.add_argument(
+        "--lines-per-day",
+        type=_positive,
+        help=f"with --demo: order lines in each day's file (default {Scale.lines_per_day})",
+    )
     seed.set_defaults(handler=command_seed)
     up = commands.add_parser("up", help="Dagster UI and daemon for this ATLIQON_HOME")
     up.add_argument("--host", default="127.0.0.1")
@@ -176,7 +193,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
+    if args.command == "seed" and not args.demo and (args.days or args.lines_per_day):
+        root.error("--days and --lines-per-day go with --demo")
     started = time.monotonic()
     try:
         settings = load_settings()
