@@ -87,7 +87,24 @@ def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if backfill_everything(settings, progress=True) else 1
 
 
+def check_port_free(host: str, port: int, server: str, variable: str) -> None:
+    """Say a port is taken in one line, before a server prints its own banner (or, for
+    ``atliqon up``, before the code location takes its time to load)."""
+    with socket.socket() as probe:
+        # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve {server} on {host}:{port} ({error.strerror}); "
+                f"choose another --port or {variable}"
+            ) from None
+
+
 def command_up(args: argparse.Namespace, settings: Settings) -> int:
+    port = args.port or settings.ui_port
+    check_port_free(args.host, port, "the Dagster UI", "ATLIQON_PORT")
     home = prepare_dagster_home(settings)
     if not any(_landing(settings).list()):
         print(f"landing zone {settings.landing_uri} is empty: seeding demo data first")
@@ -102,9 +119,9 @@ def command_up(args: argparse.Namespace, settings: Settings) -> int:
         "--host",
         args.host,
         "--port",
-        str(args.port),
+        str(port),
     ]
-    print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}); Ctrl-C stops it")
+    print(f"Dagster UI on http://{args.host}:{port} (instance {home}); Ctrl-C stops it")
     process = subprocess.Popen(command, start_new_session=True)
 
     def interrupt(signum: int, frame: object) -> None:
@@ -132,16 +149,7 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
 
     uri = settings.enriched_view_uri
     port = args.port or settings.dashboard_port
-    with socket.socket() as probe:  # say so in one line, before the web server prints its own banner
-        # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((args.host, port))
-        except OSError as error:
-            raise ConfigurationError(
-                f"cannot serve the dashboard on {args.host}:{port} ({error.strerror}); "
-                "choose another --port or ATLIQON_DASHBOARD_PORT"
-            ) from None
+    check_port_free(args.host, port, "the dashboard", "ATLIQON_DASHBOARD_PORT")
     app = create_app(EnrichedView(uri, delta_storage_options(uri)))
     print(f"dashboard on http://{args.host}:{port} over {uri}; Ctrl-C stops it", flush=True)
     app.run(host=args.host, port=port, debug=False)
@@ -181,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=command_seed)
     up = commands.add_parser("up", help="Dagster UI and daemon for this ATLIQON_HOME")
     up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=int(os.environ.get("ATLIQON_PORT", "3000")))
+    up.add_argument("--port", type=int, help="default: ATLIQON_PORT, else 3000")
     up.set_defaults(handler=command_up)
     backfill = commands.add_parser("backfill", help="materialise every asset for all landed data")
     backfill.set_defaults(handler=command_backfill)

@@ -84,6 +84,7 @@ class Settings:
     pipes: PipesMode = PipesMode.OFF
     databricks: DatabricksSettings | None = None
     dashboard_port: int = 8050
+    ui_port: int = 3000  # the Dagster UI of `atliqon up`
 
     @property
     def dagster_home(self) -> Path:
@@ -297,4 +298,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pipes=pipes,
         databricks=databricks,
         dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
+        ui_port=_port(environ, "ATLIQON_PORT", 3000),
     )

@@ -1,6 +1,7 @@
 """The atliqon command as a user runs it: seeding, configuration errors, and a demo backfill."""
 
 import csv
+import socket
 
 from deltalake import DeltaTable
 
@@ -38,6 +39,20 @@ def test_demo_size_options_are_checked(tmp_path):
     result = atliqon("seed", "--demo", "--lines-per-day", "0", home=tmp_path)
     assert result.returncode == 2
     assert "'0' is not a whole number of at least 1" in result.stderr
+
+
+def test_up_on_a_port_in_use_is_one_clear_line_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = atliqon("up", "--port", str(port), home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"atliqon: configuration error: cannot serve the Dagster UI on 127.0.0.1:{port} "
+        "(Address already in use); choose another --port or ATLIQON_PORT"
+    )
+    assert not (tmp_path / "landing").exists()  # not even the demo data
 
 
 def test_configuration_error_is_one_clear_line(tmp_path):
