@@ -5,20 +5,37 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import signal
 import socket
-import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
 from atliqon_platform.instance.event_log import event_log_storage_config
+from atliqon_platform.lifecycle import (
+    HomeInUse,
+    HomeLock,
+    ProcessGroup,
+    ServiceExited,
+    Stopped,
+    held_home,
+    ignore_stop_signals,
+    raise_on_stop_signals,
+    say,
+)
+from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import ConfigurationError, Settings, delta_storage_options, load_settings
 
-DEMO_SCALE_DAYS = 30
+DEFINITIONS_MODULE = "atliqon_platform.definitions"
+# The name `dagster dev -m atliqon_platform.definitions` gave the code location: the sensors'
+# cursors and on/off states of existing homes are stored under it.
+LOCATION_NAME = DEFINITIONS_MODULE
+CODE_SERVER_START_SECONDS = 300
 
 
 def _landing(settings: Settings):
@@ -27,17 +44,21 @@ def _landing(settings: Settings):
     return LandingZoneResource.for_settings(settings)
 
 
-def seed_demo(settings: Settings) -> int:
-    from atliqon_platform.sample_data.synthetic import Scale, generate
+def seed_demo(settings: Settings, days: int | None = None, lines_per_day: int | None = None) -> int:
+    from atliqon_platform.sample_data.synthetic import generate
 
-    lines = generate(_landing(settings).write, Scale(days=DEMO_SCALE_DAYS), progress=True)
-    print(f"demo data: {DEMO_SCALE_DAYS} days, {lines:,} order lines in {settings.landing_uri}")
+    scale = Scale(days=days or Scale.days, lines_per_day=lines_per_day or Scale.lines_per_day)
+    lines = generate(_landing(settings).write, scale, progress=True)
+    print(
+        f"demo data: {scale.days} days from {scale.start}, {lines:,} order lines "
+        f"({scale.lines_per_day:,} a day) in {settings.landing_uri}"
+    )
     return lines
 
 
 def command_seed(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
-        seed_demo(settings)
+        seed_demo(settings, args.days, args.lines_per_day)
         return 0
     from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 
@@ -51,6 +72,9 @@ def command_seed(args: argparse.Namespace, settings: Settings) -> int:
 INSTANCE_CONFIG = """\
 telemetry:
   enabled: false
+# The UI opens without the community sign-up dialog.
+nux:
+  enabled: false
 # Dagster's SQLite event log, keeping its connections open (atliqon_platform/instance/event_log.py).
 {event_log}\
 # One run at a time: each run starts its own Spark, and two runs writing the same Delta
@@ -59,6 +83,7 @@ run_queue:
   max_concurrent_runs: 1
   dequeue_interval_seconds: 1
 """
+ADDED_SETTINGS_NOTE = "# Added by atliqon: settings of the platform this file did not have yet.\n"
 
 
 def instance_config(dagster_home: Path) -> str:
@@ -67,12 +92,36 @@ def instance_config(dagster_home: Path) -> str:
     return INSTANCE_CONFIG.format(event_log=yaml.safe_dump(event_log, sort_keys=False))
 
 
+def missing_settings(existing: str, wanted: str) -> str:
+    """The top-level settings of ``wanted`` that ``existing`` lacks, as YAML to append to it:
+    a home written by an older version gets them, and keeps its own settings and comments."""
+    present = yaml.safe_load(existing) or {}
+    if not isinstance(present, dict):
+        raise ValueError("not a mapping of settings")
+    missing = {key: value for key, value in yaml.safe_load(wanted).items() if key not in present}
+    if not missing:
+        return ""
+    separator = "\n" if existing and not existing.endswith("\n") else ""
+    return separator + ADDED_SETTINGS_NOTE + yaml.safe_dump(missing, sort_keys=False)
+
+
 def prepare_dagster_home(settings: Settings) -> Path:
     """The instance lives under ATLIQON_HOME, so runs started by the CLI show in the UI."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
+    wanted = instance_config(settings.dagster_home)
     if not config.exists():
-        config.write_text(instance_config(settings.dagster_home))
+        config.write_text(wanted)
+    else:
+        existing = config.read_text()
+        try:
+            missing = missing_settings(existing, wanted)
+        except (yaml.YAMLError, ValueError) as error:
+            raise ConfigurationError(
+                f"{config} is not a valid dagster.yaml ({error}); fix or delete it"
+            ) from None
+        if missing:
+            config.write_text(existing + missing)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return settings.dagster_home
 
@@ -84,43 +133,99 @@ def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if backfill_everything(settings, progress=True) else 1
 
 
-def command_up(args: argparse.Namespace, settings: Settings) -> int:
-    home = prepare_dagster_home(settings)
-    if not any(_landing(settings).list()):
-        print(f"landing zone {settings.landing_uri} is empty: seeding demo data first")
-        seed_demo(settings)
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "atliqon_platform.definitions",
-        "--host",
-        args.host,
-        "--port",
-        str(args.port),
-    ]
-    print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}); Ctrl-C stops it")
-    process = subprocess.Popen(command, start_new_session=True)
+def check_port_free(host: str, port: int, server: str, variable: str) -> None:
+    """Say a port is taken in one line, before a server prints its own banner (or, for
+    ``atliqon up``, before the code location takes its time to load)."""
+    with socket.socket() as probe:
+        # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve {server} on {host}:{port} ({error.strerror}); "
+                f"choose another --port or {variable}"
+            ) from None
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    # Ctrl-C, and a TERM from a service manager, stop everything this command started.
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        for stop_signal, grace in ((signal.SIGINT, 15), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            os.killpg(process.pid, stop_signal)
+def _dagster_command(name: str) -> str:
+    """A Dagster command-line entry point of this Python environment."""
+    return str(Path(sysconfig.get_path("scripts")) / name)
+
+
+def _wait_for_code_server(socket_path: Path, group: ProcessGroup) -> None:
+    """The code server listens once the code location is loaded; the webserver and the daemon
+    start after, so that neither begins with the location missing."""
+    deadline = time.monotonic() + CODE_SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if exited := group.exited():
+            raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]} while starting")
+        with socket.socket(socket.AF_UNIX) as probe:
             try:
-                process.wait(timeout=grace)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        return 130
+                probe.connect(str(socket_path))
+                return
+            except OSError:
+                time.sleep(0.5)
+    raise ServiceExited(f"the Dagster code server did not start within {CODE_SERVER_START_SECONDS} s")
+
+
+def serve(host: str, port: int, dagster_home: Path, lock: HomeLock) -> NoReturn:
+    """Dagster's own services, as Dagster documents deploying them: one code server (over a
+    Unix socket) that the webserver and the daemon share, all in the process group of
+    ``atliqon up`` (atliqon_platform/lifecycle.py). ``dagster dev`` is superseded and warns."""
+    url = f"http://{host}:{port}"
+    with tempfile.TemporaryDirectory(prefix="atliqon-up-") as folder:
+        scratch = Path(folder)
+        socket_path, workspace = scratch / "code.sock", scratch / "workspace.yaml"
+        location = {"socket": str(socket_path), "location_name": LOCATION_NAME}
+        workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": location}]}))
+        print(f"Dagster UI on {url} (instance {dagster_home}); Ctrl-C stops it", flush=True)
+        group = ProcessGroup(scratch, lock)
+        try:
+            group.start(
+                "code server",
+                [_dagster_command("dagster"), "code-server", "start", "--module-name", DEFINITIONS_MODULE]
+                + ["--location-name", LOCATION_NAME, "--socket", str(socket_path), "--log-level", "warning"],
+            )
+            _wait_for_code_server(socket_path, group)
+            group.start(
+                "webserver",
+                [_dagster_command("dagster-webserver"), "--workspace", str(workspace)]
+                + ["--host", host, "--port", str(port), "--dagster-log-level", "info"],
+            )
+            daemon = group.start(
+                "daemon",
+                [_dagster_command("dagster-daemon"), "run", "--workspace", str(workspace)]
+                + ["--log-level", "info"],
+            )
+            lock.note(pid=os.getpid(), ui=url, daemon=daemon.pid)
+            while not (exited := group.exited()):
+                time.sleep(1)
+            raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]}")
+        except Stopped as stop:
+            say(f"atliqon up: {stop}, stopping the Dagster services")
+            raise
+        finally:
+            ignore_stop_signals()
+            group.stop()
+
+
+def command_up(args: argparse.Namespace, settings: Settings) -> int:
+    port = args.port or settings.ui_port
+    with held_home(settings.dagster_home) as lock:
+        home = prepare_dagster_home(settings)
+        check_port_free(args.host, port, "the Dagster UI", "ATLIQON_PORT")
+        raise_on_stop_signals()
+        try:
+            if not any(_landing(settings).list()):
+                print(f"landing zone {settings.landing_uri} is empty: seeding demo data first")
+                seed_demo(settings)
+            return serve(args.host, port, home, lock)
+        except Stopped as stop:
+            return 128 + stop.signum
+        except ServiceExited as error:
+            say(f"atliqon: {error}; everything it started is stopped", sys.stderr)
+            return 1
 
 
 def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
@@ -129,16 +234,7 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
 
     uri = settings.enriched_view_uri
     port = args.port or settings.dashboard_port
-    with socket.socket() as probe:  # say so in one line, before the web server prints its own banner
-        # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((args.host, port))
-        except OSError as error:
-            raise ConfigurationError(
-                f"cannot serve the dashboard on {args.host}:{port} ({error.strerror}); "
-                "choose another --port or ATLIQON_DASHBOARD_PORT"
-            ) from None
+    check_port_free(args.host, port, "the dashboard", "ATLIQON_DASHBOARD_PORT")
     app = create_app(EnrichedView(uri, delta_storage_options(uri)))
     print(f"dashboard on http://{args.host}:{port} over {uri}; Ctrl-C stops it", flush=True)
     app.run(host=args.host, port=port, debug=False)
@@ -152,6 +248,12 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="atliqon", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -161,10 +263,18 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--from", dest="source", metavar="DIR", help="a folder laid out like shared/data/fmcg")
     seed.add_argument("--until", type=_day, help="only order files up to this day (YYYY-MM-DD)")
     seed.add_argument("--parent-increment", action="store_true", help="also the parent's increment")
+    seed.add_argument(
+        "--days", type=_positive, help=f"with --demo: days of order files (default {Scale.days})"
+    )
+    seed.add_argument(
+        "--lines-per-day",
+        type=_positive,
+        help=f"with --demo: order lines in each day's file (default {Scale.lines_per_day})",
+    )
     seed.set_defaults(handler=command_seed)
     up = commands.add_parser("up", help="Dagster UI and daemon for this ATLIQON_HOME")
     up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=int(os.environ.get("ATLIQON_PORT", "3000")))
+    up.add_argument("--port", type=int, help="default: ATLIQON_PORT, else 3000")
     up.set_defaults(handler=command_up)
     backfill = commands.add_parser("backfill", help="materialise every asset for all landed data")
     backfill.set_defaults(handler=command_backfill)
@@ -176,7 +286,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
+    if args.command == "seed" and not args.demo and (args.days or args.lines_per_day):
+        root.error("--days and --lines-per-day go with --demo")
     started = time.monotonic()
     try:
         settings = load_settings()
@@ -185,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"atliqon: configuration error: {error}", file=sys.stderr)
         return 2
     except FileNotFoundError as error:  # a --from folder that is missing or not laid out right
+        print(f"atliqon: {error}", file=sys.stderr)
+        return 2
+    except HomeInUse as error:
         print(f"atliqon: {error}", file=sys.stderr)
         return 2
     except (EndpointConnectionError, NoCredentialsError) as error:

@@ -86,7 +86,8 @@ class Settings:
     dashboard_port: int = 8050
     spark_driver_memory: str = "4g"
     spark_jars_folder: Path | None = None  # offline: a folder holding the local engine's jars
-    spark_jars_cache: Path = Path("~/.cache/atliqon/spark-jars").expanduser()
+    spark_jars_cache: Path = Path("~/.cache/atliqon/jars").expanduser()
+    ui_port: int = 3000  # the Dagster UI of `atliqon up`
 
     @property
     def dagster_home(self) -> Path:
@@ -339,4 +340,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         spark_driver_memory=environ.get("ATLIQON_SPARK_DRIVER_MEMORY", "4g"),
         spark_jars_folder=_folder(environ, "ATLIQON_SPARK_JARS"),
         spark_jars_cache=Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon" / "jars",
+        ui_port=_port(environ, "ATLIQON_PORT", 3000),
     )

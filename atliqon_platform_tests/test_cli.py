@@ -1,5 +1,8 @@
 """The atliqon command as a user runs it: seeding, configuration errors, and a demo backfill."""
 
+import csv
+import socket
+
 from deltalake import DeltaTable
 
 from atliqon_platform_tests.commands import atliqon
@@ -12,6 +15,44 @@ def test_seed_from_reference_until_a_day(tmp_path, reference_dataset):
     assert orders == ["orders_2025_07_01.csv", "orders_2025_07_02.csv", "orders_2025_07_03.csv"]
     assert (tmp_path / "landing" / "parent" / "full_load" / "fact_orders.csv").is_file()
     assert not (tmp_path / "landing" / "parent" / "incremental_load").exists()
+
+
+def test_demo_seed_at_the_size_of_the_users_data(tmp_path):
+    result = atliqon("seed", "--demo", "--days", "3", "--lines-per-day", "250", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = sorted((tmp_path / "landing" / "orders" / "landing").iterdir())
+    assert [path.name for path in files] == [
+        "orders_2025_07_01.csv",
+        "orders_2025_07_02.csv",
+        "orders_2025_07_03.csv",
+    ]
+    for path in files:
+        with path.open(newline="") as file:
+            assert len(list(csv.DictReader(file))) == 250, path.name
+    assert "demo data: 3 days from 2025-07-01, 750 order lines (250 a day)" in result.stdout
+
+
+def test_demo_size_options_are_checked(tmp_path):
+    result = atliqon("seed", "--from", str(tmp_path), "--days", "3", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("error: --days and --lines-per-day go with --demo")
+    result = atliqon("seed", "--demo", "--lines-per-day", "0", home=tmp_path)
+    assert result.returncode == 2
+    assert "'0' is not a whole number of at least 1" in result.stderr
+
+
+def test_up_on_a_port_in_use_is_one_clear_line_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = atliqon("up", "--port", str(port), home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"atliqon: configuration error: cannot serve the Dagster UI on 127.0.0.1:{port} "
+        "(Address already in use); choose another --port or ATLIQON_PORT"
+    )
+    assert not (tmp_path / "landing").exists()  # not even the demo data
 
 
 def test_configuration_error_is_one_clear_line(tmp_path):

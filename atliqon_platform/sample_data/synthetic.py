@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tqdm import tqdm
@@ -113,28 +114,34 @@ def _days(scale: Scale) -> list[dt.date]:
     return [scale.start + dt.timedelta(days=offset) for offset in range(scale.days)]
 
 
-def orders_file(scale: Scale, seed: int, day: dt.date) -> bytes:
-    """One day's lines: weekday dates mostly, other formats, nulls, decimals, bad ids, duplicates."""
-    rng = random.Random(f"{seed}-{day.isoformat()}")
+def _order_lines(scale: Scale, rng: random.Random, day: dt.date) -> Iterator[str]:
+    """One day's lines, without end: weekday dates mostly, other formats, nulls, decimals,
+    bad ids, exact duplicates, and the same line again in another date format."""
     customers, products = _customer_ids(scale), _product_ids(scale)
     spelled = f'"{day:%A, %B %d, %Y}"'
     formats = (spelled, spelled, spelled, f"{day:%Y/%m/%d}", f"{day:%d-%m-%Y}", f"{day:%d/%m/%Y}")
-    out = io.StringIO()
-    out.write("order_id,order_placement_date,customer_id,product_id,order_qty\n")
     previous = ""
-    for line in range(scale.lines_per_day):
+    for line in itertools.count():
         roll = rng.random()
         if previous and roll < 0.05:
-            out.write(previous)  # exact duplicate
+            yield previous  # exact duplicate
             continue
         customer = rng.choice(customers) if rng.random() > 0.01 else "CUST-X"
         product = rng.choice(products) if rng.random() > 0.01 else "99999999"
         quantity = "" if 0.9 < roll < 0.95 else f"{rng.randint(10, 500)}.0"
         order_id = f"F{day:%b}{customer[-4:]}{line // 5:05d}".upper()
         previous = f"{order_id},{rng.choice(formats)},{customer},{product},{quantity}\n"
-        out.write(previous)
+        yield previous
         if 0.5 < roll < 0.53:  # the same line again in another date format
-            out.write(f"{order_id},{day:%d-%m-%Y},{customer},{product},{quantity}\n")
+            yield f"{order_id},{day:%d-%m-%Y},{customer},{product},{quantity}\n"
+
+
+def orders_file(scale: Scale, seed: int, day: dt.date) -> bytes:
+    """One day's file of exactly ``scale.lines_per_day`` lines, so a user sizes it like their data."""
+    rng = random.Random(f"{seed}-{day.isoformat()}")
+    out = io.StringIO()
+    out.write("order_id,order_placement_date,customer_id,product_id,order_qty\n")
+    out.writelines(itertools.islice(_order_lines(scale, rng, day), scale.lines_per_day))
     return out.getvalue().encode()
 
 

@@ -1,0 +1,225 @@
+"""How ``atliqon up`` starts and stops what it runs, so that nothing it started outlives it.
+
+- Everything it starts (code server, webserver, daemon, the runs and Spark they start) is in
+  one process group of its own. Signals from the terminal reach ``atliqon up`` alone, and it
+  stops the group once: SIGTERM, which every Dagster process takes as an interrupt (a run
+  records its failure), then SIGKILL for what is left after a grace period.
+- The group's first process is a watcher. It waits on a pipe whose only writer is
+  ``atliqon up``: end of file means ``atliqon up`` has gone, even by SIGKILL, and the
+  watcher stops the group. Being in the group, it also ignores the group's SIGTERM.
+- A lock in the Dagster home (``fcntl.flock``), held by every process started, keeps a
+  second ``atliqon up`` off an instance whose daemon is still running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+import psutil
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# How long `atliqon up` waits for a clean stop before SIGKILL: a run interrupted mid-write
+# records its failure in a few seconds (4 s measured with a Spark run in flight).
+GRACE_SECONDS = 10.0
+# The watcher's grace once `atliqon up` has died: shorter, since nobody waits for a clean end
+# and nothing may outlive `atliqon up` by more than a few seconds.
+ORPHAN_GRACE_SECONDS = 3.0
+KILL_SECONDS = 5.0
+LOCK_FILE = "atliqon-up.lock"
+
+
+class Stopped(BaseException):
+    """A stop signal reached ``atliqon up``; raised from its handler so that cleanup runs (a
+    BaseException, as KeyboardInterrupt is, so that no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class HomeInUse(RuntimeError):
+    """Another ``atliqon up`` holds this Dagster home; the message names its process."""
+
+
+class ServiceExited(RuntimeError):
+    """A Dagster service ended on its own; ``atliqon up`` stops the others and exits."""
+
+
+def raise_on_stop_signals() -> None:
+    """Turn SIGINT, SIGTERM and SIGHUP into ``Stopped``. One ignored when ``atliqon up`` started
+    (SIGHUP under nohup, SIGINT in a background job) stays without effect, through a handler
+    that does nothing: a signal ignored would be ignored by every process started, too, and
+    Dagster's processes take SIGTERM as they take SIGINT."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(signum)
+
+    def carry_on(signum: int, frame: FrameType | None) -> None:
+        pass
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, carry_on if signal.getsignal(signum) is signal.SIG_IGN else stop)
+
+
+def ignore_stop_signals() -> None:
+    """While stopping: a second Ctrl-C must not interrupt the cleanup it asked for."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def group_members(group: int, exclude: frozenset[int] = frozenset()) -> list[psutil.Process]:
+    """Live processes of a process group (zombies have ended: they only wait to be reaped)."""
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if (
+                process.pid not in exclude
+                and os.getpgid(process.pid) == group
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                members.append(process)
+    return members
+
+
+def stop_group(group: int, grace: float, exclude: frozenset[int] = frozenset()) -> None:
+    """SIGTERM to the whole group, then SIGKILL to whatever is left after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while (left := group_members(group, exclude)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    deadline = time.monotonic() + KILL_SECONDS
+    while left and time.monotonic() < deadline:  # bounded: a process may not be ours to kill
+        for process in left:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        time.sleep(0.1)
+        left = group_members(group, exclude)
+
+
+def say(message: str, stream: TextIO | None = None) -> None:
+    """Print, even once the terminal is gone (a closed terminal makes writes fail)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=stream or sys.stdout, flush=True)
+
+
+class HomeLock:
+    """An exclusive lock on a Dagster home, with a note saying which processes hold it."""
+
+    def __init__(self, dagster_home: Path) -> None:
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        self.path = dagster_home / LOCK_FILE
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise HomeInUse(self._refusal(dagster_home)) from None
+        self.note(pid=os.getpid())
+
+    def note(self, **holder: object) -> None:
+        """Record who holds the lock, for the message of a second ``atliqon up``."""
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(holder).encode(), 0)
+
+    def _refusal(self, dagster_home: Path) -> str:
+        try:
+            holder = json.loads(self.path.read_text() or "{}")
+        except (OSError, ValueError):
+            holder = {}
+        pid = holder.get("pid")
+        if pid is not None and not psutil.pid_exists(pid):
+            return (
+                f"the processes of an atliqon up that has ended (pid {pid}) are still stopping "
+                f"on the Dagster instance {dagster_home}; retry in a few seconds"
+            )
+        details = [f"pid {pid}"] if pid is not None else []
+        details += [f"Dagster UI {holder['ui']}"] if holder.get("ui") else []
+        details += [f"daemon pid {holder['daemon']}"] if holder.get("daemon") else []
+        return (
+            f"atliqon up is already running on the Dagster instance {dagster_home}"
+            + (f" ({', '.join(details)})" if details else "")
+            + "; stop it first: a second daemon on one instance would run every sensor and schedule twice"
+        )
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class ProcessGroup:
+    """The processes ``atliqon up`` starts, in one process group led by a watcher."""
+
+    def __init__(self, scratch: Path, lock: HomeLock) -> None:
+        self.lock = lock
+        reader, self._writer = os.pipe()  # not inherited: `atliqon up` stays its only writer
+        self.watcher = subprocess.Popen(
+            [sys.executable, "-m", "atliqon_platform.lifecycle", str(reader), str(scratch)],
+            process_group=0,
+            stdin=subprocess.DEVNULL,
+            pass_fds=(reader, lock.fd),
+        )
+        os.close(reader)
+        self.group = self.watcher.pid
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, command: Sequence[str]) -> subprocess.Popen:
+        """Start a process in the group; it holds the home's lock as long as it lives."""
+        process = subprocess.Popen(
+            command, process_group=self.group, stdin=subprocess.DEVNULL, pass_fds=(self.lock.fd,)
+        )
+        self.processes[name] = process
+        return process
+
+    def exited(self) -> tuple[str, int] | None:
+        """The first service that has exited, and its exit code."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                return name, process.returncode
+        return None
+
+    def stop(self) -> None:
+        """Stop the whole group, then let the watcher go (it finds nothing left to stop)."""
+        stop_group(self.group, GRACE_SECONDS, exclude=frozenset({self.watcher.pid}))
+        for process in self.processes.values():
+            process.poll()  # reap
+        os.close(self._writer)
+        try:
+            self.watcher.wait(timeout=ORPHAN_GRACE_SECONDS + 5)
+        except subprocess.TimeoutExpired:
+            self.watcher.kill()
+            self.watcher.wait()
+
+
+def watch(reader: int, scratch: Path) -> None:
+    """The watcher: wait until ``atliqon up`` has gone, then stop the rest of the group."""
+    ignore_stop_signals()
+    while os.read(reader, 1024):
+        pass
+    stop_group(os.getpgrp(), ORPHAN_GRACE_SECONDS, exclude=frozenset({os.getpid()}))
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def held_home(dagster_home: Path) -> Iterator[HomeLock]:
+    """The home's lock for this ``atliqon up``; it is released when its last holder exits."""
+    lock = HomeLock(dagster_home)
+    try:
+        yield lock
+    finally:
+        lock.close()
+
+
+if __name__ == "__main__":
+    watch(int(sys.argv[1]), Path(sys.argv[2]))

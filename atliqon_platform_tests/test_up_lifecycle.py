@@ -1,0 +1,222 @@
+"""``atliqon up`` leaves nothing behind: whatever stops it, no process it started outlives it
+by more than a few seconds; a second ``atliqon up`` on the same home refuses; an existing
+home's dagster.yaml gets the platform's settings; the output carries no deprecation warning.
+
+Real processes throughout: the CLI in a pseudo-terminal, real signals and keystrokes, the
+webserver's GraphQL API, the Dagster instance on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from dagster import DagsterInstance
+
+from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
+from atliqon_platform_tests.commands import (
+    atliqon,
+    environment,
+    free_port,
+    start_atliqon,
+    stop,
+    wait_for_http,
+)
+
+# After `atliqon up` has ended, how long a process it started may still be alive.
+FEW_SECONDS = 8
+# An instance configuration of an older version: no `nux` section, a setting and a comment of the user's.
+OLD_DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+# raised for my laptop
+run_queue:
+  max_concurrent_runs: 3
+"""
+
+
+def seeded_home(home: Path) -> Path:
+    """A home with two small days of demo data, so that a run starts at once and ends soon."""
+    result = atliqon("seed", "--demo", "--days", "2", "--lines-per-day", "20", home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return home
+
+
+class Terminal:
+    """A pseudo-terminal that ``atliqon up`` runs in, as in a user's terminal window; what it
+    shows goes to a log file."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.master, self._terminal = pty.openpty()
+        self._reading = threading.Event()
+        self._reading.set()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        with self.log.open("wb") as out:
+            while self._reading.is_set():
+                if select.select([self.master], [], [], 0.2)[0]:
+                    try:
+                        out.write(os.read(self.master, 65536))
+                    except OSError:  # every process has closed the terminal
+                        return
+                    out.flush()
+
+    def run(self, *args: str, home: Path, **env: str) -> subprocess.Popen:
+        """The command as the terminal's session leader and foreground job."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "atliqon_platform.cli", *args],
+            env=environment(home, **env),
+            stdin=self._terminal,
+            stdout=self._terminal,
+            stderr=self._terminal,
+            start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(self._terminal)
+        return process
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def close(self) -> None:
+        """Close the window: the kernel hangs up the terminal's session."""
+        if self._reading.is_set():
+            self._reading.clear()
+            self._reader.join()
+            os.close(self.master)
+
+
+def started_processes(process: subprocess.Popen, log: Path) -> list[psutil.Process]:
+    """Every process ``atliqon up`` has started, once a run's Spark is among them: the deepest
+    tree it makes (code server, gRPC server, run worker, JVM, Python workers)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        tree = psutil.Process(process.pid).children(recursive=True)
+        with contextlib.suppress(psutil.Error):
+            if any(child.name() == "java" for child in tree):
+                return tree
+        time.sleep(0.5)
+    pytest.fail(f"no run started Spark within 300 s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def alive(processes: list[psutil.Process]) -> list[str]:
+    """The processes still running (a zombie has ended: it only waits to be reaped)."""
+    running = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                running.append(f"{process.pid} {' '.join(process.cmdline())[:150]}")
+    return running
+
+
+def kill(processes: list[psutil.Process]) -> None:
+    """After a failed test: leave nothing behind on a machine shared with others."""
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+STOPS = {
+    "Ctrl-C": lambda terminal, pid: terminal.type(b"\x03"),
+    "SIGTERM": lambda terminal, pid: os.kill(pid, signal.SIGTERM),
+    "SIGHUP": lambda terminal, pid: os.kill(pid, signal.SIGHUP),
+    "closed terminal": lambda terminal, pid: terminal.close(),
+    "SIGKILL": lambda terminal, pid: os.kill(pid, signal.SIGKILL),
+}
+
+
+@pytest.mark.parametrize("how", STOPS)
+def test_no_process_started_by_up_outlives_it(tmp_path, how):
+    home = seeded_home(tmp_path / "home")
+    terminal = Terminal(tmp_path / "up.log")
+    process = terminal.run("up", "--port", str(free_port()), home=home, ATLIQON_SENSOR_INTERVAL_SECONDS="2")
+    tree: list[psutil.Process] = []
+    try:
+        tree = started_processes(process, terminal.log)
+        group = os.getpgid(tree[0].pid)  # theirs, not the terminal's: also holds any started later
+        stopped = time.monotonic()
+        STOPS[how](terminal, process.pid)
+        process.wait(timeout=GRACE_SECONDS + 30)
+        ended = time.monotonic()
+        while (left := alive([*tree, *group_members(group)])) and time.monotonic() < ended + FEW_SECONDS:
+            time.sleep(0.2)
+        gone = time.monotonic()
+        print(
+            f"\n{how}: atliqon up ended after {ended - stopped:.1f} s (exit {process.returncode}), "
+            f"the last of its {len(tree)} processes {gone - ended:.1f} s later"
+        )
+        assert not left, f"alive {FEW_SECONDS} s after atliqon up ended: {left}"
+        if how != "SIGKILL":
+            assert process.returncode > 128, process.returncode  # stopped by the signal, cleanly
+            assert ended - stopped < GRACE_SECONDS + 15
+    finally:
+        terminal.close()
+        kill([*tree, psutil.Process(process.pid)] if process.poll() is None else tree)
+
+
+@pytest.fixture(scope="module")
+def running_up(tmp_path_factory) -> Iterator[dict]:
+    """`atliqon up` on a home that an older version prepared (automation off: no run needed)."""
+    home = seeded_home(tmp_path_factory.mktemp("lifecycle"))
+    (home / "dagster").mkdir()
+    (home / "dagster" / "dagster.yaml").write_text(OLD_DAGSTER_YAML)
+    port, log = free_port(), home / "up.log"
+    process = start_atliqon("up", "--port", str(port), home=home, log=log, ATLIQON_AUTOMATION="off")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/server_info", process, log)
+        yield {"home": home, "url": f"http://127.0.0.1:{port}", "process": process, "log": log}
+    finally:
+        stop(process)
+
+
+def test_a_second_up_on_the_same_home_refuses_naming_the_running_one(running_up):
+    started = time.monotonic()
+    second = atliqon("up", "--port", str(free_port()), home=running_up["home"], ATLIQON_AUTOMATION="off")
+    print(f"\nrefused in {time.monotonic() - started:.1f} s: {second.stderr.strip()}")
+    assert second.returncode == 2
+    assert "atliqon up is already running" in second.stderr
+    assert f"pid {running_up['process'].pid}" in second.stderr
+    assert running_up["url"] in second.stderr
+    assert running_up["process"].poll() is None  # the first one is untouched
+
+
+def test_an_existing_home_opens_the_ui_without_the_sign_up_dialog(running_up):
+    request = urllib.request.Request(
+        f"{running_up['url']}/graphql",
+        data=json.dumps({"query": "{ shouldShowNux }"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert json.load(response)["data"]["shouldShowNux"] is False
+    dagster_home = running_up["home"] / "dagster"
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert instance.nux_enabled is False
+    text = (dagster_home / "dagster.yaml").read_text()
+    assert text.startswith(OLD_DAGSTER_YAML)  # the user's settings and comments are kept
+    assert yaml.safe_load(text)["run_queue"] == {"max_concurrent_runs": 3}
+
+
+def test_up_prints_no_deprecation_warning(running_up):
+    output = running_up["log"].read_text(errors="replace")
+    assert "Serving dagster-webserver" in output
+    assert "deprecat" not in output.lower()
+    assert "supersed" not in output.lower()
