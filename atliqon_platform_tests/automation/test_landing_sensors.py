@@ -86,8 +86,10 @@ class Ticker:
             resources={"landing": self.landing},
         )
         result = self.sensor(context)
-        if getattr(result, "cursor", None) is not None:
-            self.cursor = result.cursor
+        # The cursor the daemon saves: a SensorResult's, else one set by context.update_cursor().
+        saved = getattr(result, "cursor", None) or (context.cursor if context.cursor_updated else None)
+        if saved is not None:
+            self.cursor = saved
         return result
 
     def partitions(self, result) -> list[str]:
@@ -254,13 +256,14 @@ def test_bad_keys_are_skipped_with_a_warning_and_the_sensor_keeps_ticking(instan
     ]
 
 
-def test_order_files_wait_for_the_dimensions(landing):
+def test_order_files_wait_for_the_dimensions_then_run(landing):
     landing.write(*order_file(1))
     with instance_for_test() as empty_instance:
         ticker = Ticker("order_files_sensor", empty_instance, landing)
         result = ticker.tick()
         assert "silver/products is not materialised yet" in result.skip_message
-        assert ticker.cursor is None  # nothing consumed: the files are still new next tick
+        empty_instance.report_runless_asset_event(AssetMaterialization(asset_key=["silver", "products"]))
+        assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
 
 
 def test_a_backlog_of_days_is_one_single_run_range(instance, landing):
