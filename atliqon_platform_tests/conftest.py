@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +59,10 @@ def s3_bucket(s3_endpoint, monkeypatch, request) -> str:
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    bucket = f"test-{request.node.name.lower().replace('_', '-').replace('[', '-').replace(']', '')}"[:60]
+    # A readable prefix of the test's name, then a digest of its whole id: parametrised tests with
+    # long names share their first 60 characters, and must not share a bucket.
+    readable = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
+    bucket = f"test-{readable}-{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     return bucket
 

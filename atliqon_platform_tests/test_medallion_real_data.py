@@ -3,6 +3,7 @@ added without touching earlier months, and a second backfill changing nothing.""
 
 import datetime as dt
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import AssetCheckSeverity
 
@@ -52,15 +53,26 @@ def test_fact_orders_has_parent_rows_and_612_child_rows_a_month(real_platform):
     assert months == {dt.date(2025, month, 1): 612 for month in range(7, 12)}
 
 
+def unpriced_fact_rows(facts: pa.Table, prices: pa.Table) -> int:
+    """Fact rows whose (product_code, year of date) has no row in the yearly prices."""
+    keyed = facts.append_column("year", pc.year(facts["date"]))
+    price_keys = prices.select(["product_code"]).append_column("year", pc.cast(prices["year"], pa.int64()))
+    return keyed.join(price_keys, keys=["product_code", "year"], join_type="left anti").num_rows
+
+
 def test_view_has_one_row_per_fact_and_amount_is_quantity_times_price(real_platform):
-    view, facts = (
-        real_platform["full_load"]["gold/vw_fact_orders_enriched"],
-        real_platform["full_load"]["gold/fact_orders"],
-    )
+    tables = real_platform["full_load"]
+    view, facts = tables["gold/vw_fact_orders_enriched"], tables["gold/fact_orders"]
     assert view.num_rows == facts.num_rows
     assert pc.sum(view["sold_quantity"]).as_py() == pc.sum(facts["sold_quantity"]).as_py()
-    expected = pc.multiply(view["sold_quantity"], view["price_inr"])
-    assert pc.all(pc.equal(view["total_amount_inr"], expected).fill_null(True)).as_py()
+    # Every (product, year) sold has a price in the source files: the parent's price list covers
+    # each product it sold in 2024 and 2025, and the 17 child products that join have 2025 prices.
+    no_price = pc.is_null(view["price_inr"])
+    assert unpriced_fact_rows(facts, tables["gold/dim_gross_price"]) == 0
+    assert pc.sum(no_price).as_py() == 0
+    priced = view.filter(pc.invert(no_price))
+    expected = pc.multiply(priced["sold_quantity"], priced["price_inr"])
+    assert pc.all(pc.equal(priced["total_amount_inr"], expected), skip_nulls=False).as_py() is True
     assert view.column_names[:3] == ["date", "product_code", "customer_code"]
     assert pc.sum(pc.is_null(view["channel"])).as_py() == 0
 

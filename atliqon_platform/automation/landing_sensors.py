@@ -4,7 +4,10 @@ Each sensor's cursor records the content version (S3 ETag, local md5) of every k
 acted on, so a file re-delivered with the same content starts nothing and one with new
 content reruns what it feeds. Run keys are made of keys and versions too: if the daemon
 stops between requesting runs and saving the cursor, the next tick asks for the same run
-keys and Dagster launches nothing twice.
+keys and Dagster launches nothing twice. A replayed tick may group the days differently (one
+range instead of single days, once more than ``MAX_DAY_RUNS_PER_TICK`` are new), and a range's
+key then differs: so a day that a run of this sensor, created after its files last changed,
+already covers is not requested again.
 
 Order files are listed incrementally, after the last key seen; every ``FULL_SCAN_EVERY``
 ticks the whole prefix is listed again, because a late file for an old day sorts before
@@ -25,13 +28,19 @@ from dagster import (
     DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+    SENSOR_NAME_TAG,
+)
 
 from atliqon_platform.assets.bronze import BRONZE_ORDERS
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job
@@ -52,6 +61,7 @@ FULL_SCAN_EVERY = 10
 MAX_DAY_RUNS_PER_TICK = 7
 """More new days than this in one tick (a history catching up) go as one single-run range."""
 
+ORDER_SENSOR = "order_files_sensor"
 DIMENSION_PREFIXES = (*(source.prefix for source in SNAPSHOT_SOURCES), PARENT_FACT_ORDERS.prefix)
 """``parent/`` holds the parent's dimension exports as well as its fact increments."""
 DIMENSION_READY = AssetKey(["silver", "products"])
@@ -145,6 +155,42 @@ def loaded_since_changed(
     return bool(records) and all(item.modified.timestamp() < records[0].timestamp for item in files)
 
 
+def _run_days(tags: dict[str, str]) -> tuple[dt.date, dt.date] | None:
+    """First and last day a daily orders run covers, from its partition or range tags."""
+    if PARTITION_NAME_TAG in tags:
+        day = dt.date.fromisoformat(tags[PARTITION_NAME_TAG])
+        return day, day
+    if ASSET_PARTITION_RANGE_START_TAG in tags and ASSET_PARTITION_RANGE_END_TAG in tags:
+        return (
+            dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG]),
+            dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG]),
+        )
+    return None
+
+
+def requested_since_changed(
+    instance: DagsterInstance, days: dict[dt.date, list[LandingObject]]
+) -> set[dt.date]:
+    """Days a run of the order sensor, created after their files last changed, already covers.
+
+    Such a run was requested by a tick whose cursor was lost (the daemon stopped before saving
+    it): its run key does not stop a replay that groups the days otherwise, this does.
+    """
+    if not days:
+        return set()
+    since = min(item.modified for files in days.values() for item in files)
+    records = instance.get_run_records(RunsFilter(tags={SENSOR_NAME_TAG: ORDER_SENSOR}, created_after=since))
+    covered = set()
+    for record in records:
+        span = _run_days(record.dagster_run.tags)
+        if span is None:
+            continue
+        for day, files in days.items():
+            if span[0] <= day <= span[1] and all(item.modified < record.create_timestamp for item in files):
+                covered.add(day)
+    return covered
+
+
 def order_run_requests(days: dict[dt.date, list[LandingObject]]) -> list[RunRequest]:
     """One run per new day; a backlog of many days as one single-run range instead."""
     if len(days) <= MAX_DAY_RUNS_PER_TICK:
@@ -175,7 +221,7 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
     status = DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED
 
     @sensor(
-        name="order_files_sensor",
+        name=ORDER_SENSOR,
         job=daily_orders_job,
         minimum_interval_seconds=settings.sensor_interval_seconds,
         default_status=status,
@@ -196,6 +242,8 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
             for day, files in order_days(context, changed, settings.first_order_day, last_day).items()
             if not loaded_since_changed(context.instance, BRONZE_ORDERS, files, day)
         }
+        for day in requested_since_changed(context.instance, days):
+            del days[day]
         if days and context.instance.get_latest_materialization_event(DIMENSION_READY) is None:
             return SkipReason(
                 f"{len(days)} day(s) of order files waiting: {DIMENSION_READY.to_user_string()} "

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleDefinition, ScheduleEvaluationContext, schedule
 
 from atliqon_platform.assets.jobs import daily_orders_job
+
+BUSINESS_TIMEZONE = "Asia/Kolkata"
+"""The business's calendar: a day's orders are India's day."""
 
 
 @schedule(
     name="nightly_orders_schedule",
     cron_schedule="0 23 * * *",
-    execution_timezone="Asia/Kolkata",
+    execution_timezone=BUSINESS_TIMEZONE,
     job=daily_orders_job,
     default_status=DefaultScheduleStatus.STOPPED,
     description=(
@@ -20,7 +25,8 @@ from atliqon_platform.assets.jobs import daily_orders_job
     ),
 )
 def nightly_orders_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    day = context.scheduled_execution_time.date()  # in Asia/Kolkata, the business's calendar
+    # The day in India, whatever zone the time comes in: from 18:30 UTC, UTC is a day behind.
+    day = context.scheduled_execution_time.astimezone(ZoneInfo(BUSINESS_TIMEZONE)).date()
     return RunRequest(run_key=f"nightly {day}", partition_key=day.isoformat())
 
 

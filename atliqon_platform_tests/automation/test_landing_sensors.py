@@ -1,12 +1,35 @@
 """The landing sensors' cursor rules, evaluated on a real Dagster instance over real folders and S3."""
 
 import datetime as dt
+from collections import Counter
 from typing import ClassVar
 
 import pytest
-from dagster import AssetMaterialization, build_sensor_context, instance_for_test
+from dagster import (
+    AssetMaterialization,
+    DagsterRun,
+    DagsterRunStatus,
+    RunRequest,
+    RunsFilter,
+    SensorResult,
+    build_sensor_context,
+    instance_for_test,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+    RUN_KEY_TAG,
+    SENSOR_NAME_TAG,
+)
+from dagster._core.utils import make_new_run_id
 
-from atliqon_platform.automation.landing_sensors import FULL_SCAN_EVERY, LandingCursor, build_landing_sensors
+from atliqon_platform.automation.landing_sensors import (
+    FULL_SCAN_EVERY,
+    ORDER_SENSOR,
+    LandingCursor,
+    build_landing_sensors,
+)
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
@@ -63,12 +86,63 @@ class Ticker:
             resources={"landing": self.landing},
         )
         result = self.sensor(context)
-        if getattr(result, "cursor", None) is not None:
-            self.cursor = result.cursor
+        # The cursor the daemon saves: a SensorResult's, else one set by context.update_cursor().
+        saved = getattr(result, "cursor", None) or (context.cursor if context.cursor_updated else None)
+        if saved is not None:
+            self.cursor = saved
         return result
 
     def partitions(self, result) -> list[str]:
         return [request.partition_key for request in result.run_requests]
+
+
+def requested_days(requests: list[RunRequest]) -> list[dt.date]:
+    """The days run requests cover: a request's partition, or every day of its range."""
+    days = []
+    for request in requests:
+        if request.partition_key:
+            days.append(dt.date.fromisoformat(request.partition_key))
+            continue
+        first = dt.date.fromisoformat(request.tags[ASSET_PARTITION_RANGE_START_TAG])
+        last = dt.date.fromisoformat(request.tags[ASSET_PARTITION_RANGE_END_TAG])
+        days += [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+    return days
+
+
+def single_day_keys(result) -> dict[str, str]:
+    """Run key of each single-day request of a tick, by partition."""
+    return {
+        request.partition_key: request.run_key for request in result.run_requests if request.partition_key
+    }
+
+
+class Daemon:
+    """Launches a tick's run requests as the sensor daemon does: a run per run key this sensor has
+    not launched yet, tagged with the sensor, the key and the partition (a run not started: nothing
+    executes, which is the window in which a restarted daemon replays a tick)."""
+
+    def __init__(self, instance) -> None:
+        self.instance = instance
+        self.launched: list[RunRequest] = []
+
+    def launch(self, result: SensorResult) -> None:
+        for request in result.run_requests:
+            tags = {SENSOR_NAME_TAG: ORDER_SENSOR, RUN_KEY_TAG: request.run_key}
+            if self.instance.get_runs(RunsFilter(tags=tags)):
+                continue
+            if request.partition_key:
+                tags[PARTITION_NAME_TAG] = request.partition_key
+            run = DagsterRun(
+                job_name="daily_orders_job",
+                run_id=make_new_run_id(),
+                tags={**request.tags, **tags},
+                status=DagsterRunStatus.NOT_STARTED,
+            )
+            self.instance.add_run(run)
+            self.launched.append(request)
+
+    def launches_by_day(self) -> dict[dt.date, int]:
+        return dict(Counter(requested_days(self.launched)))
 
 
 def test_files_landing_together_are_all_seen_and_each_day_runs_once(instance, landing):
@@ -116,16 +190,49 @@ def test_same_content_starts_nothing_new_content_reruns_the_day(instance, landin
     assert rerun[0].run_key != first.run_key
 
 
-def test_a_restarted_daemon_repeats_the_same_run_keys_and_loses_nothing(instance, landing):
+REPLAYS = {
+    "single days": ([2], [3]),
+    "a range that grows by a day": (list(range(2, 10)), [10]),
+    "single days that become a range": (list(range(2, 8)), [8, 9]),
+}
+"""Days landed for the tick whose cursor is lost, then days landed before the replayed tick: in
+one scenario every tick requests single days, in the others the 7-day limit turns them into a
+range (MAX_DAY_RUNS_PER_TICK is 7)."""
+
+
+@pytest.mark.parametrize("launched", [True, False], ids=["runs launched", "nothing launched"])
+@pytest.mark.parametrize(("lost", "later"), REPLAYS.values(), ids=REPLAYS.keys())
+def test_a_restarted_daemon_launches_nothing_twice_and_loses_nothing(
+    instance, landing, lost, later, launched
+):
+    """The daemon stops after a tick requested (and maybe launched) its runs but before it saved the
+    cursor: the next tick replays from the cursor before, incrementally, and each day runs once."""
+    daemon, ticker = Daemon(instance), Ticker("order_files_sensor", instance, landing)
     landing.write(*order_file(1))
-    ticker = Ticker("order_files_sensor", instance, landing)
-    before = ticker.cursor
-    first = ticker.tick()
-    landing.write(*order_file(2))
-    # The daemon died before saving the tick: the next one starts from the old cursor.
-    replayed = ticker.tick(cursor=before or "")
-    assert {r.run_key for r in replayed.run_requests} >= {r.run_key for r in first.run_requests}
-    assert ticker.partitions(replayed) == ["2025-07-01", "2025-07-02"]
+    daemon.launch(ticker.tick())
+    kept = ticker.cursor
+    for day in lost:
+        landing.write(*order_file(day))
+    lost_tick = ticker.tick()
+    if launched:
+        daemon.launch(lost_tick)
+    for day in later:
+        landing.write(*order_file(day))
+    replayed = ticker.tick(cursor=kept)
+    daemon.launch(replayed)
+    assert landing.starts[-1] == order_file(1)[0], "the replay did not list after the kept cursor"
+    assert LandingCursor.parse(ticker.cursor).ticks_since_full_scan == 1
+    replayed_days = set(requested_days(replayed.run_requests))
+    assert {dt.date(2025, 7, day) for day in later} <= replayed_days
+    if not launched:  # nothing of the lost tick ran: the replay requests all of it again
+        assert replayed_days == {dt.date(2025, 7, day) for day in (*lost, *later)}
+    launches = daemon.launches_by_day()
+    assert launches == {dt.date(2025, 7, day): 1 for day in (1, *lost, *later)}, f"runs per day: {launches}"
+    lost_keys, replayed_keys = single_day_keys(lost_tick), single_day_keys(replayed)
+    again = lost_keys.keys() & replayed_keys.keys()  # the single days, when nothing was launched
+    assert {day: replayed_keys[day] for day in again} == {day: lost_keys[day] for day in again}, (
+        "a day requested again got a new run key"
+    )
     assert ticker.tick().run_requests == []
 
 
@@ -149,13 +256,14 @@ def test_bad_keys_are_skipped_with_a_warning_and_the_sensor_keeps_ticking(instan
     ]
 
 
-def test_order_files_wait_for_the_dimensions(landing):
+def test_order_files_wait_for_the_dimensions_then_run(landing):
     landing.write(*order_file(1))
     with instance_for_test() as empty_instance:
         ticker = Ticker("order_files_sensor", empty_instance, landing)
         result = ticker.tick()
         assert "silver/products is not materialised yet" in result.skip_message
-        assert ticker.cursor is None  # nothing consumed: the files are still new next tick
+        empty_instance.report_runless_asset_event(AssetMaterialization(asset_key=["silver", "products"]))
+        assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
 
 
 def test_a_backlog_of_days_is_one_single_run_range(instance, landing):

@@ -1,19 +1,20 @@
-"""The Databricks job a Pipes launch submits: built by code, valid for the databricks-sdk types,
-carrying the settings the job's process needs and no secret."""
+"""The Databricks job a Pipes launch submits: the body that reaches a workspace's runs/submit,
+against one written out from the Jobs API reference, carrying the settings the job's process
+needs and no secret."""
 
 import json
 from importlib.metadata import entry_points
 
 import pytest
-from dagster import AssetExecutionContext, MaterializeResult, asset, materialize, open_pipes_session
-from dagster._core.pipes.utils import PipesTempFileContextInjector, PipesTempFileMessageReader
-from dagster_databricks import PipesDatabricksClient
-from databricks.sdk import WorkspaceClient
+from dagster import AssetExecutionContext, MaterializeResult, asset, materialize
+from dagster_pipes import decode_env_var
 from databricks.sdk.service import jobs
 
 from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, job_spec
 from atliqon_platform.pipes.entrypoint import parse_arguments
+from atliqon_platform.pipes.launchers import DatabricksJobLauncher, PipesLauncher
 from atliqon_platform.settings import load_settings
+from atliqon_platform_tests.pipes.workspace import local_workspace
 
 WORKSPACE = {
     "ATLIQON_ENV": "databricks",
@@ -26,70 +27,127 @@ WORKSPACE = {
 }
 
 
+GIVEN = {
+    "ATLIQON_DATABRICKS_SPARK_VERSION": "16.4.x-scala2.12",
+    "ATLIQON_DATABRICKS_NODE_TYPE": "i3.xlarge",
+    "ATLIQON_DATABRICKS_WORKERS": "3",
+    "ATLIQON_FIRST_ORDER_DAY": "2025-07-01",
+    "ATLIQON_FIRST_MONTH": "2024-01-01",
+    "ATLIQON_CATALOG": "fmcg",
+    "AWS_REGION": "ap-south-1",
+}
+"""Every setting the job body depends on, given, so that the expected body is written out whole."""
+FORWARDED = [
+    "ATLIQON_CATALOG=fmcg",
+    "ATLIQON_ENV=databricks",
+    "ATLIQON_FIRST_MONTH=2024-01-01",
+    "ATLIQON_FIRST_ORDER_DAY=2025-07-01",
+    "ATLIQON_HOME=/tmp/atliqon",
+    "ATLIQON_LANDING_URI=s3://atliqon-data/landing",
+    "AWS_REGION=ap-south-1",
+]
+"""The settings the job's process is given (``--setting``), sorted."""
+
+
 def _settings_on_the_cluster(task: jobs.SubmitTask) -> dict[str, str]:
     arguments = parse_arguments(task.python_wheel_task.parameters)
     return dict(setting.split("=", 1) for setting in arguments.setting)
 
 
-def test_job_cluster_task_round_trips_through_the_sdk_types():
-    spec = job_spec(load_settings(WORKSPACE), "daily_orders_job")
-    body = spec.task.as_dict()
-    assert jobs.SubmitTask.from_dict(body).as_dict() == body
-    assert body["task_key"] == "atliqon_daily_orders_job"
-    assert body["python_wheel_task"]["package_name"] == PACKAGE_NAME
-    assert body["python_wheel_task"]["entry_point"] == ENTRY_POINT
-    assert body["libraries"] == [{"whl": WORKSPACE["ATLIQON_DATABRICKS_WHEEL"]}]
-    cluster = body["new_cluster"]
-    assert {"spark_version", "node_type_id", "num_workers"} <= cluster.keys()
-    profile = cluster["aws_attributes"]["instance_profile_arn"]
-    assert profile == WORKSPACE["ATLIQON_DATABRICKS_INSTANCE_PROFILE"]
-    assert "existing_cluster_id" not in body  # a new cluster: Pipes passes its bootstrap in spark_env_vars
-    assert parse_arguments(body["python_wheel_task"]["parameters"]).channel == "dbfs"
-    assert "dapi-secret-token" not in json.dumps(body) + json.dumps(spec.submit_args)
+def pop_parameters(task: dict) -> tuple[str, list[str]]:
+    """Takes the wheel task's parameters out of ``task``: the Pipes channel, and the settings
+    sorted (the entry point reads them in any order)."""
+    parameters = task["python_wheel_task"].pop("parameters")
+    flags, values = parameters[0::2], parameters[1::2]
+    assert flags == ["--channel"] + ["--setting"] * (len(flags) - 1), parameters
+    return values[0], sorted(values[1:])
 
 
-def test_the_task_as_pipes_databricks_client_submits_it():
-    """The client adds its bootstrap to our task (its own code, in a real Pipes session); the
-    result is still a valid SubmitTask, and the job's process finds the bootstrap in its environment."""
-    spec = job_spec(load_settings(WORKSPACE), "daily_orders_job")
-    submitted = {}
+def launched_through(launcher: PipesLauncher, job_name: str) -> bool:
+    """Materialise an asset whose step launches ``job_name`` as the platform's remote assets do."""
 
     @asset
-    def launch(context: AssetExecutionContext) -> MaterializeResult:
-        client = PipesDatabricksClient(WorkspaceClient(host=WORKSPACE["DATABRICKS_HOST"], token="unused"))
-        with open_pipes_session(
-            context=context,
-            context_injector=PipesTempFileContextInjector(),
-            message_reader=PipesTempFileMessageReader(),
-        ) as session:
-            submitted["task"] = client._enrich_submit_task_dict(  # what run() passes to jobs.submit
-                context=context, session=session, submit_task_dict=spec.task.as_dict()
-            )
+    def launch(context: AssetExecutionContext, pipes_launcher: PipesLauncher) -> MaterializeResult:
+        pipes_launcher.run(context, job_name)
         return MaterializeResult()
 
-    assert materialize([launch]).success
-    body = jobs.SubmitTask.from_dict(submitted["task"]).as_dict()
-    assert set(body["new_cluster"]["spark_env_vars"]) == {"DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"}
-    assert body["python_wheel_task"] == spec.task.as_dict()["python_wheel_task"]
+    return materialize([launch], resources={"pipes_launcher": launcher}).success
 
 
-def test_serverless_task_names_an_environment_that_installs_the_wheel():
+def test_the_launcher_submits_the_job_body_databricks_documents(tmp_path, monkeypatch):
+    """What reaches POST /api/2.2/jobs/runs/submit, against a body written from the API's
+    reference (a one-time run of one task: a Python wheel task on a new job cluster)."""
+    with local_workspace(tmp_path) as workspace:
+        environment = {**WORKSPACE, **GIVEN, "DATABRICKS_HOST": workspace.url}
+        for name, value in {**environment, "REQUESTS_CA_BUNDLE": workspace.ca_bundle}.items():
+            monkeypatch.setenv(name, value)
+        for name in ("ATLIQON_LAKE_URI", "AWS_DEFAULT_REGION", "DATABRICKS_CLUSTER_ID"):
+            monkeypatch.delenv(name, raising=False)
+        assert launched_through(DatabricksJobLauncher.from_environment(None), "daily_orders_job")
+
+    [body] = workspace.bodies("POST", "/api/2.2/jobs/runs/submit")
+    [task] = body["tasks"]
+    assert pop_parameters(task) == ("dbfs", FORWARDED)
+    bootstrap = {
+        name: decode_env_var(value) for name, value in task["new_cluster"].pop("spark_env_vars").items()
+    }
+    assert body == {
+        "run_name": "atliqon_daily_orders_job",
+        "tasks": [
+            {
+                "task_key": "atliqon_daily_orders_job",
+                "new_cluster": {
+                    "spark_version": "16.4.x-scala2.12",
+                    "node_type_id": "i3.xlarge",
+                    "num_workers": 3,
+                    "data_security_mode": "SINGLE_USER",
+                    "aws_attributes": {
+                        "instance_profile_arn": WORKSPACE["ATLIQON_DATABRICKS_INSTANCE_PROFILE"]
+                    },
+                    "spark_conf": {"spark.sql.session.timeZone": "UTC"},
+                },
+                "libraries": [{"whl": WORKSPACE["ATLIQON_DATABRICKS_WHEEL"]}],
+                "python_wheel_task": {"package_name": "atliqon_platform", "entry_point": "atliqon-pipes"},
+            }
+        ],
+    }
+    # Pipes' bootstrap: where the job reads its context (a file put on DBFS) and writes its messages.
+    context_file, messages = (
+        bootstrap["DAGSTER_PIPES_CONTEXT"]["path"],
+        bootstrap["DAGSTER_PIPES_MESSAGES"]["path"],
+    )
+    assert json.loads(workspace.files[context_file])["extras"] == {"job": "daily_orders_job"}
+    assert {"path": messages} in workspace.bodies("POST", "/api/2.0/dbfs/mkdirs")
+    # The token authenticates each call and travels in nothing the job or its logs would show.
+    assert {call.headers["Authorization"] for call in workspace.calls} == {"Bearer dapi-secret-token"}
+    assert not any("dapi-secret-token" in json.dumps(call.body) for call in workspace.calls)
+    assert not any("dapi-secret-token" in data.decode() for data in workspace.files.values())
+
+
+def test_serverless_job_names_an_environment_that_installs_the_wheel():
     settings = load_settings(
         {
             **WORKSPACE,
+            **GIVEN,
             "ATLIQON_DATABRICKS_JOB_COMPUTE": "serverless",
             "ATLIQON_DATABRICKS_VOLUME": "/Volumes/fmcg/default/pipes",
         }
     )
     spec = job_spec(settings, "dimensions_job")
-    body = spec.task.as_dict()
-    assert jobs.SubmitTask.from_dict(body).as_dict() == body
-    assert "new_cluster" not in body and "libraries" not in body
-    (environment,) = spec.submit_args["environments"]
-    assert jobs.JobEnvironment.from_dict(environment.as_dict()).as_dict() == environment.as_dict()
-    assert environment.environment_key == body["environment_key"]
-    assert environment.spec.dependencies == [WORKSPACE["ATLIQON_DATABRICKS_WHEEL"]]
-    assert parse_arguments(body["python_wheel_task"]["parameters"]).channel == "volumes"
+    task = spec.task.as_dict()
+    assert pop_parameters(task) == ("volumes", FORWARDED)
+    assert task == {
+        "task_key": "atliqon_dimensions_job",
+        "environment_key": "atliqon",
+        "python_wheel_task": {"package_name": "atliqon_platform", "entry_point": "atliqon-pipes"},
+    }
+    assert spec.submit_args["run_name"] == "atliqon_dimensions_job"
+    assert [environment.as_dict() for environment in spec.submit_args["environments"]] == [
+        {
+            "environment_key": "atliqon",
+            "spec": {"environment_version": "3", "dependencies": [WORKSPACE["ATLIQON_DATABRICKS_WHEEL"]]},
+        }
+    ]
 
 
 def test_the_job_process_resolves_the_same_data_locations():

@@ -1,9 +1,17 @@
 import csv
 import io
+import re
 
 from atliqon_platform.sample_data.synthetic import Scale, generate
 
 SCALE = Scale(days=5, lines_per_day=400, customers=20)
+MONTH_FORMATS = {
+    "yyyy-MM-dd": r"\d{4}-\d{2}-\d{2}",
+    "yyyy/MM/dd": r"\d{4}/\d{2}/\d{2}",
+    "dd/MM/yyyy": r"\d{2}/\d{2}/\d{4}",
+    "dd-MM-yyyy": r"\d{2}-\d{2}-\d{4}",
+}
+"""The four month formats of the real gross_price file (REFERENCE_RULES.md §2)."""
 
 
 def files(seed: int) -> dict[str, bytes]:
@@ -38,8 +46,8 @@ def test_every_defect_kind_is_present():
     assert any(not row["product_id"].isdigit() for row in products)
     prices = rows(written["gross_price/gross_price.csv"])
     months = {row["month"] for row in prices}
-    assert {"-" in m[:5] and m[4] == "-" for m in months} and any("/" in m and m[2] == "/" for m in months)
-    assert any(m[4] == "/" for m in months) and any(m[2] == "-" for m in months)
+    for name, shape in MONTH_FORMATS.items():
+        assert any(re.fullmatch(shape, month) for month in months), f"no gross-price month as {name}"
     assert any(row["gross_price"].startswith("-") for row in prices)
     assert any(row["gross_price"] in ("unknown", "not_available") for row in prices)
     assert any(row["product_id"] == "88888888" for row in prices)
