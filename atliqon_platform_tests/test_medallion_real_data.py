@@ -6,7 +6,9 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import AssetCheckSeverity
+from deltalake import DeltaTable
 
+from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform_tests.real_platform import REAL_TABLES, read_delta
 
 
@@ -133,3 +135,23 @@ def test_every_check_passes_on_the_real_data_except_warnings_about_real_defects(
     assert all(evaluation.severity == AssetCheckSeverity.WARN for evaluation in failed.values())
     assert "no order lines on 2025-08-31, 2025-10-31" in failed[("bronze/orders", "not_empty")].description
     assert len(real_platform["checks"]) >= 60
+
+
+def test_every_table_is_committed_by_delta_spark_and_read_by_deltalake(real_platform, spark):
+    """The lake's contract: Spark's own Delta engine writes, and delta-rs reads every table."""
+    lake = real_platform["home"] / "lake"
+    tables = sorted(
+        f"{layer.name}/{table.name}"
+        for layer in lake.iterdir()
+        if layer.name in ("bronze", "silver", "gold")
+        for table in layer.iterdir()
+        if (table / "_delta_log").is_dir()
+    )
+    assert set(REAL_TABLES) <= set(tables)
+    for table in tables:
+        delta = DeltaTable(str(lake / table))
+        assert delta.history(1)[0]["engineInfo"].endswith(f"Delta-Lake/{DELTA_VERSION}"), table
+        protocol = delta.protocol()
+        assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2), table
+        spark_rows = spark.read.format("delta").load(str(lake / table)).count()
+        assert delta.to_pyarrow_table().num_rows == spark_rows, table

@@ -1,7 +1,7 @@
 """The baseline: the platform's rules as one plain PySpark script, no Dagster, full reprocessing.
 
 It is what the reference notebook did (read everything, rebuild every table) on the same engine
-and storage as the platform: local Spark, Delta through delta-rs. It calls the same rule
+and storage as the platform: local Spark writing Delta with delta-spark. It calls the same rule
 functions, so the difference to a Dagster build is the orchestration, the checks and the
 metadata, not the logic. It writes no quarantine accounting, no metadata, and runs no check.
 """

@@ -1,6 +1,6 @@
 """Scale: N synthetic order lines (10 million by default) through bronze to gold in a single-run
 backfill, against the raw throughput of the stack: Spark reading the same CSV files and writing
-them to Delta (through delta-rs, as the platform does) with no rules.
+them to Delta (with delta-spark, as the platform does) with no rules.
 
 Peak memory is the resident memory of this process and its children (the Spark JVM), sampled.
 
@@ -32,7 +32,7 @@ RAW_COPY = "raw copy: Spark CSV read -> Delta, no rules"
 
 
 def raw_copy(home: Home) -> int:
-    spark = home.lake.backend._spark
+    spark = home.lake.spark.spark_session
     frame = spark.read.option("header", True).csv(f"{home.settings.landing_uri}/{ORDERS.prefix}")
     return home.lake.overwrite(frame, "raw", "orders").rows
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> Report:
         scale = Scale(days=args.days, lines_per_day=args.lines // args.days)
         seconds, lines = timed(lambda: generate(home.landing.write, scale))
         report.add("generating the files (once)", seconds)
-        home.lake.backend  # noqa: B018 - the session, started before any timing
+        home.lake.tables  # noqa: B018 - the session, started before any timing
         steps: dict[str, float] = {}
         for run in range(args.runs):
             for name in (PIPELINE, RAW_COPY) if run % 2 == 0 else (RAW_COPY, PIPELINE):

@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.assets.partitions import DAILY, MONTHLY
-from atliqon_platform.checks.results import Rule, describe, guarded, rule_result, scope_of
+from atliqon_platform.checks.results import Offending, Rule, describe, guarded, rule_results, scope_of
 from atliqon_platform.checks.rules import (
     duplicate_keys,
     monthly_total_mismatches,
@@ -102,17 +102,16 @@ def _gold_checks(
     return _checks
 
 
-def _codes_resolve(asset_key: AssetKey, lake: DeltaLakeResource, facts, scope) -> AssetCheckResult:
+def _codes_resolve(asset_key: AssetKey, lake: DeltaLakeResource, facts: DataFrame) -> Offending:
     unresolved = unresolved_codes(facts, lake.read("gold", "dim_products"), "product_code").unionByName(
         unresolved_codes(facts, lake.read("gold", "dim_customers"), "customer_code")
     )
-    return rule_result(asset_key, CODES_RESOLVE, unresolved.select(*FACT_KEY, "sold_quantity"), scope)
+    return Offending(asset_key, CODES_RESOLVE, unresolved.select(*FACT_KEY, "sold_quantity"))
 
 
 def _sb_fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
-    yield _codes_resolve(
-        AssetKey(["gold", "sb_fact_orders"]), lake, lake.read("gold", "sb_fact_orders", scope), scope
-    )
+    key = AssetKey(["gold", "sb_fact_orders"])
+    yield from rule_results([_codes_resolve(key, lake, lake.read("gold", "sb_fact_orders", scope))], scope)
 
 
 def _fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
@@ -123,11 +122,14 @@ def _fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Itera
     parent = all_parent
     if scope is not None:
         parent = all_parent.where(F.col("date").between(F.lit(scope.start), F.lit(scope.end)))
-    yield _codes_resolve(key, lake, facts, scope)
-    yield rule_result(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), scope)
-    yield rule_result(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), scope)
     prices = lake.read("gold", "dim_gross_price")
-    yield rule_result(key, PRICED, unpriced_product_years(facts, prices), scope)
+    offending = [
+        _codes_resolve(key, lake, facts),
+        Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily)),
+        Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily)),
+        Offending(key, PRICED, unpriced_product_years(facts, prices)),
+    ]
+    yield from rule_results(offending, scope)
     yield _unknown_customer(key, lake, all_parent, scope)
 
 
@@ -164,18 +166,17 @@ def _view(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[Ass
     key = AssetKey(["gold", "vw_fact_orders_enriched"])
     facts = lake.read("gold", "fact_orders")
     mismatches = view_row_mismatch(lake.read("gold", "vw_fact_orders_enriched"), facts, FACT_KEY)
-    yield rule_result(key, ONE_ROW_PER_FACT, mismatches, scope)
     unsold = priced_products_without_sales(lake.read("gold", "dim_gross_price"), facts)
-    yield rule_result(key, PRICES_HAVE_SALES, unsold, scope)
+    offending = [Offending(key, ONE_ROW_PER_FACT, mismatches), Offending(key, PRICES_HAVE_SALES, unsold)]
+    yield from rule_results(offending, scope)
 
 
 def _unique_key_checks(name: str, keys: Sequence[str]) -> AssetChecksDefinition:
     rule = unique_key_rule(keys)
 
     def evaluate(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
-        yield rule_result(
-            AssetKey(["gold", name]), rule, duplicate_keys(lake.read("gold", name), keys), scope
-        )
+        offending = Offending(AssetKey(["gold", name]), rule, duplicate_keys(lake.read("gold", name), keys))
+        yield from rule_results([offending], scope)
 
     return _gold_checks(name, [rule], evaluate)
 

@@ -19,7 +19,7 @@ from dagster import (
 from pyspark.sql import functions as F
 
 from atliqon_platform.assets.partitions import DAILY
-from atliqon_platform.checks.results import Rule, describe, guarded, rule_result, scope_of
+from atliqon_platform.checks.results import Offending, Rule, describe, guarded, rule_results, scope_of
 from atliqon_platform.checks.rules import date_rejections, duplicate_keys, null_keys, rejected_share
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.transforms import orders
@@ -111,14 +111,19 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
                     F.col("customer_code").alias("customer_id"),
                     "sold_quantity",
                 )
-                yield rule_result(
-                    asset_key, by_name["dates_inside_partition"], date_rejections(rejected), scope
-                )
-                yield rule_result(asset_key, by_name["conflicting_lines"], conflicts, scope)
-            yield rule_result(asset_key, KEYS_NOT_NULL, null_keys(kept, table.keys), scope)
+                offending = [
+                    Offending(asset_key, by_name["dates_inside_partition"], date_rejections(rejected)),
+                    Offending(asset_key, by_name["conflicting_lines"], conflicts),
+                ]
+            else:
+                offending = []
             unexplained = null_keys(rejected, (REJECT_REASON, "file_name", "line_number"))
-            yield rule_result(quarantine_key, REASONS_GIVEN, unexplained, scope)
-            yield rule_result(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique, conflicts), scope)
+            offending += [
+                Offending(asset_key, KEYS_NOT_NULL, null_keys(kept, table.keys)),
+                Offending(quarantine_key, REASONS_GIVEN, unexplained),
+                Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique, conflicts)),
+            ]
+            yield from rule_results(offending, scope)
             kept_rows = lake.count("silver", table.name, scope)
             rejected_rows = lake.count("silver", f"{table.name}_rejected", scope)
             share = rejected_share(kept_rows, rejected_rows)

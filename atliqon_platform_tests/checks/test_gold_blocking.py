@@ -18,7 +18,7 @@ from dagster import AssetKey, evaluate_automation_conditions
 
 from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.checks.gold import ONE_ROW_PER_FACT
-from atliqon_platform.checks.results import rule_result
+from atliqon_platform.checks.results import Offending, rule_results
 from atliqon_platform.checks.rules import view_row_mismatch
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
@@ -112,9 +112,11 @@ def test_a_fanned_out_view_fails_one_row_per_fact_with_the_doubled_fact(spark):
     facts = spark.createDataFrame([(JULY, "P1", "C1", 2.0), (JULY, "P2", "C1", 3.0)], schema)
     # A dimension with a code twice (here the product P1) doubles that fact in the view's join.
     view = facts.unionByName(facts.where("product_code = 'P1'"))
-    result = rule_result(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(view, facts, FACT_KEY), None)
+    fanned_out = Offending(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(view, facts, FACT_KEY))
+    [result] = rule_results([fanned_out], None)
     assert not result.passed
     assert result.metadata["offending_rows"].value == 1
     assert "| 2025-07-01 | P1 | C1 | 1 | 2 |" in result.metadata["examples"].value
-    clean = rule_result(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(facts, facts, FACT_KEY), None)
+    one_to_one = Offending(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(facts, facts, FACT_KEY))
+    [clean] = rule_results([one_to_one], None)
     assert clean.passed
