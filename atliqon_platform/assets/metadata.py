@@ -12,12 +12,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.checks.results import markdown_rows
-from atliqon_platform.resources.delta_lake import WriteResult
+from atliqon_platform.resources.delta_lake import PREVIEW_ROWS, WriteResult
 from atliqon_platform.settings import delta_storage_options
 from atliqon_platform.transforms.common import REJECT_REASON
 
 OWNERS = ["team:data-platform"]
-PREVIEW_ROWS = 5
 
 
 def column_schema(data: DataFrame | pa.Table) -> TableSchema:
@@ -28,9 +27,11 @@ def column_schema(data: DataFrame | pa.Table) -> TableSchema:
     )
 
 
-def preview(uri: str) -> str:
+def preview(result: WriteResult) -> str:
     """The first rows of the written table, read by delta-rs (no Spark job for a preview)."""
-    table = DeltaTable(uri, storage_options=delta_storage_options(uri) or None)
+    if result.preview is not None:
+        return markdown_rows(result.preview)
+    table = DeltaTable(result.uri, storage_options=delta_storage_options(result.uri) or None)
     return markdown_rows(table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pylist())
 
 
@@ -41,7 +42,7 @@ def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any
         "dagster/uri": MetadataValue.path(result.uri),
         "dagster/column_schema": column_schema(data),
         "delta_version": result.version,
-        "preview": MetadataValue.md(preview(result.uri)),
+        "preview": MetadataValue.md(preview(result)),
         **extra,
     }
 

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext
+from py4j.protocol import Py4JJavaError
 from pydantic import PrivateAttr
-from pyspark.errors import AnalysisException
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
@@ -33,6 +35,7 @@ from atliqon_platform.resources.spark import SparkSessionResource
 from atliqon_platform.settings import ConfigurationError, Environment, Settings, s3a_options
 
 Data = DataFrame | pa.Table
+PREVIEW_ROWS = 5
 WriteMode = Literal["overwrite", "append"]
 
 # What Spark and Delta say when a path or name holds no table.
@@ -70,6 +73,8 @@ class WriteResult:
     uri: str
     version: int
     rows: int  # rows written by this commit
+    # The first rows, where delta-rs cannot read the table itself (a Unity Catalog name).
+    preview: list[dict[str, Any]] | None = None
 
 
 def _columns(schema: StructType) -> dict[str, str]:
@@ -95,8 +100,13 @@ def merge_condition(keys: list[str]) -> str:
     return " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
 
-def _condition(error: AnalysisException) -> str:
-    return error.getCondition() or ""
+def _condition(error: Exception) -> str:
+    """Spark's error class (``DELTA_MISSING_DELTA_TABLE``, ...), also when it comes from the JVM
+    as a plain Py4J error."""
+    if isinstance(error, PySparkException) and error.getCondition():
+        return error.getCondition()
+    found = re.search(r"\[([A-Z][A-Z_]+)\]", str(error))
+    return found.group(1) if found else ""
 
 
 class DeltaTables:
@@ -120,7 +130,7 @@ class DeltaTables:
             frame = self._spark.table(self._sql_name(uri))
             frame.schema  # noqa: B018 - resolving the schema reads the table's log
             return frame
-        except AnalysisException as error:
+        except (PySparkException, Py4JJavaError) as error:
             if _condition(error) in NOT_A_TABLE or "is not a Delta table" in str(error):
                 return None
             if "UNSUPPORTED_FEATURES" in _condition(error) or "PROTOCOL" in _condition(error):
@@ -199,6 +209,12 @@ class DeltaTables:
     def count(self, uri: str, where: PartitionRange | None) -> int:
         """Answered from the Delta log's statistics where the filter is on partition columns."""
         return self.read(uri, where).count()
+
+    def preview(self, uri: str, rows: int) -> list[dict[str, Any]] | None:
+        """The first rows of a table named in a catalog; paths are previewed by delta-rs instead."""
+        if not self._by_name:
+            return None
+        return [row.asDict() for row in self.read(uri, None).limit(rows).collect()]
 
     def version(self, uri: str) -> int | None:
         if self._table(uri) is None:
@@ -286,18 +302,21 @@ class DeltaLakeResource(ConfigurableResource):
         """Replace the table, or only the rows of ``replace``'s range, in one commit."""
         uri = self.uri(layer, name)
         with self._one_writer(layer, name):
-            return WriteResult(uri, *self.tables.write(data, uri, "overwrite", partition_by, replace))
+            return self._result(uri, *self.tables.write(data, uri, "overwrite", partition_by, replace))
 
     def append(self, data: Data, layer: str, name: str) -> WriteResult:
         uri = self.uri(layer, name)
         with self._one_writer(layer, name):
-            return WriteResult(uri, *self.tables.write(data, uri, "append", None, None))
+            return self._result(uri, *self.tables.write(data, uri, "append", None, None))
 
     def merge(self, data: Data, layer: str, name: str, keys: list[str]) -> WriteResult:
         """Upsert on ``keys``: matching rows are updated, new ones inserted."""
         uri = self.uri(layer, name)
         with self._one_writer(layer, name):
-            return WriteResult(uri, *self.tables.merge(data, uri, keys))
+            return self._result(uri, *self.tables.merge(data, uri, keys))
+
+    def _result(self, uri: str, version: int, rows: int) -> WriteResult:
+        return WriteResult(uri, version, rows, self.tables.preview(uri, PREVIEW_ROWS))
 
     def read(self, layer: str, name: str, where: PartitionRange | None = None) -> DataFrame:
         return self.tables.read(self.uri(layer, name), where)
