@@ -103,7 +103,7 @@ def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark
     read = any_lake.read("silver", "sample", july_2)
     plan = read._jdf.queryExecution().executedPlan().toString()
     assert "LocalTableScan" not in plan and "FileScan parquet" in plan
-    scheme = "s3a://" if uri.startswith("s3://") else "file:"
+    scheme = "s3://" if uri.startswith("s3://") else "file:"
     assert all(path.startswith(scheme) and "day=2025-07-02" in path for path in read.inputFiles())
     assert [row.label for row in read.collect()] == ["new2"]
 
