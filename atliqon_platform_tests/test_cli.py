@@ -2,6 +2,7 @@
 
 import csv
 import socket
+from pathlib import Path
 
 from deltalake import DeltaTable
 
@@ -41,17 +42,22 @@ def test_demo_size_options_are_checked(tmp_path):
     assert "'0' is not a whole number of at least 1" in result.stderr
 
 
-def test_up_on_a_port_in_use_is_one_clear_line_before_anything_starts(tmp_path):
+def refuses_a_port_in_use(command: str, server: str, setting: str, home: Path) -> None:
+    """``atliqon <command> --port P``, while something else listens on P, stops in one line."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = atliqon("up", "--port", str(port), home=tmp_path)
+        result = atliqon(command, "--port", str(port), home=home)
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"atliqon: configuration error: cannot serve the Dagster UI on 127.0.0.1:{port} "
-        "(Address already in use); choose another --port or ATLIQON_PORT"
+        f"atliqon: configuration error: cannot serve {server} on 127.0.0.1:{port} "
+        f"(Address already in use); choose another --port or {setting}"
     )
+
+
+def test_up_on_a_port_in_use_is_one_clear_line_before_anything_starts(tmp_path):
+    refuses_a_port_in_use("up", "the Dagster UI", "ATLIQON_PORT", tmp_path)
     assert not (tmp_path / "landing").exists()  # not even the demo data
 
 
