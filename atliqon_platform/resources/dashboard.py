@@ -33,6 +33,9 @@ class DashboardResource(ConfigurableResource):
         from atliqon_platform.dashboard.snapshot import kpi_markdown, snapshot_html
         from atliqon_platform.dashboard.view import read_view
 
+        if "/" not in view_uri:
+            # A catalog name (<catalog>.gold.<view>): the dashboard reads the view by path, with delta-rs.
+            return {"dashboard": f"not published: {view_uri} is a catalog table, the dashboard reads a path"}
         loaded = read_view(view_uri, delta_storage_options(view_uri))
         folder, _, name = self.snapshot_uri.rpartition("/")
         store = LandingZoneResource(uri=folder, endpoint_url=self.endpoint_url, region_name=self.region_name)
