@@ -199,7 +199,7 @@ class DeltaTables:
     def _on_this_machine(self, uri: str) -> bool:
         """A table in a local folder, whose log delta-rs reads in milliseconds; elsewhere (S3,
         catalogs) the session answers, with a Spark job."""
-        return not self._by_name and "://" not in uri
+        return not self._by_name and _is_local_path(uri)
 
     def _last_commit(self, uri: str) -> tuple[int, int]:
         """The version of the commit just made, and the rows it wrote, from its own metrics."""
@@ -242,8 +242,9 @@ class DeltaTables:
         return int(self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0]["version"])
 
 
-def _local_folder(uri: str) -> Path | None:
-    return None if "://" in uri else Path(uri)
+def _is_local_path(uri: str) -> bool:
+    """A folder on this machine, not a URI of a store (s3://...)."""
+    return "://" not in uri
 
 
 class DeltaLakeResource(ConfigurableResource):
@@ -301,11 +302,10 @@ class DeltaLakeResource(ConfigurableResource):
         committing the same version at the same instant could both do. Object stores and
         catalogs arbitrate commits themselves (README, Concurrent writers).
         """
-        folder = None if self.catalog else _local_folder(self.lake_uri)
-        if folder is None:
+        if self.catalog or not _is_local_path(self.lake_uri):
             yield
             return
-        lock_file = folder / layer / f".{name}.lock"
+        lock_file = Path(self.lake_uri) / layer / f".{name}.lock"
         lock_file.parent.mkdir(parents=True, exist_ok=True)
         with lock_file.open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
