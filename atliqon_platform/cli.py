@@ -28,14 +28,22 @@ from atliqon_platform.lifecycle import (
     raise_on_stop_signals,
     say,
 )
+from atliqon_platform.resources.spark_connect_server import free_port, server_launch, wait_until_listening
 from atliqon_platform.sample_data.synthetic import Scale
-from atliqon_platform.settings import ConfigurationError, Settings, delta_storage_options, load_settings
+from atliqon_platform.settings import (
+    ConfigurationError,
+    Environment,
+    Settings,
+    delta_storage_options,
+    load_settings,
+)
 
 DEFINITIONS_MODULE = "atliqon_platform.definitions"
 # The name `dagster dev -m atliqon_platform.definitions` gave the code location: the sensors'
 # cursors and on/off states of existing homes are stored under it.
 LOCATION_NAME = DEFINITIONS_MODULE
 CODE_SERVER_START_SECONDS = 300
+ENGINE = "Spark engine"
 
 
 def _landing(settings: Settings):
@@ -169,11 +177,38 @@ def _wait_for_code_server(socket_path: Path, group: ProcessGroup) -> None:
     raise ServiceExited(f"the Dagster code server did not start within {CODE_SERVER_START_SECONDS} s")
 
 
-def serve(host: str, port: int, dagster_home: Path, lock: HomeLock) -> NoReturn:
+class WarmEngine:
+    """The home's Spark Connect server, in the group: the runs connect to it instead of each
+    starting a JVM. Its log is beside the instance; it restarts on the same port."""
+
+    def __init__(self, settings: Settings, group: ProcessGroup) -> None:
+        self.settings, self.group = settings, group
+        self.port = free_port()
+        self.url = f"sc://127.0.0.1:{self.port}"
+        self.log = settings.dagster_home / "spark-connect.log"
+
+    def start(self) -> None:
+        command, environment = server_launch(self.settings, self.port)
+        self.server = self.group.start(ENGINE, command, env=environment, log=self.log)
+
+    def wait(self) -> None:
+        try:
+            wait_until_listening(self.port, self.server, self.log)
+        except RuntimeError as error:
+            raise ServiceExited(str(error)) from None
+
+
+def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
     """Dagster's own services, as Dagster documents deploying them: one code server (over a
     Unix socket) that the webserver and the daemon share, all in the process group of
-    ``atliqon up`` (atliqon_platform/lifecycle.py). ``dagster dev`` is superseded and warns."""
+    ``atliqon up`` (atliqon_platform/lifecycle.py). ``dagster dev`` is superseded and warns.
+
+    With local Spark, a warm engine starts first and every process after it inherits its
+    URL (ATLIQON_SPARK_REMOTE); it is restarted if it dies. A remote session set by the
+    user (ATLIQON_SPARK_REMOTE, Databricks) is used as it is.
+    """
     url = f"http://{host}:{port}"
+    dagster_home = settings.dagster_home
     with tempfile.TemporaryDirectory(prefix="atliqon-up-") as folder:
         scratch = Path(folder)
         socket_path, workspace = scratch / "code.sock", scratch / "workspace.yaml"
@@ -182,12 +217,20 @@ def serve(host: str, port: int, dagster_home: Path, lock: HomeLock) -> NoReturn:
         print(f"Dagster UI on {url} (instance {dagster_home}); Ctrl-C stops it", flush=True)
         group = ProcessGroup(scratch, lock)
         try:
+            engine = None
+            if settings.spark_remote is None and settings.env is not Environment.DATABRICKS:
+                engine = WarmEngine(settings, group)
+                engine.start()  # while the code location loads
+                os.environ["ATLIQON_SPARK_REMOTE"] = engine.url
             group.start(
                 "code server",
                 [_dagster_command("dagster"), "code-server", "start", "--module-name", DEFINITIONS_MODULE]
                 + ["--location-name", LOCATION_NAME, "--socket", str(socket_path), "--log-level", "warning"],
             )
             _wait_for_code_server(socket_path, group)
+            if engine:  # before anything can launch a run
+                engine.wait()
+                print(f"Spark engine on {engine.url} (memory {settings.spark_driver_memory})", flush=True)
             group.start(
                 "webserver",
                 [_dagster_command("dagster-webserver"), "--workspace", str(workspace)]
@@ -198,10 +241,16 @@ def serve(host: str, port: int, dagster_home: Path, lock: HomeLock) -> NoReturn:
                 [_dagster_command("dagster-daemon"), "run", "--workspace", str(workspace)]
                 + ["--log-level", "info"],
             )
-            lock.note(pid=os.getpid(), ui=url, daemon=daemon.pid)
-            while not (exited := group.exited()):
+            lock.note(pid=os.getpid(), ui=url, daemon=daemon.pid, spark=engine and engine.url)
+            while True:
                 time.sleep(1)
-            raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]}")
+                if not (exited := group.exited()):
+                    continue
+                if exited[0] != ENGINE:
+                    raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]}")
+                say(f"atliqon up: the Spark engine exited with code {exited[1]}; restarting it")
+                engine.start()
+                engine.wait()
         except Stopped as stop:
             say(f"atliqon up: {stop}, stopping the Dagster services")
             raise
@@ -213,14 +262,14 @@ def serve(host: str, port: int, dagster_home: Path, lock: HomeLock) -> NoReturn:
 def command_up(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.ui_port
     with held_home(settings.dagster_home) as lock:
-        home = prepare_dagster_home(settings)
+        prepare_dagster_home(settings)
         check_port_free(args.host, port, "the Dagster UI", "ATLIQON_PORT")
         raise_on_stop_signals()
         try:
             if not any(_landing(settings).list()):
                 print(f"landing zone {settings.landing_uri} is empty: seeding demo data first")
                 seed_demo(settings)
-            return serve(args.host, port, home, lock)
+            return serve(args.host, port, settings, lock)
         except Stopped as stop:
             return 128 + stop.signum
         except ServiceExited as error:

@@ -29,6 +29,8 @@ from typing import TextIO
 
 import psutil
 
+from atliqon_platform.settings import up_lock
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # How long `atliqon up` waits for a clean stop before SIGKILL: a run interrupted mid-write
 # records its failure in a few seconds (4 s measured with a Spark run in flight).
@@ -37,7 +39,6 @@ GRACE_SECONDS = 10.0
 # and nothing may outlive `atliqon up` by more than a few seconds.
 ORPHAN_GRACE_SECONDS = 3.0
 KILL_SECONDS = 5.0
-LOCK_FILE = "atliqon-up.lock"
 
 
 class Stopped(BaseException):
@@ -120,7 +121,7 @@ class HomeLock:
 
     def __init__(self, dagster_home: Path) -> None:
         dagster_home.mkdir(parents=True, exist_ok=True)
-        self.path = dagster_home / LOCK_FILE
+        self.path = up_lock(dagster_home)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -174,11 +175,25 @@ class ProcessGroup:
         self.group = self.watcher.pid
         self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, command: Sequence[str]) -> subprocess.Popen:
-        """Start a process in the group; it holds the home's lock as long as it lives."""
-        process = subprocess.Popen(
-            command, process_group=self.group, stdin=subprocess.DEVNULL, pass_fds=(self.lock.fd,)
-        )
+    def start(
+        self,
+        name: str,
+        command: Sequence[str],
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> subprocess.Popen:
+        """Start a process in the group (again, under the same name, after it died); it holds
+        the home's lock as long as it lives. Its output goes to ``log`` when given."""
+        with open(log, "ab") if log else contextlib.nullcontext() as output:
+            process = subprocess.Popen(
+                command,
+                process_group=self.group,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                pass_fds=(self.lock.fd,),
+                env=env,
+            )
         self.processes[name] = process
         return process
 

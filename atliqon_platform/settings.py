@@ -14,7 +14,9 @@ Anything unknown or missing fails here, at start-up, with the fix in the message
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -92,6 +94,12 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def up_lock(self) -> Path:
+        """Held by ``atliqon up`` while it serves this home; its note names the processes and
+        the warm engine's URL (atliqon_platform/lifecycle.py)."""
+        return up_lock(self.dagster_home)
 
     @property
     def enriched_view_uri(self) -> str:
@@ -279,6 +287,23 @@ def _databricks(environ: Mapping[str, str], env: Environment, pipes: PipesMode) 
     )
 
 
+def up_lock(dagster_home: Path) -> Path:
+    return dagster_home / "atliqon-up.lock"
+
+
+def running_engine(dagster_home: Path) -> str | None:
+    """The Spark Connect server of the ``atliqon up`` serving this home, while it runs: a run
+    started beside it (``atliqon backfill``) then shares its warm JVM and its memory bound."""
+    try:
+        holder = json.loads(up_lock(dagster_home).read_text() or "{}")
+        url, pid = holder.get("spark"), holder.get("pid")
+        os.kill(pid, 0)  # raises when that `atliqon up` has ended
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
+            return url
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the environment; raises ConfigurationError with what to fix."""
     environ = os.environ if environ is None else environ
@@ -299,6 +324,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         catalog = catalog or DEFAULT_CATALOG
     pipes = _choice(environ, "ATLIQON_PIPES", PipesMode, PipesMode.OFF.value)
     spark_remote = environ.get("ATLIQON_SPARK_REMOTE") or None
+    if not spark_remote and env is not Environment.DATABRICKS:
+        spark_remote = running_engine(home / "dagster")
     if spark_remote and env is Environment.DATABRICKS:
         raise ConfigurationError(
             "ATLIQON_SPARK_REMOTE is for plain Spark Connect servers; with ATLIQON_ENV=databricks "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,12 +23,6 @@ def atliqon(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=900,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_atliqon(*args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:

@@ -16,8 +16,8 @@ os.environ.setdefault("ATLIQON_HOME", str(Path(__file__).resolve().parent.parent
 
 from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E402
 from atliqon_platform.resources.spark import SparkSessionResource  # noqa: E402
+from atliqon_platform.resources.spark_connect_server import free_port  # noqa: E402
 from atliqon_platform.settings import load_settings  # noqa: E402
-from atliqon_platform_tests.commands import free_port  # noqa: E402
 
 REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmcg"
 

@@ -96,7 +96,8 @@ def test_not_a_reference_folder(tmp_path):
 
 
 def test_demo_seed_and_backfill_build_gold_and_record_runs(tmp_path):
-    assert atliqon("seed", "--demo", home=tmp_path).returncode == 0
+    # A small demo: the default size is `atliqon up`'s, tested there; this is the CLI's path.
+    assert atliqon("seed", "--demo", "--days", "3", "--lines-per-day", "50", home=tmp_path).returncode == 0
     result = atliqon("backfill", home=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     view = DeltaTable(str(tmp_path / "lake" / "gold" / "vw_fact_orders_enriched")).to_pyarrow_table()

@@ -1,5 +1,11 @@
+import os
+import socket
+import subprocess
+import sys
+
 import pytest
 
+from atliqon_platform.lifecycle import HomeLock
 from atliqon_platform.settings import ConfigurationError, Environment, delta_storage_options, load_settings
 
 
@@ -70,3 +76,27 @@ def test_dashboard_port_and_where_its_snapshot_goes(tmp_path):
     assert load_settings({"ATLIQON_DASHBOARD_PORT": "9001"}).dashboard_port == 9001
     with pytest.raises(ConfigurationError, match="ATLIQON_DASHBOARD_PORT='80a' is not a TCP port"):
         load_settings({"ATLIQON_DASHBOARD_PORT": "80a"})
+
+
+def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path):
+    """`atliqon up` notes its engine in the home's lock; a dead `atliqon up` or a closed port is
+    no engine, and ATLIQON_SPARK_REMOTE set by the user wins."""
+    home = {"ATLIQON_HOME": str(tmp_path)}
+    lock = HomeLock(tmp_path / "dagster")
+    try:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            engine = f"sc://127.0.0.1:{server.getsockname()[1]}"
+            lock.note(pid=os.getpid(), spark=engine)
+            assert load_settings(home).spark_remote == engine
+            mine = load_settings(home | {"ATLIQON_SPARK_REMOTE": "sc://127.0.0.1:1"})
+            assert mine.spark_remote == "sc://127.0.0.1:1"
+            ended = subprocess.Popen([sys.executable, "-c", "pass"])
+            ended.wait()
+            lock.note(pid=ended.pid, spark=engine)
+            assert load_settings(home).spark_remote is None
+            lock.note(pid=os.getpid(), spark=engine)
+        assert load_settings(home).spark_remote is None  # the port is closed
+    finally:
+        lock.close()

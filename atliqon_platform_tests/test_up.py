@@ -3,6 +3,7 @@ and gold follows with no click; the webserver's GraphQL API shows every asset's 
 
 import datetime as dt
 import json
+import os
 import time
 import urllib.request
 
@@ -11,9 +12,12 @@ import pytest
 from dagster import DagsterInstance
 from deltalake import DeltaTable
 
+from atliqon_platform.lifecycle import group_members
 from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.resources.spark_connect_server import free_port, listening
+from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
-from atliqon_platform_tests.commands import atliqon, free_port, start_atliqon, stop, wait_for_http
+from atliqon_platform_tests.commands import atliqon, start_atliqon, stop, wait_for_http
 
 NEW_DAY = "2025-07-03"
 CHECKS_QUERY = """{ assetNodes { assetKey { path } assetChecksOrError { __typename ... on AssetChecks {
@@ -27,13 +31,14 @@ def platform(reference_dataset, tmp_path_factory):
     for command in (("seed", "--from", str(reference_dataset), "--until", "2025-07-02"), ("backfill",)):
         result = atliqon(*command, home=home)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    port, log = free_port(), home / "up.log"
+    port, log, up_started = free_port(), home / "up.log", time.time()
     process = start_atliqon(
         "up", "--port", str(port), home=home, log=log, ATLIQON_SENSOR_INTERVAL_SECONDS="2"
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/server_info", process, log)
-        yield {"home": home, "url": f"http://127.0.0.1:{port}", "process": process, "log": log}
+        url = f"http://127.0.0.1:{port}"
+        yield {"home": home, "url": url, "process": process, "log": log, "up_started": up_started}
     finally:
         stop(process)
 
@@ -113,3 +118,45 @@ def test_a_dropped_file_reaches_gold_without_a_click(platform, reference_dataset
     print_timeline(home, time.time() - (time.monotonic() - landed))
     assert now["daily"] > before["daily"]
     assert now["view_rows"] == now["fact_rows"]
+
+
+def engine_lines(home, since: float) -> list[str]:
+    """What the runs created after ``since`` said about their Spark engine."""
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        records = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= since]
+        return [
+            entry.user_message
+            for record in records
+            for entry in instance.all_logs(record.dagster_run.run_id)
+            if entry.user_message.startswith("Spark engine: ")
+        ]
+
+
+def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, reference_dataset):
+    home, since = platform["home"], time.time()
+    holder = json.loads((home / "dagster" / "atliqon-up.lock").read_text())
+    engine = holder["spark"]
+    assert engine.startswith("sc://127.0.0.1:")
+    (server,) = [
+        process
+        for process in group_members(os.getpgid(holder["daemon"]))
+        if "SparkConnectServer" in " ".join(process.cmdline())
+    ]
+    server.kill()
+    deadline = time.monotonic() + 300
+    while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():
+        assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
+        time.sleep(1)
+    # A run started beside `atliqon up` finds the engine too: this home's settings name it.
+    assert load_settings({"ATLIQON_HOME": str(home)}).spark_remote == engine
+    day = dt.date.fromisoformat(NEW_DAY) + dt.timedelta(days=1)
+    source = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
+    key = order_file_key(day)
+    LandingZoneResource(uri=str(home / "landing")).write(key, (source / key.rsplit("/", 1)[1]).read_bytes())
+    deadline = time.monotonic() + 600
+    while day.isoformat() not in july(home)["days"]:
+        assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
+        time.sleep(2)
+    # Every run the daemon launched connected to it (none started a JVM of its own).
+    assert engine_lines(home, since)
+    assert set(engine_lines(home, platform["up_started"])) == {f"Spark engine: {engine}"}

@@ -29,14 +29,8 @@ import yaml
 from dagster import DagsterInstance
 
 from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
-from atliqon_platform_tests.commands import (
-    atliqon,
-    environment,
-    free_port,
-    start_atliqon,
-    stop,
-    wait_for_http,
-)
+from atliqon_platform.resources.spark_connect_server import free_port
+from atliqon_platform_tests.commands import atliqon, environment, start_atliqon, stop, wait_for_http
 
 # After `atliqon up` has ended, how long a process it started may still be alive.
 FEW_SECONDS = 8
@@ -105,17 +99,20 @@ class Terminal:
 
 
 def started_processes(process: subprocess.Popen, log: Path) -> list[psutil.Process]:
-    """Every process ``atliqon up`` has started, once a run's Spark is among them: the deepest
-    tree it makes (code server, gRPC server, run worker, JVM, Python workers)."""
+    """Every process ``atliqon up`` has started, once a run is in flight: the deepest tree it
+    makes (the warm engine's JVM and Python workers, code server, gRPC server, run worker)."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
         tree = psutil.Process(process.pid).children(recursive=True)
         with contextlib.suppress(psutil.Error):
-            if any(child.name() == "java" for child in tree):
+            commands = [" ".join(child.cmdline()) for child in tree]
+            if any("SparkConnectServer" in line for line in commands) and any(
+                "execute_run" in line for line in commands
+            ):
                 return tree
         time.sleep(0.5)
-    pytest.fail(f"no run started Spark within 300 s:\n{log.read_text(errors='replace')[-3000:]}")
+    pytest.fail(f"no run was in flight within 300 s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 def alive(processes: list[psutil.Process]) -> list[str]:

@@ -29,7 +29,7 @@ def rebuild_everything(landing: LandingZoneResource, lake: DeltaLakeResource) ->
     for source in BRONZE_SNAPSHOT_SOURCES:
         lake.overwrite(read_files(landing, source, source_keys(landing, source)).table, "bronze", source.name)
     order_lines = read_order_days(landing, dt.date.min, dt.date.max).loaded.table
-    lake.overwrite(order_lines, "bronze", "orders", partition_by=[LANDING_DATE])
+    lake.overwrite(order_lines, "bronze", "orders", monthly_by=LANDING_DATE)
 
     for table in SILVER_SNAPSHOTS:
         raw = lake.read("bronze", table.bronze)
@@ -37,17 +37,17 @@ def rebuild_everything(landing: LandingZoneResource, lake: DeltaLakeResource) ->
         lake.overwrite(kept, "silver", table.name)
         lake.overwrite(rejected, "silver", f"{table.name}_rejected")
     kept, rejected = orders.clean_orders(lake.read("bronze", "orders"), lake.read("silver", "products"))
-    lake.overwrite(kept, "silver", "orders", partition_by=[LANDING_DATE])
-    lake.overwrite(rejected, "silver", "orders_rejected", partition_by=[LANDING_DATE])
+    lake.overwrite(kept, "silver", "orders", monthly_by=LANDING_DATE)
+    lake.overwrite(rejected, "silver", "orders_rejected", monthly_by=LANDING_DATE)
 
     for table in GOLD_DIMENSIONS:
         lake.overwrite(table.build(*(lake.read(*source) for source in table.inputs)), "gold", table.name)
     child_facts = orders.sb_fact_orders(lake.read("silver", "orders"))
-    lake.overwrite(child_facts, "gold", "sb_fact_orders", partition_by=["date"])
+    lake.overwrite(child_facts, "gold", "sb_fact_orders", monthly_by="date")
     facts = unified.fact_orders(
         lake.read("silver", "parent_fact_orders"), lake.read("gold", "sb_fact_orders")
     )
-    lake.overwrite(facts, "gold", "fact_orders", partition_by=["date"])
+    lake.overwrite(facts, "gold", "fact_orders", monthly_by="date")
     lake.overwrite(unified.dim_date_covering(lake.read("gold", "fact_orders")), "gold", "dim_date")
     view = unified.enriched_orders(*(lake.read(*table) for table in ENRICHED_VIEW_INPUTS))
     lake.overwrite(view, "gold", "vw_fact_orders_enriched")

@@ -208,7 +208,7 @@ def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, 
         yield columns
         raise Failure(description=columns.description, metadata=columns.metadata)
     table = orders.loaded.table
-    result = lake.overwrite(table, "bronze", "orders", partition_by=[LANDING_DATE], replace=days)
+    result = lake.overwrite(table, "bronze", "orders", replace=days)
     days_with_rows = set(table.column(LANDING_DATE).to_pylist())
     empty_days = [
         day.isoformat()

@@ -116,7 +116,7 @@ gold_dimensions = [_gold_table(table) for table in GOLD_DIMENSIONS]
 def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
     days = partition_range(context, "date")
     facts = orders.sb_fact_orders(lake.read("silver", "orders", partition_range(context, "landing_date")))
-    result = lake.overwrite(facts, "gold", "sb_fact_orders", partition_by=["date"], replace=days)
+    result = lake.overwrite(facts, "gold", "sb_fact_orders", replace=days)
     return MaterializeResult(metadata=table_metadata(result, facts))
 
 
@@ -144,7 +144,7 @@ def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> Mate
         ),
         lake.read("gold", "sb_fact_orders", months),
     )
-    result = lake.overwrite(facts, "gold", "fact_orders", partition_by=["date"], replace=months)
+    result = lake.overwrite(facts, "gold", "fact_orders", replace=months)
     return MaterializeResult(metadata=table_metadata(result, facts))
 
 

@@ -37,9 +37,8 @@ def write_kept_and_rejected(
 ) -> Iterator[MaterializeResult]:
     """Write ``silver.<name>`` and ``silver.<name>_rejected``, and account for every row of
     ``bronze`` (the bronze table and the range read)."""
-    partition_by = [replace.column] if replace else None
-    kept_result = lake.overwrite(kept, "silver", name, partition_by, replace)
-    rejected_result = lake.overwrite(rejected, "silver", f"{name}_rejected", partition_by, replace)
+    kept_result = lake.overwrite(kept, "silver", name, replace=replace)
+    rejected_result = lake.overwrite(rejected, "silver", f"{name}_rejected", replace=replace)
     read = lake.count("bronze", *bronze)
     # Reasons are counted on the quarantine as written, not by evaluating the rules a third time.
     written_rejections = lake.read("silver", f"{name}_rejected", replace)

@@ -38,6 +38,11 @@ class DatabricksConnectResource(SparkSessionResource):
             serverless=databricks.serverless,
         )
 
+    @property
+    def engine(self) -> str:
+        compute = "serverless" if self.serverless else f"cluster {self.cluster_id}"
+        return f"Databricks Connect, {compute}"
+
     def _init_session(self) -> None:
         if self._spark_session is None:
             self._spark_session = self.start_session()

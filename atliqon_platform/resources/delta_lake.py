@@ -4,6 +4,12 @@ One engine everywhere (ARCHITECTURE.md §2): the Spark session reads and commits
 with delta-spark, on a laptop exactly as on Databricks, a Spark Connect server or S3. Rows
 never cross the Python driver; a partitioned write replaces its range with ``replaceWhere``.
 
+Layout: a table written by date range (the order tables) is partitioned by month, through a
+column ``<date column>_month`` that this layer adds on write and drops on read. Daily
+partitions made one file of a few hundred rows per day and table, against Delta's guidance,
+and made a year's write three to five times slower (BENCHMARKS.md, "Table layout"); a day's
+rerun still replaces only that day's rows, in one commit.
+
 Contract: table ``<layer>.<name>`` lives at ``<lake>/<layer>/<name>`` and is readable there
 with the ``deltalake`` package. Every write is one Delta commit: a failed write changes
 nothing, and a write whose schema differs from the table's is refused before it starts.
@@ -19,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as pads
@@ -30,6 +36,7 @@ from py4j.protocol import Py4JJavaError
 from pydantic import PrivateAttr
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
@@ -39,7 +46,6 @@ from atliqon_platform.settings import ConfigurationError, Environment, Settings,
 
 Data = DataFrame | pa.Table
 PREVIEW_ROWS = 5
-WriteMode = Literal["overwrite", "append"]
 
 # What Spark and Delta say when a path or name holds no table.
 NOT_A_TABLE = {
@@ -59,6 +65,15 @@ class TableNotFoundError(LookupError):
     """A read of a table that has never been written (or a path that is not a Delta table)."""
 
 
+def month_column(column: str) -> str:
+    """The partition column of a table partitioned by the month of date column ``column``."""
+    return f"{column}_month"
+
+
+def _first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
 @dataclass(frozen=True)
 class PartitionRange:
     """An inclusive range of a date column: the rows a partitioned run owns."""
@@ -67,8 +82,15 @@ class PartitionRange:
     start: dt.date
     end: dt.date
 
-    def sql(self) -> str:
-        return f"{self.column} >= '{self.start.isoformat()}' AND {self.column} <= '{self.end.isoformat()}'"
+    def sql(self, monthly: bool = False) -> str:
+        """The range as a predicate; on a monthly-partitioned table it names the months too, so
+        that Delta touches only their files."""
+        days = f"{self.column} >= '{self.start.isoformat()}' AND {self.column} <= '{self.end.isoformat()}'"
+        if not monthly:
+            return days
+        month = month_column(self.column)
+        first, last = _first_of_month(self.start), _first_of_month(self.end)
+        return f"{month} >= '{first.isoformat()}' AND {month} <= '{last.isoformat()}' AND {days}"
 
 
 @dataclass(frozen=True)
@@ -150,12 +172,20 @@ class DeltaTables:
             return self._spark.createDataFrame([], from_arrow_schema(data.schema))
         return self._spark.createDataFrame(data)
 
-    def _conformed(self, data: Data, uri: str) -> tuple[DataFrame, bool]:
-        """``data`` in the table's column order after the schema check; and whether the table exists."""
+    def _conformed(self, data: Data, uri: str, monthly_by: str | None = None) -> tuple[DataFrame, bool]:
+        """``data`` in the table's column order after the schema check (with its month column when
+        the table is partitioned by ``monthly_by``'s month); and whether the table exists."""
         frame = self._frame(data)
+        if monthly_by:
+            frame = frame.withColumn(month_column(monthly_by), F.trunc(monthly_by, "month"))
         existing = self._table(uri)
         if existing is None:
             return frame, False
+        if monthly_by and month_column(monthly_by) not in existing.columns:
+            raise SchemaMismatchError(
+                f"write to {uri} refused: the table has the daily layout of an earlier version; "
+                "delete the lake folder and run `atliqon backfill` to rebuild it"
+            )
         check_schema(uri, existing.schema, frame.schema)
         return frame.select(*existing.columns), True
 
@@ -163,16 +193,18 @@ class DeltaTables:
         self,
         data: Data,
         uri: str,
-        mode: WriteMode,
-        partition_by: list[str] | None,
+        monthly_by: str | None,
         replace: PartitionRange | None,
     ) -> tuple[int, int]:
-        frame, exists = self._conformed(data, uri)
-        writer = frame.write.format("delta").mode(mode)
+        """Write ``data``; a table partitioned by the month of date column ``monthly_by`` gets
+        its month column here, and a ``replace`` range replaces only its days."""
+        monthly_by = replace.column if replace is not None else monthly_by
+        frame, exists = self._conformed(data, uri, monthly_by)
+        writer = frame.write.format("delta").mode("overwrite")
         if replace is not None and exists:
-            writer = writer.option("replaceWhere", replace.sql())
-        if partition_by and not exists:
-            writer = writer.partitionBy(*partition_by)
+            writer = writer.option("replaceWhere", replace.sql(monthly=True))
+        if monthly_by and not exists:
+            writer = writer.partitionBy(month_column(monthly_by))
         if self._by_name:
             self._spark.sql(f"CREATE SCHEMA IF NOT EXISTS {uri.rsplit('.', 1)[0]}")
             writer.saveAsTable(uri)
@@ -183,7 +215,7 @@ class DeltaTables:
     def merge(self, data: Data, uri: str, keys: list[str]) -> tuple[int, int]:
         frame, exists = self._conformed(data, uri)
         if not exists:
-            return self.write(frame, uri, "overwrite", None, None)
+            return self.write(frame, uri, None, None)
         source = f"atliqon_merge_source_{uuid.uuid4().hex}"
         frame.createOrReplaceTempView(source)
         try:
@@ -212,10 +244,14 @@ class DeltaTables:
         return int(last["version"]), int(rows)
 
     def read(self, uri: str, where: PartitionRange | None) -> DataFrame:
+        """The table's rows (of ``where``'s range), without the month column this layer adds."""
         frame = self._table(uri)
         if frame is None:
             raise TableNotFoundError(f"no Delta table at {uri}: materialise it first")
-        return frame.where(where.sql()) if where else frame
+        months = [month_column(name) for name in frame.columns if month_column(name) in frame.columns]
+        if where is not None:
+            frame = frame.where(where.sql(monthly=month_column(where.column) in months))
+        return frame.drop(*months)
 
     def count(self, uri: str, where: PartitionRange | None) -> int:
         """Locally from the files' footers with delta-rs (no Spark job); elsewhere by the session."""
@@ -228,7 +264,11 @@ class DeltaTables:
         if where is None:
             return dataset.count_rows()
         column = pads.field(where.column)
-        return dataset.count_rows(filter=(column >= where.start) & (column <= where.end))
+        days = (column >= where.start) & (column <= where.end)
+        if month_column(where.column) in dataset.schema.names:
+            month = pads.field(month_column(where.column))
+            days &= (month >= _first_of_month(where.start)) & (month <= _first_of_month(where.end))
+        return dataset.count_rows(filter=days)
 
     def preview(self, uri: str, rows: int) -> list[dict[str, Any]] | None:
         """The first rows of a table named in a catalog; paths are previewed by delta-rs instead."""
@@ -271,8 +311,11 @@ class DeltaLakeResource(ConfigurableResource):
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """Check the session (reachable, Delta, catalog) when a run starts, before any step."""
+        """Check the session (reachable, Delta, catalog) when a run starts, before any step, and
+        say in the run's log which engine runs it."""
         self.tables  # noqa: B018 - starting the engine is the check
+        if context.log is not None:
+            context.log.info(f"Spark engine: {self.spark.engine}")
 
     @property
     def tables(self) -> DeltaTables:
@@ -316,18 +359,17 @@ class DeltaLakeResource(ConfigurableResource):
         data: Data,
         layer: str,
         name: str,
-        partition_by: list[str] | None = None,
+        monthly_by: str | None = None,
         replace: PartitionRange | None = None,
     ) -> WriteResult:
-        """Replace the table, or only the rows of ``replace``'s range, in one commit."""
-        uri = self.uri(layer, name)
-        with self._one_writer(layer, name):
-            return self._result(uri, *self.tables.write(data, uri, "overwrite", partition_by, replace))
+        """Replace the table, or only the rows of ``replace``'s range, in one commit.
 
-    def append(self, data: Data, layer: str, name: str) -> WriteResult:
+        A table written by range is partitioned by the month of the range's column; a whole
+        write names that column in ``monthly_by``.
+        """
         uri = self.uri(layer, name)
         with self._one_writer(layer, name):
-            return self._result(uri, *self.tables.write(data, uri, "append", None, None))
+            return self._result(uri, *self.tables.write(data, uri, monthly_by, replace))
 
     def merge(self, data: Data, layer: str, name: str, keys: list[str]) -> WriteResult:
         """Upsert on ``keys``: matching rows are updated, new ones inserted."""

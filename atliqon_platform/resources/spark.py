@@ -162,6 +162,12 @@ class SparkSessionResource(LazyPySparkResource):
             return None
         return SparkJars(Path(self.jars_folder) if self.jars_folder else None, Path(self.jars_cache))
 
+    @property
+    def engine(self) -> str:
+        """Where the session runs: a Spark Connect server's URL, a local master, or a cluster."""
+        config = self.spark_config
+        return config.get("spark.remote") or config.get("spark.master") or "the cluster's own session"
+
     def _init_session(self) -> None:
         if not self._spark_session:
             self._spark_session = start_spark_session(self.spark_config, self.jars)

@@ -1,7 +1,8 @@
 """A Spark Connect server on this machine, from the pyspark wheel, with the local engine's settings.
 
-For a shared session several processes use (ATLIQON_SPARK_REMOTE=sc://127.0.0.1:PORT), and
-for the tests that prove the remote-session path. It binds 127.0.0.1 only.
+The warm engine of ``atliqon up``: one JVM with Delta that every run of the home connects to
+(ATLIQON_SPARK_REMOTE=sc://127.0.0.1:PORT) instead of starting its own. Also the tests'
+shared server. It binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from atliqon_platform.settings import ConfigurationError, Settings
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
 
-def _listening(port: int) -> bool:
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
@@ -47,11 +55,9 @@ def server_command(config: dict[str, str], port: int) -> list[str]:
     return command
 
 
-@contextmanager
-def local_spark_connect_server(
-    settings: Settings, port: int, log: Path, start_timeout: float = 120.0
-) -> Iterator[str]:
-    """Run the server while the context is open; yields its URL. The log says why it did not start."""
+def server_launch(settings: Settings, port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a server with the local engine's Java, jars, settings and
+    memory bound (ATLIQON_SPARK_DRIVER_MEMORY: in local mode the driver is the whole engine)."""
     if settings.spark_remote:
         raise ConfigurationError("a local Spark Connect server runs local Spark: unset ATLIQON_SPARK_REMOTE")
     spark_home = Path(pyspark.__file__).parent
@@ -62,22 +68,34 @@ def local_spark_connect_server(
         "SPARK_HOME": str(spark_home),
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+    return server_command(config, port), environment
+
+
+def wait_until_listening(port: int, server: subprocess.Popen, log: Path, timeout: float = 120.0) -> str:
+    """The server's URL once it accepts connections; its log says why when it does not."""
+    deadline = time.monotonic() + timeout
+    while not listening(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Spark Connect server did not start on port {port}: see {log}")
+        time.sleep(0.5)
+    return f"sc://127.0.0.1:{port}"
+
+
+@contextmanager
+def local_spark_connect_server(settings: Settings, port: int, log: Path) -> Iterator[str]:
+    """Run the server while the context is open; yields its URL."""
+    command, environment = server_launch(settings, port)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         server = subprocess.Popen(
-            server_command(config, port),
+            command,
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopping it stops its JVM too
         )
     try:
-        deadline = time.monotonic() + start_timeout
-        while not _listening(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Spark Connect server did not start on port {port}: see {log}")
-            time.sleep(0.5)
-        yield f"sc://127.0.0.1:{port}"
+        yield wait_until_listening(port, server, log)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)

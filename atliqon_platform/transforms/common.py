@@ -102,8 +102,13 @@ def mark_snapshot_rows(bronze: DataFrame, key: str, required: dict[str, Column])
 
 
 def split_rejected(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Rows with no reject reason, and rows with one."""
+    """Rows with no reject reason, and rows with one.
+
+    Both sides come from one evaluation of the rules: the marked rows are kept by the session
+    (a lazy local checkpoint) when the first side is computed, and the second side reads them.
+    """
+    marked = frame.localCheckpoint(eager=False)
     return (
-        frame.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON),
-        frame.where(F.col(REJECT_REASON).isNotNull()),
+        marked.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON),
+        marked.where(F.col(REJECT_REASON).isNotNull()),
     )

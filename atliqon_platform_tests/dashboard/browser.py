@@ -6,7 +6,6 @@ Shared by the end-to-end tests and the benchmark (``python -m atliqon_platform_t
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,12 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright
 
+from atliqon_platform.resources.spark_connect_server import free_port
+
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download is not reachable
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 COUNTER_IDS = ("total-revenue", "total-quantity", "unique-customers", "average-selling-price")
 GRAPH_IDS = ("top-products", "channel-share", "monthly-trend", "top-variants", "price-quantity")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

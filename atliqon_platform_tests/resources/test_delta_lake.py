@@ -37,7 +37,7 @@ def frame(spark, *days: int, label: str = "v"):
 
 
 def test_round_trip_keeps_types_and_is_readable_by_deltalake(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", partition_by=["day"])
+    any_lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", monthly_by="day")
     back = any_lake.read("silver", "sample")
     assert back.schema.simpleString() == frame(spark, 1).schema.simpleString()
     assert sorted(back.collect()) == sorted(frame(spark, 1, 2, 3).collect())
@@ -49,7 +49,7 @@ def test_round_trip_keeps_types_and_is_readable_by_deltalake(spark, any_lake):
 
 
 def test_partition_overwrite_replaces_only_its_range(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1, 2, 3, 4), "silver", "sample", partition_by=["day"])
+    any_lake.overwrite(frame(spark, 1, 2, 3, 4), "silver", "sample", monthly_by="day")
     only_2_and_3 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 3))
     result = any_lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=only_2_and_3)
     labels = {row.label for row in any_lake.read("silver", "sample").collect()}
@@ -79,12 +79,6 @@ def test_merge_upserts_on_keys(spark, any_lake):
     assert labels == ["m2", "m3", "v1"]
 
 
-def test_append_adds_rows(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1), "silver", "sample")
-    any_lake.append(frame(spark, 2), "silver", "sample")
-    assert any_lake.read("silver", "sample").count() == 2
-
-
 def test_reading_a_path_that_is_not_a_delta_table_says_so(tmp_path, lake):
     (tmp_path / "lake" / "gold" / "nothing").mkdir(parents=True)
     with pytest.raises(TableNotFoundError, match="no Delta table at .*gold/nothing"):
@@ -93,7 +87,8 @@ def test_reading_a_path_that_is_not_a_delta_table_says_so(tmp_path, lake):
 
 def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark, any_lake):
     """Spark commits Delta itself and reads the table's files: no row passes through the driver."""
-    any_lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", partition_by=["day"])
+    june_30 = spark.createDataFrame([(dt.date(2025, 6, 30), Decimal("1.00"), 0.5, "june")], SCHEMA)
+    any_lake.overwrite(frame(spark, 1, 2, 3).union(june_30), "silver", "sample", monthly_by="day")
     july_2 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
     any_lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=july_2)
     uri = any_lake.uri("silver", "sample")
@@ -104,8 +99,29 @@ def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark
     plan = read._jdf.queryExecution().executedPlan().toString()
     assert "LocalTableScan" not in plan and "FileScan parquet" in plan
     scheme = "s3://" if uri.startswith("s3://") else "file:"
-    assert all(path.startswith(scheme) and "day=2025-07-02" in path for path in read.inputFiles())
+    assert all(path.startswith(scheme) and "day_month=2025-07-01" in path for path in read.inputFiles())
     assert [row.label for row in read.collect()] == ["new2"]
+
+
+def test_a_table_written_by_range_is_partitioned_by_month_and_reads_without_that_column(
+    spark, lake, tmp_path
+):
+    july = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 31))
+    lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", replace=july)
+    table = DeltaTable(lake.uri("silver", "sample"))
+    assert table.metadata().partition_columns == ["day_month"]
+    assert set(table.to_pyarrow_table().column("day_month").to_pylist()) == {dt.date(2025, 7, 1)}
+    assert lake.read("silver", "sample").columns == ["day", "amount", "ratio", "label"]
+    assert (
+        lake.count("silver", "sample", PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 3))) == 2
+    )
+
+
+def test_a_table_of_the_old_daily_layout_is_refused_with_what_to_do(spark, lake):
+    frame(spark, 1).write.format("delta").partitionBy("day").save(lake.uri("silver", "daily"))
+    july_1 = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
+    with pytest.raises(SchemaMismatchError, match="daily layout of an earlier version.*atliqon backfill"):
+        lake.overwrite(frame(spark, 1, label="new"), "silver", "daily", replace=july_1)
 
 
 def test_a_table_needing_features_this_engine_lacks_is_refused_in_one_line(spark, lake, tmp_path):
@@ -133,7 +149,7 @@ def test_a_table_needing_features_this_engine_lacks_is_refused_in_one_line(spark
 
 
 def test_replace_with_rows_outside_its_range_is_refused_and_changes_nothing(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", partition_by=["day"])
+    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", monthly_by="day")
     before = sorted(any_lake.read("silver", "sample").collect())
     only_1 = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
     with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
@@ -144,10 +160,10 @@ def test_replace_with_rows_outside_its_range_is_refused_and_changes_nothing(spar
 
 def test_empty_writes_create_the_table_and_empty_a_range(spark, any_lake):
     empty = frame(spark, 1).limit(0)
-    any_lake.overwrite(empty, "silver", "empty", partition_by=["day"])
+    any_lake.overwrite(empty, "silver", "empty", monthly_by="day")
     assert any_lake.read("silver", "empty").schema.simpleString() == empty.schema.simpleString()
     assert any_lake.count("silver", "empty") == 0
-    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", partition_by=["day"])
+    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", monthly_by="day")
     result = any_lake.overwrite(
         empty, "silver", "sample", replace=PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
     )
@@ -159,6 +175,6 @@ def test_null_partition_values_round_trip(spark, any_lake):
     rows_with_null_day = frame(spark, 1).unionByName(
         frame(spark, 2).withColumn("day", F.lit(None).cast("date"))
     )
-    any_lake.overwrite(rows_with_null_day, "silver", "sample", partition_by=["day"])
+    any_lake.overwrite(rows_with_null_day, "silver", "sample", monthly_by="day")
     back = {row.label: row.day for row in any_lake.read("silver", "sample").collect()}
     assert back == {"v1": dt.date(2025, 7, 1), "v2": None}
