@@ -151,7 +151,7 @@ def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> Mate
 @asset(
     key=["gold", "dim_date"],
     deps=[FACT_ORDERS],
-    automation_condition=follows_upstream(FACT_ORDERS),
+    automation_condition=follows_upstream(FACT_ORDERS, rebuilt_inputs=(FACT_ORDERS,)),
     group_name="gold",
     kinds={"spark", "delta"},
     owners=OWNERS,
@@ -185,7 +185,7 @@ ENRICHED_VIEW_INPUTS = [
     ),
     code_version="1",
     owners=OWNERS,
-    automation_condition=follows_upstream(FACT_ORDERS),
+    automation_condition=follows_upstream(FACT_ORDERS, rebuilt_inputs=(FACT_ORDERS,)),
 )
 def vw_fact_orders_enriched(lake: DeltaLakeResource, dashboard: DashboardResource) -> MaterializeResult:
     frame = unified.enriched_orders(*(lake.read(*table) for table in ENRICHED_VIEW_INPUTS))

@@ -1,9 +1,11 @@
 """End to end on S3 (moto's server on 127.0.0.1): history backfilled, then December's files
 uploaded a few at a time; the sensor asks for one run per new day, declarative automation for
-the month and the view, and gold ends up exactly the sum of what landed."""
+the month and the view, and gold ends up exactly the sum of what landed. The secret access key
+shows nowhere: not in the runs' events, their metadata, the instance's files, nor the resource
+configuration the UI shows."""
 
 import datetime as dt
-import os
+import json
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,9 +21,16 @@ from atliqon_platform.settings import delta_storage_options, load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.automation.test_landing_sensors import Ticker
 from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.leaks import (
+    event_log,
+    instance_files_holding,
+    materialisation_metadata,
+    resources_in_graphql,
+)
 
 FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
 VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
+SECRET = "atliqon-s3-secret-5c0f9e1d27b84a63"  # moto takes any key: one that cannot occur by chance
 
 
 def read(settings, table: str) -> pa.Table:
@@ -35,17 +44,17 @@ def december_file(reference_dataset, day: int) -> tuple[str, bytes]:
     return key, path.read_bytes()
 
 
-def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucket, tmp_path):
-    settings = load_settings(
-        {
-            **os.environ,
-            "ATLIQON_ENV": "s3",
-            "ATLIQON_HOME": str(tmp_path),
-            "ATLIQON_LANDING_URI": f"s3://{s3_bucket}/landing",
-            "ATLIQON_LAKE_URI": f"s3://{s3_bucket}/lake",
-            "ATLIQON_SPARK_MASTER": "local[2]",
-        }
-    )
+def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucket, tmp_path, monkeypatch):
+    for name, value in {
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "ATLIQON_ENV": "s3",
+        "ATLIQON_HOME": str(tmp_path),
+        "ATLIQON_LANDING_URI": f"s3://{s3_bucket}/landing",
+        "ATLIQON_LAKE_URI": f"s3://{s3_bucket}/lake",
+        "ATLIQON_SPARK_MASTER": "local[2]",
+    }.items():
+        monkeypatch.setenv(name, value)  # in the environment, as the code location reads it
+    settings = load_settings()
     landing = LandingZoneResource.for_settings(settings)
     copy_reference_dataset(reference_dataset, landing, until=dt.date(2025, 7, 2))
     defs = build_definitions(settings)
@@ -86,6 +95,21 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
         assert defs.resolve_job_def("reporting_job").execute_in_process(instance=instance).success
         automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
         assert automation.total_requested == 0
+
+        # Secrets never logged nor shown (README, Configuration). The searches read what there
+        # is: the events and files name the bucket, the UI shows the lake's URI.
+        logged = event_log(instance)
+        assert s3_bucket in logged and SECRET not in logged
+        metadata = materialisation_metadata(instance)
+        assert ("gold/fact_orders", "2025-12-01") in metadata
+        assert [key for key, text in metadata.items() if SECRET in text] == []
+        assert instance_files_holding(instance, s3_bucket)
+        assert instance_files_holding(instance, SECRET) == []
+        resources = resources_in_graphql(instance)
+        lake = {value["key"]: value["value"] for value in resources["lake"]["configuredValues"]}
+        assert json.loads(lake["lake_uri"]) == settings.lake_uri
+        assert {"lake", "landing", "spark", "dashboard"} <= set(resources)
+        assert SECRET not in json.dumps(resources)
 
     daily = read(settings, "gold/sb_fact_orders")
     december_daily = daily.filter(pc.greater_equal(daily["date"], dt.date(2025, 12, 1)))

@@ -1,10 +1,18 @@
-"""Gold's blocking checks failing for real.
+"""Gold's blocking checks failing for real, and declarative automation holding back what is
+downstream of a month that does not add up.
 
-A crafted parent increment for July gives gold.fact_orders a product that is in no dimension and
-a parent row on a SportsBar key (so the child's month no longer adds up). The real monthly run
-fails codes_resolve and child_monthly_equals_daily with those rows as examples, and declarative
-automation holds back gold.dim_date and the view; once the increment is mended, they follow. The
-view's own blocking check, one_row_per_fact, is given a fanned-out view on Spark frames.
+Everything after the history backfill goes as the daemon makes it go: a landed file or a parent
+increment is loaded by the run its sensor requests, then declarative automation is evaluated
+tick after tick and what each tick requests is run (a month range as one run, as the single-run
+backfill policy has it), until a tick requests nothing.
+
+A late order file for July (an old month: the current month is a later one) updates July and then
+the view. A crafted parent increment for July gives gold.fact_orders a product that is in no
+dimension and a parent row on a SportsBar key (so the child's month no longer adds up): the
+monthly run fails codes_resolve and child_monthly_equals_daily with those rows as examples, and
+gold.dim_date and the view are neither requested nor materialised; once the increment is mended,
+they follow. The view's own blocking check, one_row_per_fact, is given a fanned-out view on Spark
+frames.
 """
 
 from __future__ import annotations
@@ -13,8 +21,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 
+import pyarrow.compute as pc
 import pytest
-from dagster import AssetKey, evaluate_automation_conditions
+from dagster import AssetKey, DagsterInstance, Definitions, evaluate_automation_conditions
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from deltalake import DeltaTable
 
 from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.checks.gold import ONE_ROW_PER_FACT
@@ -22,19 +33,24 @@ from atliqon_platform.checks.results import Offending, rule_results
 from atliqon_platform.checks.rules import view_row_mismatch
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.sources import parent_increment_key
+from atliqon_platform.sources import order_file_key, parent_increment_key
 from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform_tests.checks.test_checks import checks_of
 from atliqon_platform_tests.instances import platform_instance
-from atliqon_platform_tests.remote_runs import seeded
+from atliqon_platform_tests.remote_runs import UNTIL, seeded
 
 JULY = dt.date(2025, 7, 1)
-DIM_DATE, VIEW = AssetKey(["gold", "dim_date"]), AssetKey(["gold", "vw_fact_orders_enriched"])
+LATE_DAY = UNTIL + dt.timedelta(days=1)  # the next real day of July, landing after July was built
+FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
+VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
 PARENT_FACTS = [
     AssetKey(["bronze", "parent_fact_orders"]),
     AssetKey(["silver", "parent_fact_orders"]),
     AssetKey(["silver", "parent_fact_orders_rejected"]),
 ]
+# What the dimension sensor's run updates when a parent increment lands, cut to the parent facts
+# and one input of the view (the whole dimensions_job rebuilds every dimension).
+DIMENSION_RUN = [*PARENT_FACTS, AssetKey(["gold", "dim_customers"])]
 UNKNOWN_PRODUCT = "NOSUCH0001"
 PARENT_PRODUCT, PARENT_CUSTOMER = "ARCHDDE20D", "70002017"  # in the parent's dimension files
 # A SportsBar key with sales on 2025-07-01 (orders_2025_07_01.csv, line 2): product 25891203, whose
@@ -43,68 +59,176 @@ CHILD_PRODUCT = hashlib.sha256(b"SportsBar Protein Bar Peanut Crunch (65g)").hex
 CHILD_CUSTOMER = "789320"
 
 
+def every_month() -> list[str]:
+    """The months of gold.fact_orders: from ATLIQON_FIRST_MONTH's default to the current one."""
+    months, month, current = [], dt.date(2024, 1, 1), dt.date.today().replace(day=1)
+    while month <= current:
+        months.append(month.isoformat())
+        month = (month + dt.timedelta(days=31)).replace(day=1)
+    return months
+
+
 def parent_increment(rows: list[tuple[str, str, int]]) -> bytes:
     """A parent fact increment for July: (product_code, customer_code, sold_quantity) rows."""
     lines = [f"{JULY.isoformat()},{product},{customer},{quantity}" for product, customer, quantity in rows]
     return ("\n".join(["date,product_code,customer_code,sold_quantity", *lines]) + "\n").encode()
 
 
+def run_requested(defs: Definitions, instance: DagsterInstance, requested: dict[str, set]) -> list:
+    """The runs a tick's requests make: a month, or several in one run (a backfill of them, with
+    the single-run policy), then the reporting assets."""
+    runs = []
+    if months := sorted(requested.get(FACT_ORDERS.to_user_string(), ())):
+        job, tags = defs.resolve_job_def("monthly_facts_job"), {}
+        if len(months) > 1:
+            tags = {ASSET_PARTITION_RANGE_START_TAG: months[0], ASSET_PARTITION_RANGE_END_TAG: months[-1]}
+        partition = months[0] if len(months) == 1 else None
+        runs.append(
+            job.execute_in_process(
+                partition_key=partition, instance=instance, tags=tags, raise_on_error=False
+            )
+        )
+    if reporting := [key for key in (DIM_DATE, VIEW) if key.to_user_string() in requested]:
+        job = defs.resolve_job_def("reporting_job")
+        runs.append(
+            job.execute_in_process(instance=instance, asset_selection=reporting, raise_on_error=False)
+        )
+    return runs
+
+
+def follow(defs: Definitions, instance: DagsterInstance, cursor) -> tuple[list[dict], object]:
+    """Ticks of declarative automation, each followed by the runs of what it requested, until a
+    tick requests nothing: what each tick requested (asset: partitions) and the runs it made."""
+    ticks = []
+    for _ in range(4):
+        automation = evaluate_automation_conditions(defs, instance, cursor=cursor)
+        cursor = automation.cursor
+        requested = {
+            key.to_user_string(): set(automation.get_requested_partitions(key))
+            for key in (FACT_ORDERS, DIM_DATE, VIEW)
+            if automation.get_num_requested(key)
+        }
+        assert automation.total_requested == sum(len(partitions) for partitions in requested.values())
+        if not requested:
+            return ticks, cursor
+        ticks.append({"requested": requested, "runs": run_requested(defs, instance, requested)})
+    raise AssertionError(f"automation still requests after 4 ticks: {[t['requested'] for t in ticks]}")
+
+
+def july_quantities(lake) -> dict:
+    """July's child quantity in the daily facts, the monthly facts and the view."""
+
+    def child_july(table: str):
+        data = DeltaTable(str(lake / table)).to_pyarrow_table()
+        month = pc.and_(pc.greater_equal(data["date"], JULY), pc.less(data["date"], dt.date(2025, 8, 1)))
+        return data.filter(pc.and_(month, pc.equal(pc.utf8_length(data["product_code"]), 64)))
+
+    daily = child_july("gold/sb_fact_orders")
+    return {
+        "days": sorted(set(daily["date"].to_pylist())),
+        "daily": pc.sum(daily["sold_quantity"]).as_py(),
+        "monthly": pc.sum(child_july("gold/fact_orders")["sold_quantity"]).as_py(),
+        "view": pc.sum(child_july("gold/vw_fact_orders_enriched")["sold_quantity"]).as_py(),
+    }
+
+
+def last_materialising_run(instance: DagsterInstance, key: AssetKey) -> str:
+    return instance.get_latest_materialization_event(key).run_id
+
+
 @pytest.fixture(scope="module")
-def july(reference_dataset, tmp_path_factory) -> Iterator[dict]:
-    """Three real days backfilled; then July's parent increment, broken and then mended, each time
-    loaded, July's monthly run, and declarative automation evaluated after it."""
+def gold(reference_dataset, tmp_path_factory) -> Iterator[dict]:
+    """Three real days backfilled; then a late fourth day of July, loaded and followed by
+    automation; then July's parent increment, broken and then mended, each loaded and followed."""
     settings = seeded(reference_dataset, tmp_path_factory.mktemp("gold-blocking"))
     landing = LandingZoneResource(uri=settings.landing_uri)
     defs = build_definitions(settings)
-    outcomes = {}
+    phases = {}
     with platform_instance() as instance:
         assert backfill_everything(settings, instance=instance)
         cursor = evaluate_automation_conditions(defs, instance).cursor  # nothing is news after it
+        before = july_quantities(settings.home / "lake")
+        late = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
+        key = order_file_key(LATE_DAY)
+        landing.write(key, (late / key.rsplit("/", 1)[1]).read_bytes())
+        loaded = defs.resolve_job_def("daily_orders_job").execute_in_process(
+            partition_key=LATE_DAY.isoformat(), instance=instance
+        )
+        assert loaded.success
+        ticks, cursor = follow(defs, instance, cursor)
+        phases["late"] = {"ticks": ticks, "before": before, "after": july_quantities(settings.home / "lake")}
         increments = {
             "broken": [(UNKNOWN_PRODUCT, PARENT_CUSTOMER, 5), (CHILD_PRODUCT, CHILD_CUSTOMER, 7)],
             "mended": [(PARENT_PRODUCT, PARENT_CUSTOMER, 5)],
         }
         for name, rows in increments.items():
+            view_before = last_materialising_run(instance, VIEW), last_materialising_run(instance, DIM_DATE)
             landing.write(parent_increment_key(JULY), parent_increment(rows))
             loaded = defs.resolve_job_def("dimensions_job").execute_in_process(
-                instance=instance, asset_selection=PARENT_FACTS
+                instance=instance, asset_selection=DIMENSION_RUN
             )
             assert loaded.success
-            run = defs.resolve_job_def("monthly_facts_job").execute_in_process(
-                partition_key=JULY.isoformat(), instance=instance, raise_on_error=False
-            )
-            automation = evaluate_automation_conditions(defs, instance, cursor=cursor)
-            cursor = automation.cursor
-            outcomes[name] = {"run": run, "automation": automation}
-    return outcomes
+            ticks, cursor = follow(defs, instance, cursor)
+            view_after = last_materialising_run(instance, VIEW), last_materialising_run(instance, DIM_DATE)
+            phases[name] = {"ticks": ticks, "reporting_before": view_before, "reporting_after": view_after}
+    return phases
 
 
-def test_an_unknown_product_fails_codes_resolve_with_the_row(july):
-    run = july["broken"]["run"]
+def test_a_late_file_for_an_old_month_updates_its_month_then_the_view(gold):
+    late = gold["late"]
+    assert [tick["requested"] for tick in late["ticks"]] == [
+        {"gold/fact_orders": {JULY.isoformat()}},
+        {"gold/dim_date": {None}, "gold/vw_fact_orders_enriched": {None}},
+    ]
+    assert all(run.success for tick in late["ticks"] for run in tick["runs"])
+    before, after = late["before"], late["after"]
+    assert LATE_DAY not in before["days"] and LATE_DAY in after["days"]
+    assert after["daily"] > before["daily"]
+    assert after["monthly"] == after["view"] == after["daily"]
+
+
+def broken_month_run(gold):
+    [first_tick] = gold["broken"]["ticks"]
+    [run] = first_tick["runs"]
+    return run
+
+
+def test_an_unknown_product_fails_codes_resolve_with_the_row(gold):
+    run = broken_month_run(gold)
     assert not run.success
     codes = checks_of(run)[("gold/fact_orders", "codes_resolve")]
     assert not codes.passed
     assert codes.metadata["offending_rows"].value == 1
     assert UNKNOWN_PRODUCT in codes.metadata["examples"].value
-    assert codes.description.startswith("2025-07-01 to 2025-07-31: 1 row(s) break the rule")
+    assert ": 1 row(s) break the rule" in codes.description
+    assert codes.description.startswith(f"{every_month()[0]} to ")
 
 
-def test_a_parent_row_on_a_child_key_fails_child_monthly_equals_daily_with_the_month(july):
-    totals = checks_of(july["broken"]["run"])[("gold/fact_orders", "child_monthly_equals_daily")]
+def test_a_parent_row_on_a_child_key_fails_child_monthly_equals_daily_with_the_month(gold):
+    totals = checks_of(broken_month_run(gold))[("gold/fact_orders", "child_monthly_equals_daily")]
     assert not totals.passed
     assert totals.metadata["offending_rows"].value == 1
     examples = totals.metadata["examples"].value
     assert "| date | daily | monthly |" in examples and "| 2025-07-01 |" in examples
 
 
-def test_what_is_downstream_waits_for_the_month_to_add_up(july):
-    held = july["broken"]["automation"]
-    assert (held.get_num_requested(DIM_DATE), held.get_num_requested(VIEW)) == (0, 0)
-    mended = july["mended"]
-    assert mended["run"].success
-    assert all(evaluation.passed for evaluation in checks_of(mended["run"]).values())
-    follows = mended["automation"]
-    assert (follows.get_num_requested(DIM_DATE), follows.get_num_requested(VIEW)) == (1, 1)
+def test_a_month_that_does_not_add_up_is_neither_requested_nor_published_downstream(gold):
+    broken = gold["broken"]
+    # A parent load makes every month's facts news; the tick after their failed run requests nothing.
+    assert [tick["requested"] for tick in broken["ticks"]] == [{"gold/fact_orders": set(every_month())}]
+    assert broken["reporting_after"] == broken["reporting_before"]  # dim_date and view not materialised
+
+
+def test_once_the_month_adds_up_dim_date_and_the_view_follow(gold):
+    mended = gold["mended"]
+    assert [tick["requested"] for tick in mended["ticks"]] == [
+        {"gold/fact_orders": set(every_month())},
+        {"gold/dim_date": {None}, "gold/vw_fact_orders_enriched": {None}},
+    ]
+    monthly, reporting = (run for tick in mended["ticks"] for run in tick["runs"])
+    assert monthly.success and reporting.success
+    assert all(evaluation.passed for evaluation in checks_of(monthly).values())
+    assert mended["reporting_after"] == (reporting.run_id, reporting.run_id)
 
 
 def test_a_fanned_out_view_fails_one_row_per_fact_with_the_doubled_fact(spark):

@@ -1,12 +1,19 @@
 """The Databricks job a Pipes launch submits: the body that reaches a workspace's runs/submit,
 against one written out from the Jobs API reference, carrying the settings the job's process
-needs and no secret."""
+needs and no secret; the token shows in no event, file or resource configuration of Dagster."""
 
 import json
 from importlib.metadata import entry_points
 
 import pytest
-from dagster import AssetExecutionContext, MaterializeResult, asset, materialize
+from dagster import (
+    AssetExecutionContext,
+    DagsterInstance,
+    MaterializeResult,
+    asset,
+    instance_for_test,
+    materialize,
+)
 from dagster_pipes import decode_env_var
 from databricks.sdk.service import jobs
 
@@ -14,14 +21,22 @@ from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, job
 from atliqon_platform.pipes.entrypoint import parse_arguments
 from atliqon_platform.pipes.launchers import DatabricksJobLauncher, PipesLauncher
 from atliqon_platform.settings import load_settings
-from atliqon_platform_tests.pipes.workspace import local_workspace
+from atliqon_platform_tests.leaks import (
+    event_log,
+    instance_files_holding,
+    materialisation_metadata,
+    resources_in_graphql,
+)
+from atliqon_platform_tests.pipes.workspace import RUN_ID, local_workspace
+
+TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
 
 WORKSPACE = {
     "ATLIQON_ENV": "databricks",
     "ATLIQON_PIPES": "databricks",
     "ATLIQON_LANDING_URI": "s3://atliqon-data/landing",
     "DATABRICKS_HOST": "https://dbc-1234.cloud.databricks.com",
-    "DATABRICKS_TOKEN": "dapi-secret-token",
+    "DATABRICKS_TOKEN": TOKEN,
     "ATLIQON_DATABRICKS_WHEEL": "/Volumes/fmcg/default/wheels/atliqon_platform-0.1.0-py3-none-any.whl",
     "ATLIQON_DATABRICKS_INSTANCE_PROFILE": "arn:aws:iam::123456789012:instance-profile/atliqon",
 }
@@ -63,7 +78,7 @@ def pop_parameters(task: dict) -> tuple[str, list[str]]:
     return values[0], sorted(values[1:])
 
 
-def launched_through(launcher: PipesLauncher, job_name: str) -> bool:
+def launched_through(launcher: PipesLauncher, job_name: str, instance: DagsterInstance) -> bool:
     """Materialise an asset whose step launches ``job_name`` as the platform's remote assets do."""
 
     @asset
@@ -71,19 +86,31 @@ def launched_through(launcher: PipesLauncher, job_name: str) -> bool:
         pipes_launcher.run(context, job_name)
         return MaterializeResult()
 
-    return materialize([launch], resources={"pipes_launcher": launcher}).success
+    return materialize([launch], resources={"pipes_launcher": launcher}, instance=instance).success
 
 
 def test_the_launcher_submits_the_job_body_databricks_documents(tmp_path, monkeypatch):
     """What reaches POST /api/2.2/jobs/runs/submit, against a body written from the API's
     reference (a one-time run of one task: a Python wheel task on a new job cluster)."""
-    with local_workspace(tmp_path) as workspace:
+    with local_workspace(tmp_path) as workspace, instance_for_test() as instance:
         environment = {**WORKSPACE, **GIVEN, "DATABRICKS_HOST": workspace.url}
         for name, value in {**environment, "REQUESTS_CA_BUNDLE": workspace.ca_bundle}.items():
             monkeypatch.setenv(name, value)
         for name in ("ATLIQON_LAKE_URI", "AWS_DEFAULT_REGION", "DATABRICKS_CLUSTER_ID"):
             monkeypatch.delenv(name, raising=False)
-        assert launched_through(DatabricksJobLauncher.from_environment(None), "daily_orders_job")
+        launcher = DatabricksJobLauncher.from_environment(None)
+        assert launched_through(launcher, "daily_orders_job", instance)
+        # Nor does Dagster show or keep it: not in the run's events (the Pipes launch's included),
+        # the materialisation's metadata, the instance's files, nor the UI's resource pages, where
+        # the token is the name of its variable.
+        logged = event_log(instance)
+        assert f"Databricks run {RUN_ID}" in logged and TOKEN not in logged
+        assert [key for key, text in materialisation_metadata(instance).items() if TOKEN in text] == []
+        assert instance_files_holding(instance, TOKEN) == []
+        resources = resources_in_graphql(instance)
+        token = {value["key"]: value for value in resources["pipes_launcher"]["configuredValues"]}["token"]
+        assert (token["type"], token["value"]) == ("ENV_VAR", "DATABRICKS_TOKEN")
+        assert TOKEN not in json.dumps(resources)
 
     [body] = workspace.bodies("POST", "/api/2.2/jobs/runs/submit")
     [task] = body["tasks"]
@@ -119,9 +146,9 @@ def test_the_launcher_submits_the_job_body_databricks_documents(tmp_path, monkey
     assert json.loads(workspace.files[context_file])["extras"] == {"job": "daily_orders_job"}
     assert {"path": messages} in workspace.bodies("POST", "/api/2.0/dbfs/mkdirs")
     # The token authenticates each call and travels in nothing the job or its logs would show.
-    assert {call.headers["Authorization"] for call in workspace.calls} == {"Bearer dapi-secret-token"}
-    assert not any("dapi-secret-token" in json.dumps(call.body) for call in workspace.calls)
-    assert not any("dapi-secret-token" in data.decode() for data in workspace.files.values())
+    assert {call.headers["Authorization"] for call in workspace.calls} == {f"Bearer {TOKEN}"}
+    assert not any(TOKEN in json.dumps(call.body) for call in workspace.calls)
+    assert not any(TOKEN in data.decode() for data in workspace.files.values())
 
 
 def test_serverless_job_names_an_environment_that_installs_the_wheel():
