@@ -18,7 +18,7 @@ from atliqon_platform.assets.bronze import (
     source_keys,
 )
 from atliqon_platform.assets.gold import ENRICHED_VIEW_INPUTS, GOLD_DIMENSIONS
-from atliqon_platform.assets.silver import SILVER_SNAPSHOTS
+from atliqon_platform.assets.silver import SILVER_SNAPSHOTS, read_bronze
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.transforms import orders, unified
@@ -32,11 +32,11 @@ def rebuild_everything(landing: LandingZoneResource, lake: DeltaLakeResource) ->
     lake.overwrite(order_lines, "bronze", "orders", monthly_by=LANDING_DATE)
 
     for table in SILVER_SNAPSHOTS:
-        raw = lake.read("bronze", table.bronze)
+        raw = read_bronze(lake, table.bronze)
         kept, rejected = table.transform(raw, *(lake.read("silver", name) for name in table.lookups))
         lake.overwrite(kept, "silver", table.name)
         lake.overwrite(rejected, "silver", f"{table.name}_rejected")
-    kept, rejected = orders.clean_orders(lake.read("bronze", "orders"), lake.read("silver", "products"))
+    kept, rejected = orders.clean_orders(read_bronze(lake, "orders"), lake.read("silver", "products"))
     lake.overwrite(kept, "silver", "orders", monthly_by=LANDING_DATE)
     lake.overwrite(rejected, "silver", "orders_rejected", monthly_by=LANDING_DATE)
 

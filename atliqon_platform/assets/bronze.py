@@ -1,5 +1,10 @@
 """Bronze: every delivered file as it arrived, plus its file name, line numbers and ingestion time.
 
+Nothing delivered is left out: a line that is not a well-formed row, and every line of a file
+that breaks the contract (ingestion/csv_files.py), are loaded with the reason for silver to
+quarantine, and columns beyond the contract are kept in ``rescued_data``. One bad file therefore
+fails its checks, not the run.
+
 Snapshots (customers, products, gross prices, the parent's dimensions) are replaced whole;
 orders are partitioned by landing day and a run replaces exactly the days it owns, so a
 rerun re-reads that day's files and never duplicates a row.
@@ -7,7 +12,8 @@ rerun re-reads that day's files and never duplicates a row.
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pyarrow as pa
 from dagster import (
@@ -23,9 +29,9 @@ from dagster import (
 
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
-from atliqon_platform.checks.bronze import bronze_check_specs, expected_columns_result, not_empty_result
-from atliqon_platform.ingestion.csv_files import MissingColumnsError, parse_csv
-from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.checks.bronze import bronze_check_specs, file_results, not_empty_result
+from atliqon_platform.ingestion.csv_files import empty_table, parse_csv
+from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange, WriteResult
 from atliqon_platform.resources.landing_zone import LandingObjectMissing, LandingZoneResource
 from atliqon_platform.sources import (
     ORDERS,
@@ -47,7 +53,8 @@ def _with_lineage(table: pa.Table, key: str, ingested_at: dt.datetime) -> pa.Tab
 
 
 def landed_order_files(landing: LandingZoneResource) -> tuple[dict[str, dt.date], list[str]]:
-    """Every order file with its landing day, and the problems of names that carry no valid date."""
+    """Every order file with its landing day, and the keys under the prefix that are not loaded
+    (a name without a valid date, another name, a sub-folder), each with why."""
     files, problems = {}, []
     for item in landing.list(ORDERS.prefix):
         try:
@@ -55,55 +62,77 @@ def landed_order_files(landing: LandingZoneResource) -> tuple[dict[str, dt.date]
         except InvalidOrderFileName as error:
             problems.append(str(error))
             continue
-        if day is not None:
+        if day is None:
+            problems.append(f"{item.key}: not an order file name (orders/landing/orders_YYYY_MM_DD.csv)")
+        else:
             files[item.key] = day
     return files, problems
 
 
 @dataclass(frozen=True)
 class LoadedFiles:
-    """The rows of the files that could be loaded, and why the others could not."""
+    """The rows of every file that could be read at all (a refused file's lines carry its reason),
+    and what bronze's checks report about the files as a whole."""
 
     table: pa.Table
-    wrong_header: list[str]
+    readable_rows: dict[str, int]  # rows of each file that was read, not refused
+    refused: dict[str, str]  # file -> why its every line was refused
+    new_columns: dict[str, tuple[str, ...]]  # file -> its columns beyond the contract
     skipped: list[str]  # "<key>: <why>", for files that could not be read at all
 
 
 def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]) -> LoadedFiles:
-    """All rows of ``keys`` with lineage columns; files with a wrong header, empty or gone are
-    set aside with the reason."""
+    """All lines of ``keys`` with lineage columns; files empty or gone are set aside with why."""
     ingested_at = dt.datetime.now(dt.UTC)
-    tables, wrong_header, skipped = [], [], []
+    tables, readable_rows, refused, new_columns, skipped = [], {}, {}, {}, []
     for key in keys:
         try:
             data = landing.read(key)
-            if not data:
-                skipped.append(f"{key}: zero bytes (an upload not finished, or an empty delivery)")
-                continue
-            table = parse_csv(data, key, source.columns)
-        except MissingColumnsError as error:
-            wrong_header.append(str(error))
-            continue
         except LandingObjectMissing:
             skipped.append(f"{key}: listed, then gone before it could be read")
             continue
-        tables.append(_with_lineage(table, key, ingested_at))
+        if not data:
+            skipped.append(f"{key}: zero bytes (an upload not finished, or an empty delivery)")
+            continue
+        parsed = parse_csv(data, key, source.columns)
+        if parsed.refused:
+            refused[key] = parsed.refused
+        else:
+            readable_rows[key] = parsed.table.num_rows
+        if parsed.new_columns:
+            new_columns[key] = parsed.new_columns
+        tables.append(_with_lineage(parsed.table, key, ingested_at))
     if not tables:
-        tables = [_with_lineage(parse_csv(b"", "", source.columns), "", ingested_at)]
-    return LoadedFiles(pa.concat_tables(tables), wrong_header, skipped)
+        tables = [_with_lineage(empty_table(source.columns), "", ingested_at)]
+    return LoadedFiles(pa.concat_tables(tables), readable_rows, refused, new_columns, skipped)
 
 
-def _checked(
+def _file_checks(
     context: AssetExecutionContext, asset_key: AssetKey, loaded: LoadedFiles, files: int
-) -> AssetCheckResult:
-    """The expected_columns result; a file without the expected columns fails the whole load,
-    so that the table keeps its previous content rather than a partial one."""
+) -> list[AssetCheckResult]:
+    """files_readable and new_columns; what could not be read at all is in the run's log."""
     for reason in loaded.skipped:
         context.log.warning(f"skipped {reason}")
-    result = expected_columns_result(asset_key, files, loaded.wrong_header)
-    if loaded.wrong_header:
-        context.log.error(result.description or "")
-    return result
+    results = file_results(asset_key, files, loaded.refused, loaded.new_columns)
+    for result in results:
+        if not result.passed:
+            context.log.warning(result.description or "")
+    return results
+
+
+def _metadata(
+    result: WriteResult, loaded: LoadedFiles, files: int | list[str], skipped: list[str], **extra: Any
+) -> dict[str, Any]:
+    """The table's metadata, and which files were refused, carried new columns or were skipped."""
+    return table_metadata(
+        result,
+        loaded.table,
+        files=files,
+        files_refused=[f"{key}: {why}" for key, why in loaded.refused.items()],
+        files_with_new_columns={key: list(names) for key, names in loaded.new_columns.items()},
+        files_skipped=skipped,
+        **extra,
+    )
 
 
 def source_keys(landing: LandingZoneResource, source: Source) -> list[str]:
@@ -118,7 +147,7 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
         group_name="bronze",
         kinds={"delta", "csv"},
         description=description,
-        code_version="1",
+        code_version="2",
         owners=OWNERS,
         check_specs=bronze_check_specs(asset_key),
     )
@@ -130,14 +159,11 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
                 "deliver one (or run `atliqon seed`) before materialising bronze"
             )
         loaded = read_files(landing, source, keys)
-        columns = _checked(context, asset_key, loaded, len(keys))
-        if not columns.passed:
-            yield columns
-            raise Failure(description=columns.description, metadata=columns.metadata)
+        checks = _file_checks(context, asset_key, loaded, len(keys))
         result = lake.overwrite(loaded.table, "bronze", source.name)
-        yield MaterializeResult(
-            metadata=table_metadata(result, loaded.table, files=keys, files_skipped=loaded.skipped),
-            check_results=[columns, not_empty_result(asset_key, result.rows)],
+        return MaterializeResult(
+            metadata=_metadata(result, loaded, keys, loaded.skipped),
+            check_results=[*checks, not_empty_result(asset_key, sum(loaded.readable_rows.values()))],
         )
 
     return _bronze
@@ -168,8 +194,14 @@ class OrderDays:
     """The order files of a range of landing days, their rows tagged with their landing day."""
 
     loaded: LoadedFiles
-    files: int
-    problems: list[str]  # names in the orders folder that carry no valid date
+    day_of_key: dict[str, dt.date]  # the order files of the range
+    problems: list[str]  # keys in the orders folder that are not loaded, with why
+
+    def empty_days(self, days: PartitionRange) -> list[str]:
+        """Days of the range without a line that could be read."""
+        with_rows = {self.day_of_key[key] for key, rows in self.loaded.readable_rows.items() if rows}
+        every_day = (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
+        return [day.isoformat() for day in every_day if day not in with_rows]
 
 
 def read_order_days(landing: LandingZoneResource, first: dt.date, last: dt.date) -> OrderDays:
@@ -178,7 +210,7 @@ def read_order_days(landing: LandingZoneResource, first: dt.date, last: dt.date)
     loaded = read_files(landing, ORDERS, day_of_key)
     days = [day_of_key.get(name) for name in loaded.table.column("file_name").to_pylist()]
     table = loaded.table.append_column(LANDING_DATE, pa.array(days, pa.date32()))
-    return OrderDays(LoadedFiles(table, loaded.wrong_header, loaded.skipped), len(day_of_key), problems)
+    return OrderDays(replace(loaded, table=table), day_of_key, problems)
 
 
 BRONZE_ORDERS = AssetKey(["bronze", "orders"])
@@ -196,32 +228,25 @@ BRONZE_ORDERS = AssetKey(["bronze", "orders"])
         "SportsBar order lines as delivered (orders/landing/orders_YYYY_MM_DD.csv), one partition "
         "per landing day holding every file of that day. A day with no file is an empty partition."
     ),
-    code_version="1",
+    code_version="2",
 )
 def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
     days = partition_range(context, LANDING_DATE)
     orders = read_order_days(landing, days.start, days.end)
     for problem in orders.problems:
-        context.log.warning(f"skipped: {problem}")
-    columns = _checked(context, BRONZE_ORDERS, orders.loaded, orders.files)
-    if not columns.passed:
-        yield columns
-        raise Failure(description=columns.description, metadata=columns.metadata)
+        context.log.warning(f"skipped {problem}")
+    checks = _file_checks(context, BRONZE_ORDERS, orders.loaded, len(orders.day_of_key))
     table = orders.loaded.table
     result = lake.overwrite(table, "bronze", "orders", replace=days)
-    days_with_rows = set(table.column(LANDING_DATE).to_pylist())
-    empty_days = [
-        day.isoformat()
-        for day in (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
-        if day not in days_with_rows
-    ]
-    yield MaterializeResult(
-        metadata=table_metadata(
+    empty_days = orders.empty_days(days)
+    readable = sum(orders.loaded.readable_rows.values())
+    return MaterializeResult(
+        metadata=_metadata(
             result,
-            table,
-            files=orders.files,
-            files_skipped=orders.loaded.skipped,
+            orders.loaded,
+            len(orders.day_of_key),
+            [*orders.problems, *orders.loaded.skipped],
             days_without_rows=empty_days,
         ),
-        check_results=[columns, not_empty_result(BRONZE_ORDERS, result.rows, empty_days)],
+        check_results=[*checks, not_empty_result(BRONZE_ORDERS, readable, empty_days)],
     )

@@ -85,15 +85,25 @@ class Offending:
     rows: DataFrame
 
 
-def rule_results(offending: Sequence[Offending], scope: PartitionRange | None) -> list[AssetCheckResult]:
-    """All the rules of a table counted in one Spark job; examples are fetched only for the
-    rules that fail, so a clean table costs one job however many rules it has."""
-    tagged = [item.rows.select(F.lit(index).alias("rule")) for index, item in enumerate(offending)]
+def count_rows(frames: Sequence[DataFrame]) -> list[int]:
+    """The rows of each frame, all counted in one Spark job."""
+    tagged = [frame.select(F.lit(index).alias("frame")) for index, frame in enumerate(frames)]
     counts = {
-        row["rule"]: row["count"]
-        for row in reduce(DataFrame.unionAll, tagged).groupBy("rule").count().collect()
+        row["frame"]: row["count"]
+        for row in reduce(DataFrame.unionAll, tagged).groupBy("frame").count().collect()
     }
-    return [_result(item, counts.get(index, 0), scope) for index, item in enumerate(offending)]
+    return [counts.get(index, 0) for index in range(len(frames))]
+
+
+def rule_results(
+    offending: Sequence[Offending], scope: PartitionRange | None, counts: Sequence[int] | None = None
+) -> list[AssetCheckResult]:
+    """All the rules of a table counted in one Spark job (or from ``counts``, when the caller
+    counted them with more); examples are fetched only for the rules that fail, so a clean table
+    costs one job however many rules it has."""
+    if counts is None:
+        counts = count_rows([item.rows for item in offending])
+    return [_result(item, count, scope) for item, count in zip(offending, counts, strict=True)]
 
 
 def _result(item: Offending, count: int, scope: PartitionRange | None) -> AssetCheckResult:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from atliqon_platform.ingestion.csv_files import FILE_REFUSED
 from atliqon_platform.transforms.common import REJECT_REASON, UNKNOWN_ID
 from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform.transforms.unified import child_monthly_facts
@@ -37,6 +38,11 @@ def date_rejections(rejected: DataFrame) -> DataFrame:
     """Quarantined rows whose date did not parse or belongs to another day than its file."""
     kind = F.regexp_extract(F.col(REJECT_REASON), r"^([^:]+)", 1)
     return rejected.where(kind.isin(*DATE_REJECTIONS))
+
+
+def refused(rejected: DataFrame) -> DataFrame:
+    """Quarantined lines of files refused whole (not CSV text, a header without the contract)."""
+    return rejected.where(F.col(REJECT_REASON).startswith(FILE_REFUSED))
 
 
 def rejected_share(kept_rows: int, rejected_rows: int) -> float:

@@ -19,8 +19,16 @@ from dagster import (
 from pyspark.sql import functions as F
 
 from atliqon_platform.assets.partitions import DAILY
-from atliqon_platform.checks.results import Offending, Rule, describe, guarded, rule_results, scope_of
-from atliqon_platform.checks.rules import date_rejections, duplicate_keys, null_keys, rejected_share
+from atliqon_platform.checks.results import (
+    Offending,
+    Rule,
+    count_rows,
+    describe,
+    guarded,
+    rule_results,
+    scope_of,
+)
+from atliqon_platform.checks.rules import date_rejections, duplicate_keys, null_keys, refused, rejected_share
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.transforms import orders
 from atliqon_platform.transforms.common import REJECT_REASON
@@ -79,7 +87,9 @@ def rejected_share_rule(threshold: float) -> Rule:
     return Rule(
         "rejected_share",
         f"at most {threshold:.0%} of the delivered rows are quarantined (ATLIQON_MAX_REJECTED_SHARE); "
-        "more means a delivery is broken, so nothing downstream is built from it",
+        "more means a delivery is broken, so nothing downstream is built from it. The lines of a "
+        "refused file are not counted: none of them reaches silver, and bronze's files_readable "
+        "names the file, so the other files of the run go on",
         blocking=True,
     )
 
@@ -123,20 +133,23 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
                 Offending(quarantine_key, REASONS_GIVEN, unexplained),
                 Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique, conflicts)),
             ]
-            yield from rule_results(offending, scope)
+            *counts, refused_lines = count_rows([item.rows for item in offending] + [refused(rejected)])
+            yield from rule_results(offending, scope, counts)
             kept_rows = lake.count("silver", table.name, scope)
-            rejected_rows = lake.count("silver", f"{table.name}_rejected", scope)
+            rejected_rows = lake.count("silver", f"{table.name}_rejected", scope) - refused_lines
             share = rejected_share(kept_rows, rejected_rows)
             yield AssetCheckResult(
                 asset_key=asset_key,
                 check_name="rejected_share",
                 passed=share <= max_rejected_share,
                 description=f"{describe(scope)}: {share:.1%} of {kept_rows + rejected_rows} rows "
-                f"quarantined (limit {max_rejected_share:.0%})",
+                f"quarantined (limit {max_rejected_share:.0%})"
+                + (f"; {refused_lines} lines of refused files not counted" if refused_lines else ""),
                 metadata={
                     "scope": describe(scope),
                     "rows_kept": kept_rows,
                     "rows_rejected": rejected_rows,
+                    "rows_of_refused_files": refused_lines,
                     "rejected_share": MetadataValue.float(round(share, 4)),
                     "limit": MetadataValue.float(max_rejected_share),
                 },

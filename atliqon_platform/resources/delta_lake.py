@@ -200,6 +200,7 @@ class DeltaTables:
         its month column here, and a ``replace`` range replaces only its days."""
         monthly_by = replace.column if replace is not None else monthly_by
         frame, exists = self._conformed(data, uri, monthly_by)
+        previous = self._last_commit(uri)[0] if exists else None
         writer = frame.write.format("delta").mode("overwrite")
         if replace is not None and exists:
             writer = writer.option("replaceWhere", replace.sql(monthly=True))
@@ -210,12 +211,13 @@ class DeltaTables:
             writer.saveAsTable(uri)
         else:
             writer.save(uri)
-        return self._last_commit(uri)
+        return self._committed_since(uri, previous)
 
     def merge(self, data: Data, uri: str, keys: list[str]) -> tuple[int, int]:
         frame, exists = self._conformed(data, uri)
         if not exists:
             return self.write(frame, uri, None, None)
+        previous = self._last_commit(uri)[0]
         source = f"atliqon_merge_source_{uuid.uuid4().hex}"
         frame.createOrReplaceTempView(source)
         try:
@@ -226,7 +228,7 @@ class DeltaTables:
             )
         finally:
             self._spark.catalog.dropTempView(source)
-        return self._last_commit(uri)
+        return self._committed_since(uri, previous)
 
     def _on_this_machine(self, uri: str) -> bool:
         """A table in a local folder, whose log delta-rs reads in milliseconds; elsewhere (S3,
@@ -242,6 +244,12 @@ class DeltaTables:
         metrics = last["operationMetrics"] or {}
         rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0
         return int(last["version"]), int(rows)
+
+    def _committed_since(self, uri: str, previous: int | None) -> tuple[int, int]:
+        """The commit a write just made and the rows it wrote. Delta makes no commit for a write
+        that changes nothing (an empty replace of a range without rows): then no row was written."""
+        version, rows = self._last_commit(uri)
+        return version, 0 if version == previous else rows
 
     def read(self, uri: str, where: PartitionRange | None) -> DataFrame:
         """The table's rows (of ``where``'s range), without the month column this layer adds."""

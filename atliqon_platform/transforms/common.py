@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from atliqon_platform.ingestion.csv_files import FILE_REFUSED
+
 UNKNOWN_ID = "999999"
 REJECT_REASON = "reject_reason"
 SOURCE_ORDER = ("file_name", "line_number")
@@ -74,8 +76,11 @@ def reason(*rules: tuple[Column, str | Column]) -> Column:
 
 
 def parse_error_reason() -> tuple[Column, Column]:
-    """Rows bronze could not split into fields are rejected with the parser's message."""
-    return F.col("parse_error").isNotNull(), F.concat(F.lit("malformed row: "), F.col("parse_error"))
+    """Rows bronze could not split into fields are rejected with the parser's message; the lines
+    of a refused file with the file's reason as it is ("file refused: <file>: <why>")."""
+    error = F.col("parse_error")
+    malformed = F.concat(F.lit("malformed row: "), error)
+    return error.isNotNull(), F.when(error.startswith(FILE_REFUSED), error).otherwise(malformed)
 
 
 def duplicate_rank(keys: Sequence[str | Column], eligible: Column) -> Column:

@@ -1,12 +1,16 @@
+import bz2
 import codecs
-import csv
+import gzip
 import io
+import lzma
+import zipfile
 
 import pyarrow as pa
 import pytest
 
 from atliqon_platform.ingestion.csv_files import (
-    MissingColumnsError,
+    FILE_REFUSED,
+    layout_of,
     parse_csv,
     read_line_by_line,
     read_well_formed,
@@ -14,48 +18,109 @@ from atliqon_platform.ingestion.csv_files import (
 from atliqon_platform.sample_data.synthetic import Scale, generate
 
 COLUMNS = ("a", "b")
+PLAIN = b"a,b\n1,x\n2,y\n"
+
+
+def rows(data: bytes) -> list[tuple]:
+    table = parse_csv(data, "f.csv", COLUMNS).table
+    return list(zip(*(table.column(name).to_pylist() for name in (*COLUMNS, "line_number")), strict=True))
 
 
 def test_rows_keep_their_line_numbers_and_column_order_does_not_matter():
-    table = parse_csv(b'b,a\n2,1\n\n"x, y",3\n', "f.csv", COLUMNS)
-    assert table.column("a").to_pylist() == ["1", "3"]
-    assert table.column("b").to_pylist() == ["2", "x, y"]
-    assert table.column("line_number").to_pylist() == [2, 4]
+    assert rows(b'b,a\n2,1\n\n"x, y",3\n') == [("1", "2", 2), ("3", "x, y", 4)]
 
 
-def test_wrong_field_count_and_bad_bytes_become_rows_with_reasons():
-    table = parse_csv(b"a,b\n1,2,3\n1,\xff\xfe\n5,6\n", "f.csv", COLUMNS)
+def test_wrong_field_count_and_bad_bytes_become_rows_with_their_raw_text_and_reasons():
+    table = parse_csv(b'a,b\n1,2,"3"\n1,\xff\xfe\n5,6\n', "f.csv", COLUMNS).table
     assert table.column("parse_error").to_pylist() == [
         "line 2: expected 2 fields, found 3",
-        "line 3, column 3: bytes that are not UTF-8",
+        "line 3, column 2: bytes that are not UTF-8",
         None,
     ]
-    assert table.column("raw_line").to_pylist()[0] == "1,2,3"
+    assert table.column("raw_line").to_pylist() == ['1,2,"3"', "1,\ufffd\ufffd", None]
     assert table.column("a").to_pylist() == [None, None, "5"]
 
 
-def test_missing_header_column_names_file_and_columns():
-    with pytest.raises(MissingColumnsError, match=r"f.csv, line 1: header lacks required column\(s\) b"):
-        parse_csv(b"a,c\n1,2\n", "f.csv", COLUMNS)
+def zipped(data: bytes) -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as folder:
+        folder.writestr("f.csv", data)
+    return archive.getvalue()
 
 
-def test_zero_byte_file_is_an_empty_table():
-    assert parse_csv(b"", "f.csv", COLUMNS).num_rows == 0
+READ_AS_PLAIN = {
+    "columns in another order": b"b,a\nx,1\ny,2\n",
+    "UTF-8 byte-order mark": codecs.BOM_UTF8 + PLAIN,
+    "UTF-16 with its byte-order mark": PLAIN.decode().encode("utf-16"),
+    "CRLF line ends": PLAIN.replace(b"\n", b"\r\n"),
+    "CR line ends": PLAIN.replace(b"\n", b"\r"),
+    "semicolon delimiter": PLAIN.replace(b",", b";"),
+    "tab delimiter": PLAIN.replace(b",", b"\t"),
+    "pipe delimiter": PLAIN.replace(b",", b"|"),
+    "gzip-compressed": gzip.compress(PLAIN),
+    "bzip2-compressed": bz2.compress(PLAIN),
+    "xz-compressed": lzma.compress(PLAIN),
+}
 
 
-def _both_readers(data: bytes) -> tuple[pa.Table | None, pa.Table]:
-    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", "surrogateescape")
-    header = [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")))]
-    return read_well_formed(data.removeprefix(codecs.BOM_UTF8), header, header), read_line_by_line(
-        text, header, header
-    )
+@pytest.mark.parametrize("data", READ_AS_PLAIN.values(), ids=READ_AS_PLAIN.keys())
+def test_unambiguous_variants_read_exactly_as_the_plain_file(data):
+    assert parse_csv(data, "f.csv", COLUMNS).table.equals(parse_csv(PLAIN, "f.csv", COLUMNS).table)
+
+
+REFUSED = {
+    "missing column": (b"a,c\n1,2\n\n3,4\n", "header lacks required column(s) b (found: a, c)", [1, 2, 4]),
+    "not CSV (JSON lines)": (b'{"a": 1}\n{"b": 2}\n', "header lacks required column(s) a, b", [1, 2]),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00IHDR", "binary content", [1, 2, 3]),
+    "zip archive": (zipped(PLAIN), "a zip archive", None),
+    "broken gzip": (gzip.compress(PLAIN)[:-6], "gzip-compressed data that does not decompress", None),
+    "broken UTF-16": (codecs.BOM_UTF16_LE + b"a\x00,\x00b", "UTF-16 text (by its byte-order mark)", None),
+}
+
+
+@pytest.mark.parametrize(("data", "why", "lines"), REFUSED.values(), ids=REFUSED.keys())
+def test_a_file_that_is_not_the_contracts_csv_is_refused_line_by_line_with_its_reason(data, why, lines):
+    parsed = parse_csv(data, "orders/x.csv", COLUMNS)
+    assert why in parsed.refused
+    table = parsed.table
+    assert set(table.column("parse_error").to_pylist()) == {f"{FILE_REFUSED}: orders/x.csv: {parsed.refused}"}
+    assert table.column("a").null_count == table.column("b").null_count == table.num_rows > 0
+    if lines is not None:  # every non-blank line, the header included, with its raw text
+        assert table.column("line_number").to_pylist() == lines
+        text = data.decode("utf-8", "replace").splitlines()
+        assert table.column("raw_line").to_pylist() == [text[number - 1] for number in lines]
+
+
+def test_columns_beyond_the_contract_are_rescued_per_line_as_json():
+    parsed = parse_csv(b'b,note,a,,b\nx,"hi, there",1,,dup\ny,,2,z,\n', "f.csv", COLUMNS)
+    assert parsed.new_columns == ("note", "_c3", "_c4")
+    assert parsed.table.column("rescued_data").to_pylist() == [
+        '{"note": "hi, there", "_c3": "", "_c4": "dup"}',
+        '{"note": "", "_c3": "z", "_c4": ""}',
+    ]
+    assert rows(b"b,note,a\nx,n,1\n") == [("1", "x", 2)]
+
+
+def test_empty_and_header_only_files_have_no_rows():
+    for data in (b"", b" \n", b"a,b\n", codecs.BOM_UTF8 + b"b,a\r\n"):
+        parsed = parse_csv(data, "f.csv", COLUMNS)
+        assert (parsed.table.num_rows, parsed.refused) == (0, None)
+
+
+def _both_readers(data: bytes, columns: tuple[str, ...] | None = None) -> tuple[pa.Table | None, pa.Table]:
+    columns = columns or COLUMNS
+    data = data.removeprefix(codecs.BOM_UTF8)
+    text = data.decode("utf-8", "surrogateescape")
+    layout = layout_of(data, text, columns)
+    return read_well_formed(data, columns, layout), read_line_by_line(text, columns, layout)
 
 
 def test_fast_reader_gives_the_line_by_line_result_on_every_real_and_synthetic_file(reference_dataset):
     files = {str(path): path.read_bytes() for path in sorted(reference_dataset.rglob("*.csv"))}
     generate(files.__setitem__, Scale(days=3))
     for name, data in files.items():
-        fast, line_by_line = _both_readers(data)
+        header = tuple(data.split(b"\n", 1)[0].decode().strip().split(","))
+        fast, line_by_line = _both_readers(data, header)
         assert fast is not None, f"{name} fell back to the line-by-line reader"
         assert fast.equals(line_by_line), name
 
@@ -68,9 +133,10 @@ def test_fast_reader_gives_the_line_by_line_result_on_every_real_and_synthetic_f
         b'a,b\n"x\ny",2\n3,4\n',  # a quoted line break: one row over two lines
         b"a,b\n1,\xff\n",  # bytes that are not UTF-8
         b"a,b\r1,2\r",  # old Mac line ends
+        b'a,b\n"x\ny",1\r3,4\n',  # a quoted line break and a CR line end: the line count is even
     ],
 )
 def test_files_that_are_not_one_row_per_line_go_line_by_line(data):
     fast, line_by_line = _both_readers(data)
     assert fast is None
-    assert parse_csv(data, "f.csv", COLUMNS).equals(line_by_line)
+    assert parse_csv(data, "f.csv", COLUMNS).table.equals(line_by_line)
