@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
 from atliqon_platform.resources.spark_connect_server import free_port
@@ -98,19 +98,17 @@ class Terminal:
             os.close(self.master)
 
 
-def started_processes(process: subprocess.Popen, log: Path) -> list[psutil.Process]:
+def started_processes(process: subprocess.Popen, home: Path, log: Path) -> list[psutil.Process]:
     """Every process ``atliqon up`` has started, once a run is in flight: the deepest tree it
     makes (the warm engine's JVM and Python workers, code server, gRPC server, run worker)."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-        tree = psutil.Process(process.pid).children(recursive=True)
-        with contextlib.suppress(psutil.Error):
-            commands = [" ".join(child.cmdline()) for child in tree]
-            if any("SparkConnectServer" in line for line in commands) and any(
-                "execute_run" in line for line in commands
-            ):
-                return tree
+        if (home / "dagster" / "dagster.yaml").exists():
+            with DagsterInstance.from_config(str(home / "dagster")) as instance:
+                in_flight = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+            if in_flight:
+                return psutil.Process(process.pid).children(recursive=True)
         time.sleep(0.5)
     pytest.fail(f"no run was in flight within 300 s:\n{log.read_text(errors='replace')[-3000:]}")
 
@@ -148,7 +146,7 @@ def test_no_process_started_by_up_outlives_it(tmp_path, how):
     process = terminal.run("up", "--port", str(free_port()), home=home, ATLIQON_SENSOR_INTERVAL_SECONDS="2")
     tree: list[psutil.Process] = []
     try:
-        tree = started_processes(process, terminal.log)
+        tree = started_processes(process, home, terminal.log)
         group = os.getpgid(tree[0].pid)  # theirs, not the terminal's: also holds any started later
         stopped = time.monotonic()
         STOPS[how](terminal, process.pid)

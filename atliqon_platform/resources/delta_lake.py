@@ -242,8 +242,10 @@ class DeltaTables:
         else:
             last = self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0].asDict()
         metrics = last["operationMetrics"] or {}
-        rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0
-        return int(last["version"]), int(rows)
+        rows = int(metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0)
+        # A replaceWhere on days rewrites the month's files that hold them: the rows of the other
+        # days it copies into the new files are counted as output too, but were not written.
+        return int(last["version"]), rows - int(metrics.get("numCopiedRows") or 0)
 
     def _committed_since(self, uri: str, previous: int | None) -> tuple[int, int]:
         """The commit a write just made and the rows it wrote. Delta makes no commit for a write
