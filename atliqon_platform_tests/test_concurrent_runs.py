@@ -1,12 +1,10 @@
 """Concurrent writers, on real Delta tables.
 
-On one machine with a local lake: two backfills on one home at once (one `atliqon backfill`
-process, one in this process) and, inside their range, the run of one day a sensor would launch:
-all succeed, and the lake holds exactly the tables of one uninterrupted build (each table is
-written by one writer at a time; the tables did not exist yet, which once gave every customer
-twice). On S3, writers in one engine are arbitrated by Delta's own conflict detection: two
-replaces of one day at once, one fails with Delta's concurrent-modification error and the day
-holds the other's rows; two different days both land, or one fails as clearly.
+On one machine with a local lake, writers in two processes take turns per table (the storage
+layer's lock): a range run and the run of a day inside it both succeed and every table is
+written as by one load. On S3, writers in one engine are arbitrated by Delta's own conflict
+detection: two replaces of one day at once, one fails with Delta's concurrent-modification error
+and the day holds the other's rows; two different days both land, or one fails as clearly.
 """
 
 from __future__ import annotations
@@ -19,44 +17,42 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance
 from pyspark.sql import functions as F
 
-from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
-from atliqon_platform_tests.commands import start_atliqon
-from atliqon_platform_tests.tiny import day, lake_content, tiny_settings, when_writing
+from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.real_platform import content
+from atliqon_platform_tests.tiny import (
+    DAILY_CHAIN,
+    copy_home,
+    day,
+    deliver_third_day,
+    start_daily_chain,
+    tiny_settings,
+    when_writing,
+)
 
 CONFLICT = re.compile(r"io\.delta\.exceptions\.Concurrent\w+Exception")
 
 
-def test_two_backfills_and_a_day_run_at_once_on_one_home_give_the_tables_of_one_build(tiny_history, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(tiny_history.landing_after, home / "landing")
-    settings = tiny_settings(home)
-    log = tmp_path / "backfill.log"
-    process = start_atliqon("backfill", home=home, log=log)
-    outcomes = {}
-
-    def second_backfill() -> None:
-        instance = DagsterInstance.from_config(str(settings.dagster_home))
-        outcomes["second backfill"] = backfill_everything(settings, instance=instance)
-
-    when_writing(home / "lake", set(), process, log)  # its first write: no table exists yet
-    second = threading.Thread(target=second_backfill)
-    second.start()
-    when_writing(home / "lake" / "bronze" / "orders", set(), process, log)  # a backfill's range begins
-    job = build_definitions(settings).resolve_job_def("daily_orders_job")
-    instance = DagsterInstance.from_config(str(settings.dagster_home))
-    outcomes["day run"] = job.execute_in_process(partition_key=day(1).isoformat(), instance=instance).success
-    second.join()
+def test_a_range_run_and_a_day_run_inside_it_in_two_processes_write_each_table_once(tiny_history, tmp_path):
+    """The run of three days in its own process, and, from its first write, the run of the middle
+    day a sensor would launch, in this one: the daily tables do not exist yet, so both would create
+    them (two overwrites of a table that did not exist once both committed, and doubled a table)."""
+    home = copy_home(tiny_history.before, tmp_path / "home")
+    for table in DAILY_CHAIN:
+        shutil.rmtree(home / "lake" / table)
+    deliver_third_day(home)
+    log = tmp_path / "range.log"
+    process = start_daily_chain(home, day(0), day(2), log)
+    when_writing(home / "lake" / "bronze" / "orders", set(), process, log)
+    job = build_definitions(tiny_settings(home)).resolve_job_def("daily_orders_job")
+    with platform_instance() as instance:
+        assert job.execute_in_process(partition_key=day(1).isoformat(), instance=instance).success
     assert process.wait(timeout=900) == 0, log.read_text()[-3000:]
-    assert outcomes == {"second backfill": True, "day run": True}
-    now = lake_content(home)
-    assert sorted(now) == sorted(tiny_history.after)
-    for name, expected in tiny_history.after.items():
-        assert now[name].equals(expected), f"{name} differs from one uninterrupted build"
+    for table in DAILY_CHAIN:
+        assert content(home, table).equals(tiny_history.after[table]), f"{table} differs from one load"
 
 
 def meeting(mine: Path, other: Path):

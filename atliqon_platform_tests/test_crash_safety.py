@@ -8,7 +8,6 @@ in between), and a plain rerun gives exactly the tables of an uninterrupted load
 
 from __future__ import annotations
 
-from atliqon_platform_tests.commands import start_module
 from atliqon_platform_tests.real_platform import content
 from atliqon_platform_tests.tiny import (
     committed_files,
@@ -20,12 +19,12 @@ from atliqon_platform_tests.tiny import (
     lake_content,
     lake_tables,
     load,
+    start_daily_chain,
     when_writing,
 )
 
 # The partitioned table of each layer the run writes, in the order it writes them.
 KILLED_WHILE_WRITING = ("bronze/orders", "silver/orders", "gold/sb_fact_orders")
-DAILY_CHAIN = "bronze/orders,silver/orders,silver/orders_rejected,gold/sb_fact_orders"
 
 
 def test_a_run_killed_while_writing_each_layer_leaves_committed_tables_and_a_rerun_gives_its_figures(
@@ -34,16 +33,11 @@ def test_a_run_killed_while_writing_each_layer_leaves_committed_tables_and_a_rer
     home = copy_home(tiny_history.before, tmp_path / "home")
     before = lake_content(home)
     deliver_third_day(home)
-    instance = home / "dagster"
-    instance.mkdir()
-    # The README's command for a range of days: one run, bronze to the daily facts.
-    materialize = ["asset", "materialize", "-m", "atliqon_platform.definitions", "--select", DAILY_CHAIN]
-    materialize += ["--partition-range", f"{day(0).isoformat()}...{day(2).isoformat()}"]
     for table in KILLED_WHILE_WRITING:
         folder = home / "lake" / table
         existing = data_files(folder)
         log = tmp_path / f"{table.replace('/', '-')}.log"
-        process = start_module("dagster", *materialize, home=home, log=log, DAGSTER_HOME=str(instance))
+        process = start_daily_chain(home, day(0), day(2), log)
         new = when_writing(folder, existing, process, log)
         kill_group(process)
         assert not new & committed_files(folder), f"{table}: the kill came after the commit"

@@ -22,6 +22,7 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.synthetic import Scale, generate, orders_file
 from atliqon_platform.settings import Settings, load_settings
 from atliqon_platform.sources import order_file_key
+from atliqon_platform_tests.commands import start_module
 from atliqon_platform_tests.instances import platform_instance
 from atliqon_platform_tests.real_platform import content
 
@@ -92,6 +93,26 @@ def build_tiny_history(folder: Path) -> TinyHistory:
     deliver_third_day(after)
     load(after, [day(2)])
     return TinyHistory(before, lake_content(after), after / "landing")
+
+
+DAILY_CHAIN = ("bronze/orders", "silver/orders", "silver/orders_rejected", "gold/sb_fact_orders")
+
+
+def start_daily_chain(home: Path, first: dt.date, last: dt.date, log: Path) -> subprocess.Popen:
+    """The README's command for a range of days, in its own process: one run, bronze to the daily
+    facts, on the Dagster instance of ``home``."""
+    instance = home / "dagster"
+    instance.mkdir(exist_ok=True)
+    command = [
+        "asset",
+        "materialize",
+        "-m",
+        "atliqon_platform.definitions",
+        "--select",
+        ",".join(DAILY_CHAIN),
+    ]
+    command += ["--partition-range", f"{first.isoformat()}...{last.isoformat()}"]
+    return start_module("dagster", *command, home=home, log=log, DAGSTER_HOME=str(instance))
 
 
 def data_files(table: Path) -> set[Path]:
