@@ -27,9 +27,14 @@ def atliqon(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
 
 def start_atliqon(*args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:
     """A long-running command (``up``, ``dashboard``) in its own process group."""
+    return start_module("atliqon_platform.cli", *args, home=home, log=log, **env)
+
+
+def start_module(module: str, *args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:
+    """``python -m module args`` on ``home``, in its own process group, its output in ``log``."""
     with log.open("wb") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "atliqon_platform.cli", *args],
+            [sys.executable, "-m", module, *args],
             env=environment(home, **env),
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -91,3 +91,11 @@ def spark_connect_url(tmp_path_factory) -> Iterator[str]:
     settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
     with local_spark_connect_server(settings, free_port(), home / "server.log") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def tiny_history(tmp_path_factory):
+    """A tiny home built with two days, and the content of every table once a third is built too."""
+    from atliqon_platform_tests.tiny import build_tiny_history
+
+    return build_tiny_history(tmp_path_factory.mktemp("tiny-history"))
