@@ -65,7 +65,15 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
         copy_reference_dataset(dataset, landing, parent_increment=True)
         assert backfill_everything(settings, instance=instance)
         checks = latest_check_results(instance)
-    return {"home": home, "first": first, "second": second, "full_load": full_load, "checks": checks}
+        assets = {key.to_user_string() for key in instance.get_asset_keys()}
+    return {
+        "home": home,
+        "first": first,
+        "second": second,
+        "full_load": full_load,
+        "checks": checks,
+        "assets": assets,
+    }
 
 
 def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], AssetCheckEvaluation]:

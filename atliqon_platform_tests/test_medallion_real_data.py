@@ -9,6 +9,7 @@ from dagster import AssetCheckSeverity
 from deltalake import DeltaTable
 
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
+from atliqon_platform_tests.expected_graph import ASSETS, CHECK_KEYS, REAL_DATA_WARNINGS
 from atliqon_platform_tests.real_platform import REAL_TABLES, read_delta
 
 
@@ -125,16 +126,16 @@ def test_no_table_has_duplicate_rows(real_platform):
         assert data.group_by(data.column_names).aggregate([]).num_rows == data.num_rows, table
 
 
-def test_every_check_passes_on_the_real_data_except_warnings_about_real_defects(real_platform):
-    failed = {key: evaluation for key, evaluation in real_platform["checks"].items() if not evaluation.passed}
-    assert set(failed) == {
-        ("silver/orders", "conflicting_lines"),  # 16 lines: same order, day, product, customer
-        ("bronze/orders", "not_empty"),  # no file for 2025-08-31 and 2025-10-31
-        ("gold/vw_fact_orders_enriched", "priced_products_have_sales"),  # 8 parent products
-    }
-    assert all(evaluation.severity == AssetCheckSeverity.WARN for evaluation in failed.values())
-    assert "no order lines on 2025-08-31, 2025-10-31" in failed[("bronze/orders", "not_empty")].description
-    assert len(real_platform["checks"]) >= 60
+def test_every_asset_and_check_ran_and_every_check_passed_except_warnings_about_real_defects(real_platform):
+    assert real_platform["assets"] == ASSETS
+    checks = real_platform["checks"]
+    assert set(checks) == CHECK_KEYS
+    assert {key for key, evaluation in checks.items() if not evaluation.passed} == REAL_DATA_WARNINGS
+    assert {checks[key].severity for key in REAL_DATA_WARNINGS} == {AssetCheckSeverity.WARN}
+    assert "no order lines on 2025-08-31, 2025-10-31" in checks[("bronze/orders", "not_empty")].description
+    conflicts = checks[("silver/orders", "conflicting_lines")].metadata["offending_rows"].value
+    unsold = checks[("gold/vw_fact_orders_enriched", "priced_products_have_sales")].metadata["offending_rows"]
+    assert (conflicts, unsold.value) == (16, 8)
 
 
 def test_every_table_is_committed_by_delta_spark_and_read_by_deltalake(real_platform, spark):
