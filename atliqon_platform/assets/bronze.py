@@ -23,7 +23,14 @@ from dagster import (
 
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
-from atliqon_platform.checks.bronze import bronze_check_specs, expected_columns_result, not_empty_result
+from atliqon_platform.checks.bronze import (
+    bronze_check_specs,
+    expected_columns_by_day,
+    expected_columns_result,
+    not_empty_result,
+    order_days_not_empty,
+)
+from atliqon_platform.checks.results import reported, scope_of
 from atliqon_platform.ingestion.csv_files import MissingColumnsError, parse_csv
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingObjectMissing, LandingZoneResource
@@ -204,8 +211,9 @@ def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, 
     for problem in orders.problems:
         context.log.warning(f"skipped: {problem}")
     columns = _checked(context, BRONZE_ORDERS, orders.loaded, orders.files)
+    scope = scope_of(context, LANDING_DATE, DAILY)
     if not columns.passed:
-        yield columns
+        yield from reported(context, [expected_columns_by_day(columns, scope)])
         raise Failure(description=columns.description, metadata=columns.metadata)
     table = orders.loaded.table
     result = lake.overwrite(table, "bronze", "orders", partition_by=[LANDING_DATE], replace=days)
@@ -223,5 +231,6 @@ def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, 
             files_skipped=orders.loaded.skipped,
             days_without_rows=empty_days,
         ),
-        check_results=[columns, not_empty_result(BRONZE_ORDERS, result.rows, empty_days)],
     )
+    not_empty = order_days_not_empty(BRONZE_ORDERS, table.column(LANDING_DATE).to_pylist(), scope)
+    yield from reported(context, [expected_columns_by_day(columns, scope), not_empty])

@@ -6,11 +6,14 @@ result is the place a reviewer finds which file, which line and which columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
-from atliqon_platform.checks.results import Rule
+from atliqon_platform.checks.results import Outcome, Rule, Scope, describe
+from atliqon_platform.resources.delta_lake import PartitionRange
 
 EXPECTED_COLUMNS = Rule(
     "expected_columns",
@@ -65,3 +68,38 @@ def not_empty_result(
         description=description,
         metadata={"rows": rows, "empty_days": list(empty_days or [])},
     )
+
+
+def _about(dates: PartitionRange, result: AssetCheckResult, text: str) -> AssetCheckResult:
+    """``result`` with ``text``, saying which days it is about."""
+    return AssetCheckResult(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        description=f"{describe(dates)}: {text}",
+        metadata=result.metadata,
+    )
+
+
+def expected_columns_by_day(result: AssetCheckResult, scope: Scope) -> Outcome:
+    """The landing days of a run are loaded or refused together, so each day has the run's result."""
+    day_text = "its files have the expected columns"
+    if not result.passed:
+        day_text = f"not loaded, with the rest of the run: {result.description}"
+    partitions = {key: _about(dates, result, day_text) for key, dates in scope.partitions.items()}
+    return Outcome(_about(scope.range, result, result.description or ""), partitions)
+
+
+def order_days_not_empty(asset_key: AssetKey, landing_days: Iterable[dt.date], scope: Scope) -> Outcome:
+    """The run's order lines, and each landing day's (a day without any is named)."""
+    rows = Counter(landing_days)
+
+    def of_days(dates: PartitionRange) -> AssetCheckResult:
+        days = [dates.start + dt.timedelta(days=n) for n in range((dates.end - dates.start).days + 1)]
+        empty = [day.isoformat() for day in days if not rows[day]]
+        result = not_empty_result(asset_key, sum(rows[day] for day in days), empty)
+        return _about(dates, result, result.description or "")
+
+    partitions = {key: of_days(dates) for key, dates in scope.partitions.items()}
+    return Outcome(of_days(scope.range), partitions)
