@@ -21,6 +21,7 @@ from dagster import (
     asset,
 )
 
+from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
 from atliqon_platform.checks.bronze import (
@@ -125,7 +126,7 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
         group_name="bronze",
         kinds={"delta", "csv"},
         description=description,
-        code_version="1",
+        code_version=code_version(read_files, source),
         owners=OWNERS,
         check_specs=bronze_check_specs(asset_key),
     )
@@ -203,7 +204,7 @@ BRONZE_ORDERS = AssetKey(["bronze", "orders"])
         "SportsBar order lines as delivered (orders/landing/orders_YYYY_MM_DD.csv), one partition "
         "per landing day holding every file of that day. A day with no file is an empty partition."
     ),
-    code_version="1",
+    code_version=code_version(read_order_days, ORDERS),
 )
 def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
     days = partition_range(context, LANDING_DATE)
