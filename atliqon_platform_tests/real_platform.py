@@ -65,7 +65,15 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
         copy_reference_dataset(dataset, landing, parent_increment=True)
         assert backfill_everything(settings, instance=instance)
         checks = latest_check_results(instance)
-    return {"home": home, "first": first, "second": second, "full_load": full_load, "checks": checks}
+        metadata = latest_metadata(instance)
+    return {
+        "home": home,
+        "first": first,
+        "second": second,
+        "full_load": full_load,
+        "checks": checks,
+        "metadata": metadata,
+    }
 
 
 def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], AssetCheckEvaluation]:
@@ -78,3 +86,11 @@ def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], Ass
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         latest[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation
     return latest
+
+
+def latest_metadata(instance: DagsterInstance) -> dict[str, dict[str, Any]]:
+    """The metadata of every asset's last materialisation, by asset."""
+    records = instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION), ascending=True
+    )
+    return {record.asset_key.to_user_string(): record.asset_materialization.metadata for record in records}

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,13 @@ import uvicorn
 from dagster import DagsterInstance, Definitions, PartitionKeyRange
 from dagster_graphql.test.utils import define_out_of_process_workspace
 from dagster_webserver.app import create_app_from_workspace_process_context
+from playwright.sync_api import Page, sync_playwright
 
 from atliqon_platform_tests.commands import free_port
+from atliqon_platform_tests.dashboard.browser import launch_chromium
 
 WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
 
 # What the Checks tab reads of every check (AssetChecksQuery in the UI's source).
 CHECKS_QUERY = """{ assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks {
@@ -84,3 +87,25 @@ def check_statuses(url: str, defs: Definitions) -> dict[tuple[str, str], dict[st
             latest = check["executionForLatestMaterialization"]
             statuses[(asset, check["name"])] = {"latest": latest, "partitions": partitions}
     return statuses
+
+
+@contextmanager
+def browser_page() -> Iterator[Page]:
+    """A page of Debian's chromium, a laptop's screen wide and tall enough for a whole asset page."""
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium.new_page(viewport={"width": 1600, "height": 2400})
+        finally:
+            chromium.close()
+
+
+def screenshot(page: Page, shown: Sequence[str], name: str) -> Path:
+    """Once every text of ``shown`` is on the page, save it as test-artifacts/ui/<name>.png."""
+    for text in shown:
+        page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=120_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # a click far down a list scrolls the window
+    page.screenshot(path=str(path))
+    return path

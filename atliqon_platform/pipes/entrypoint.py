@@ -31,6 +31,7 @@ from dagster import (
     MarkdownMetadataValue,
     MetadataValue,
     PathMetadataValue,
+    TableColumnLineageMetadataValue,
     TableSchemaMetadataValue,
     TextMetadataValue,
     TimestampMetadataValue,
@@ -81,6 +82,12 @@ def pipes_metadata(metadata: Mapping[str, MetadataValue]) -> dict[str, dict[str,
                 for column in value.schema.columns
             ]
             converted[name] = {"raw_value": {"columns": columns}, "type": "table_schema"}
+        elif isinstance(value, TableColumnLineageMetadataValue):
+            deps = {
+                column: [{"asset_key": dep.asset_key.path, "column_name": dep.column_name} for dep in sources]
+                for column, sources in value.value.deps_by_column.items()
+            }
+            converted[name] = {"raw_value": {"deps_by_column": deps}, "type": "table_column_lineage"}
         elif type(value) in _PIPES_METADATA_TYPES:
             converted[name] = {"raw_value": value.value, "type": _PIPES_METADATA_TYPES[type(value)]}
         else:  # a type Pipes cannot carry: shown as its text

@@ -15,8 +15,9 @@ from atliqon_platform.checks.silver import build_silver_checks
 from atliqon_platform.definitions import ASSETS, build_resources
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
+from atliqon_platform.transforms.columns import description
 from atliqon_platform_tests.instances import platform_instance
-from atliqon_platform_tests.ui import check_statuses
+from atliqon_platform_tests.ui import browser_page, check_statuses, screenshot
 
 HEADER = "order_id,order_placement_date,customer_id,product_id,order_qty\n"
 KNOWN_PRODUCT, KNOWN_CUSTOMER = "25891203", "789320"
@@ -180,3 +181,26 @@ def test_after_a_range_run_each_day_shows_its_own_outcome(ui):
     assert not_empty["severity"] == "WARN" and "no order lines on 2025-07-05" in not_empty["description"]
     share = statuses[("silver/orders", "rejected_share")]["latest"]["evaluation"]
     assert share["description"].endswith("fails on 2025-07-03")
+
+
+def test_the_checks_tab_and_a_gold_tables_columns_in_a_browser(platform, ui):
+    """After the range run, as a user sees them: silver.orders' checks, each with its status (none
+    skipped), rejected_share failing on its day, and the view's columns, what each means and what
+    it is made of (test-artifacts/ui/*.png)."""
+    url = platform["url"]
+    with browser_page() as page:
+        page.goto(f"{url}/assets/silver/orders?view=checks&checkDetail=rejected_share")
+        checks = ["keys_not_null", "dates_inside_partition", "Succeeded", "fails on 2025-07-03"]
+        screenshot(page, checks, "checks-tab-after-a-range-backfill")
+        assert page.get_by_text("Skipped", exact=True).count() == 0
+        page.get_by_text("Partitions", exact=True).last.click()  # the check's, not the asset's
+        page.get_by_placeholder("Filter by partition").fill("2025-07-0")
+        page.get_by_text("2025-07-03", exact=True).first.click()
+        shown = ["Failed (1)", "Passed (4)", "2025-07-03: 80.0% of 10 rows quarantined"]
+        screenshot(page, shown, "rejected-share-by-landing-day")
+        page.goto(f"{url}/assets/gold/vw_fact_orders_enriched")
+        columns = [
+            description("gold.vw_fact_orders_enriched", "total_amount_inr"),
+            "gold.fact_orders.sold_quantity, gold.dim_gross_price.price_inr",
+        ]
+        screenshot(page, columns, "column-lineage-of-the-view")
