@@ -48,6 +48,7 @@ def _gold_table(table: GoldTable) -> AssetsDefinition:
         owners=OWNERS,
         description=table.description,
         code_version=code_version(table.build),
+        automation_condition=follows_upstream(),
     )
     def _gold(lake: DeltaLakeResource) -> MaterializeResult:
         frame = table.build(*(lake.read(*source) for source in table.inputs))
@@ -113,6 +114,7 @@ gold_dimensions = [_gold_table(table) for table in GOLD_DIMENSIONS]
         "sold_quantity. Lines with the same business key and different quantities both kept."
     ),
     code_version=code_version(orders.sb_fact_orders),
+    automation_condition=follows_upstream(),
 )
 def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
     days = partition_range(context, "date")
