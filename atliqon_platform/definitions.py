@@ -23,6 +23,7 @@ from atliqon_platform.assets.silver import silver_orders, silver_snapshots
 from atliqon_platform.automation.landing_sensors import build_landing_sensors
 from atliqon_platform.automation.schedules import SCHEDULES
 from atliqon_platform.checks import build_asset_checks
+from atliqon_platform.maintenance.jobs import build_table_jobs
 from atliqon_platform.pipes.launchers import DatabricksJobLauncher, SubprocessLauncher
 from atliqon_platform.pipes.remote_assets import remote_assets
 from atliqon_platform.resources.dashboard import DashboardResource
@@ -70,7 +71,8 @@ def build_definitions(settings: Settings) -> Definitions:
         target=AssetSelection.all(),
         default_status=DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=settings.sensor_interval_seconds,
-        description="Updates gold.fact_orders, gold.dim_date and the view when their inputs change.",
+        description="Updates gold when its inputs change outside the runs that build them together "
+        "(a late file, a parent increment, a restored table).",
     )
     checks, check_sensors = build_asset_checks(settings, [*bronze_snapshots, bronze_orders])
     # One process and one Spark session per run: steps share the session instead of each
@@ -81,12 +83,13 @@ def build_definitions(settings: Settings) -> Definitions:
         assets, checks = remote_assets([*ASSETS, *checks], JOBS_IN_ORDER), []
     else:
         assets = ASSETS
+    table_jobs, table_schedules = build_table_jobs(ASSETS)
     return Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=list(JOBS_IN_ORDER),
+        jobs=[*JOBS_IN_ORDER, *table_jobs],
         sensors=[*build_landing_sensors(settings), automation, *check_sensors],
-        schedules=SCHEDULES,
+        schedules=[*SCHEDULES, *table_schedules],
         resources=build_resources(settings),
         executor=in_process_executor,
     )

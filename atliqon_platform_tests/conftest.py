@@ -83,6 +83,15 @@ def real_platform(reference_dataset, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def small_platform(reference_dataset, tmp_path_factory) -> Iterator[dict]:
+    """Two real days through the whole graph, the UI serving it, built once per run (small_platform.py)."""
+    from atliqon_platform_tests.small_platform import small_platform as build
+
+    with build(reference_dataset, tmp_path_factory.mktemp("small")) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="session")
 def spark_connect_url(tmp_path_factory) -> Iterator[str]:
     """A Spark Connect server on 127.0.0.1 with the local engine's settings, for the whole run."""
     from atliqon_platform.resources.spark_connect_server import local_spark_connect_server

@@ -30,7 +30,7 @@ GOLD_FACTS = ("sb_fact_orders", "fact_orders")
 VIEW = "gold/vw_fact_orders_enriched"
 
 # The README's check table, table by table (the freshness check exists in the s3 environment only).
-BRONZE_CHECKS = {"expected_columns", "not_empty", "column_schema_change"}
+BRONZE_CHECKS = {"files_readable", "new_columns", "not_empty", "column_schema_change"}
 SILVER_CHECKS = {"keys_not_null", "key_unique", "rejected_share"}
 ORDER_CHECKS = {"dates_inside_partition", "conflicting_lines"}  # silver.orders also has these
 FACT_CHECKS = {

@@ -16,6 +16,7 @@ from atliqon_platform.instance.event_log import event_log_storage_config
 @contextmanager
 def platform_instance() -> Iterator[DagsterInstance]:
     with tempfile.TemporaryDirectory() as folder:
-        overrides = {"event_log_storage": event_log_storage_config(Path(folder))}
+        # Without the community sign-up dialog, as the instance `atliqon` writes (cli.py).
+        overrides = {"event_log_storage": event_log_storage_config(Path(folder)), "nux": {"enabled": False}}
         with instance_for_test(overrides=overrides, temp_dir=folder) as instance:
             yield instance

@@ -66,6 +66,7 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
         assert backfill_everything(settings, instance=instance)
         checks = latest_check_results(instance)
         assets = {key.to_user_string() for key in instance.get_asset_keys()}
+        metadata = latest_metadata(instance)
     return {
         "home": home,
         "first": first,
@@ -73,6 +74,7 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
         "full_load": full_load,
         "checks": checks,
         "assets": assets,
+        "metadata": metadata,
     }
 
 
@@ -86,3 +88,11 @@ def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], Ass
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         latest[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation
     return latest
+
+
+def latest_metadata(instance: DagsterInstance) -> dict[str, dict[str, Any]]:
+    """The metadata of every asset's last materialisation, by asset."""
+    records = instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION), ascending=True
+    )
+    return {record.asset_key.to_user_string(): record.asset_materialization.metadata for record in records}

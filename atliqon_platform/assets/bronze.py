@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 from dagster import (
-    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -27,9 +26,16 @@ from dagster import (
     asset,
 )
 
+from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
-from atliqon_platform.checks.bronze import bronze_check_specs, file_results, not_empty_result
+from atliqon_platform.checks.bronze import (
+    bronze_check_specs,
+    file_outcomes,
+    not_empty_result,
+    order_days_not_empty,
+)
+from atliqon_platform.checks.results import Outcome, Scope, reported, scope_of
 from atliqon_platform.ingestion.csv_files import empty_table, parse_csv
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange, WriteResult
 from atliqon_platform.resources.landing_zone import LandingObjectMissing, LandingZoneResource
@@ -108,16 +114,20 @@ def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]
 
 
 def _file_checks(
-    context: AssetExecutionContext, asset_key: AssetKey, loaded: LoadedFiles, files: int
-) -> list[AssetCheckResult]:
+    context: AssetExecutionContext,
+    asset_key: AssetKey,
+    loaded: LoadedFiles,
+    day_of_key: dict[str, dt.date | None],
+    scope: Scope | None,
+) -> list[Outcome]:
     """files_readable and new_columns; what could not be read at all is in the run's log."""
     for reason in loaded.skipped:
         context.log.warning(f"skipped {reason}")
-    results = file_results(asset_key, files, loaded.refused, loaded.new_columns)
-    for result in results:
-        if not result.passed:
-            context.log.warning(result.description or "")
-    return results
+    outcomes = file_outcomes(asset_key, day_of_key, loaded.refused, loaded.new_columns, scope)
+    for outcome in outcomes:
+        if not outcome.result.passed:
+            context.log.warning(outcome.result.description or "")
+    return outcomes
 
 
 def _metadata(
@@ -147,7 +157,7 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
         group_name="bronze",
         kinds={"delta", "csv"},
         description=description,
-        code_version="2",
+        code_version=code_version(read_files, source),
         owners=OWNERS,
         check_specs=bronze_check_specs(asset_key),
     )
@@ -159,11 +169,14 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
                 "deliver one (or run `atliqon seed`) before materialising bronze"
             )
         loaded = read_files(landing, source, keys)
-        checks = _file_checks(context, asset_key, loaded, len(keys))
+        checks = _file_checks(context, asset_key, loaded, dict.fromkeys(keys), None)
         result = lake.overwrite(loaded.table, "bronze", source.name)
         return MaterializeResult(
             metadata=_metadata(result, loaded, keys, loaded.skipped),
-            check_results=[*checks, not_empty_result(asset_key, sum(loaded.readable_rows.values()))],
+            check_results=[
+                *(outcome.result for outcome in checks),
+                not_empty_result(asset_key, sum(loaded.readable_rows.values())),
+            ],
         )
 
     return _bronze
@@ -199,9 +212,15 @@ class OrderDays:
 
     def empty_days(self, days: PartitionRange) -> list[str]:
         """Days of the range without a line that could be read."""
-        with_rows = {self.day_of_key[key] for key, rows in self.loaded.readable_rows.items() if rows}
+        rows = self.readable_rows_by_day()
         every_day = (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
-        return [day.isoformat() for day in every_day if day not in with_rows]
+        return [day.isoformat() for day in every_day if not rows.get(day)]
+
+    def readable_rows_by_day(self) -> dict[dt.date, int]:
+        rows: dict[dt.date, int] = {}
+        for key, count in self.loaded.readable_rows.items():
+            rows[self.day_of_key[key]] = rows.get(self.day_of_key[key], 0) + count
+        return rows
 
 
 def read_order_days(landing: LandingZoneResource, first: dt.date, last: dt.date) -> OrderDays:
@@ -228,25 +247,25 @@ BRONZE_ORDERS = AssetKey(["bronze", "orders"])
         "SportsBar order lines as delivered (orders/landing/orders_YYYY_MM_DD.csv), one partition "
         "per landing day holding every file of that day. A day with no file is an empty partition."
     ),
-    code_version="2",
+    code_version=code_version(read_order_days, ORDERS),
 )
 def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
     days = partition_range(context, LANDING_DATE)
     orders = read_order_days(landing, days.start, days.end)
     for problem in orders.problems:
         context.log.warning(f"skipped {problem}")
-    checks = _file_checks(context, BRONZE_ORDERS, orders.loaded, len(orders.day_of_key))
-    table = orders.loaded.table
-    result = lake.overwrite(table, "bronze", "orders", replace=days)
-    empty_days = orders.empty_days(days)
-    readable = sum(orders.loaded.readable_rows.values())
-    return MaterializeResult(
+    scope = scope_of(context, LANDING_DATE, DAILY)
+    checks = _file_checks(context, BRONZE_ORDERS, orders.loaded, dict(orders.day_of_key), scope)
+    result = lake.overwrite(orders.loaded.table, "bronze", "orders", replace=days)
+    yield MaterializeResult(
         metadata=_metadata(
             result,
             orders.loaded,
             len(orders.day_of_key),
             [*orders.problems, *orders.loaded.skipped],
-            days_without_rows=empty_days,
+            days_without_rows=orders.empty_days(days),
         ),
-        check_results=[*checks, not_empty_result(BRONZE_ORDERS, readable, empty_days)],
     )
+    assert scope is not None, "bronze.orders is partitioned"
+    not_empty = order_days_not_empty(BRONZE_ORDERS, orders.readable_rows_by_day(), scope)
+    yield from reported(context, [*checks, not_empty])

@@ -14,6 +14,7 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
 from atliqon_platform.assets.partitions import DAILY, MONTHLY, partition_range
 from atliqon_platform.automation.conditions import follows_upstream
@@ -46,7 +47,8 @@ def _gold_table(table: GoldTable) -> AssetsDefinition:
         kinds={"spark", "delta"},
         owners=OWNERS,
         description=table.description,
-        code_version="1",
+        code_version=code_version(table.build),
+        automation_condition=follows_upstream(),
     )
     def _gold(lake: DeltaLakeResource) -> MaterializeResult:
         frame = table.build(*(lake.read(*source) for source in table.inputs))
@@ -111,7 +113,8 @@ gold_dimensions = [_gold_table(table) for table in GOLD_DIMENSIONS]
         "SportsBar daily order facts: order_id, date, customer_code, product_code, product_id, "
         "sold_quantity. Lines with the same business key and different quantities both kept."
     ),
-    code_version="1",
+    code_version=code_version(orders.sb_fact_orders),
+    automation_condition=follows_upstream(),
 )
 def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
     days = partition_range(context, "date")
@@ -134,7 +137,7 @@ def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> M
         "facts of that month summed by (month, product_code, customer_code), always recomputed "
         "from all of the month's days."
     ),
-    code_version="1",
+    code_version=code_version(unified.fact_orders),
 )
 def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
     months = partition_range(context, "date")
@@ -156,7 +159,7 @@ def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> Mate
     kinds={"spark", "delta"},
     owners=OWNERS,
     description="One row per month start, from the first to the last month with facts.",
-    code_version="1",
+    code_version=code_version(unified.dim_date_covering),
 )
 def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
     frame = unified.dim_date_covering(lake.read("gold", "fact_orders"))
@@ -183,7 +186,7 @@ ENRICHED_VIEW_INPUTS = [
         "sold_quantity x price_inr. Each materialisation also writes the dashboard's static "
         "snapshot (metadata `dashboard_snapshot`) and links the live dashboard (`dashboard`)."
     ),
-    code_version="1",
+    code_version=code_version(unified.enriched_orders),
     owners=OWNERS,
     automation_condition=follows_upstream(FACT_ORDERS, rebuilt_inputs=(FACT_ORDERS,)),
 )

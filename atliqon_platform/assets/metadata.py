@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import (
+    AssetKey,
+    MetadataValue,
+    TableColumn,
+    TableColumnDep,
+    TableColumnLineage,
+    TableSchema,
+)
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -14,35 +23,101 @@ from pyspark.sql import functions as F
 from atliqon_platform.checks.results import markdown_rows
 from atliqon_platform.resources.delta_lake import PREVIEW_ROWS, WriteResult
 from atliqon_platform.settings import delta_storage_options
+from atliqon_platform.transforms import columns
 from atliqon_platform.transforms.common import REJECT_REASON
 
 OWNERS = ["team:data-platform"]
+HISTORY_VERSIONS = 5
 
 
-def column_schema(data: DataFrame | pa.Table) -> TableSchema:
+def table_of(uri: str) -> str:
+    """``<layer>.<name>`` of the table at ``uri``: a path ends in ``<layer>/<name>``, a catalog name
+    in ``<layer>.<name>`` (resources/delta_lake.py)."""
+    layer, name = re.split(r"[/.]", uri.rstrip("/"))[-2:]
+    return f"{layer}.{name}"
+
+
+def column_schema(data: DataFrame | pa.Table, table: str) -> TableSchema:
+    """The written columns and their types, each with what it means (transforms/columns.py)."""
     if isinstance(data, pa.Table):
-        return TableSchema(columns=[TableColumn(field.name, str(field.type)) for field in data.schema])
+        typed = [(field.name, str(field.type)) for field in data.schema]
+    else:
+        typed = [(field.name, field.dataType.simpleString()) for field in data.schema]
     return TableSchema(
-        columns=[TableColumn(field.name, field.dataType.simpleString()) for field in data.schema]
+        columns=[
+            TableColumn(name, kind, description=columns.description(table, name)) for name, kind in typed
+        ]
     )
+
+
+def column_lineage(table: str) -> dict[str, Any]:
+    """Which upstream columns each column of a gold table is made of: as ``dagster/column_lineage``
+    (Dagster+ draws it), and as a table the open-source UI shows."""
+    lineage = columns.LINEAGE.get(table)
+    if lineage is None:
+        return {}
+    deps = {
+        column: [
+            TableColumnDep(asset_key=AssetKey(source.split(".")[:2]), column_name=source.split(".")[2])
+            for source in sources
+        ]
+        for column, sources in lineage.items()
+    }
+    rows = [{"column": column, "made of": ", ".join(sources)} for column, sources in lineage.items()]
+    return {
+        "dagster/column_lineage": TableColumnLineage(deps_by_column=deps),
+        "column_lineage": MetadataValue.md(markdown_rows(rows)),
+    }
+
+
+def _delta_table(result: WriteResult) -> DeltaTable:
+    return DeltaTable(result.uri, storage_options=delta_storage_options(result.uri) or None)
 
 
 def preview(result: WriteResult) -> str:
     """The first rows of the written table, read by delta-rs (no Spark job for a preview)."""
     if result.preview is not None:
         return markdown_rows(result.preview)
-    table = DeltaTable(result.uri, storage_options=delta_storage_options(result.uri) or None)
-    return markdown_rows(table.to_pyarrow_dataset().head(PREVIEW_ROWS).to_pylist())
+    return markdown_rows(_delta_table(result).to_pyarrow_dataset().head(PREVIEW_ROWS).to_pylist())
+
+
+def history_rows(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Delta commits (``DESCRIBE HISTORY``'s or delta-rs's) as the rows the UI shows: version,
+    time, operation, rows written."""
+    rows = []
+    for commit in commits:
+        metrics = commit.get("operationMetrics") or {}
+        written = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or "-"
+        timestamp = commit["timestamp"]
+        if isinstance(timestamp, int):  # delta-rs: milliseconds since the epoch
+            timestamp = dt.datetime.fromtimestamp(timestamp / 1000, dt.UTC)
+        time = timestamp.strftime("%Y-%m-%d %H:%M:%S") if timestamp else "-"
+        rows.append(
+            {"version": commit["version"], "time": time, "operation": commit["operation"], "rows": written}
+        )
+    return rows
+
+
+def recent_history(result: WriteResult) -> dict[str, MetadataValue]:
+    """The table's last versions, read by delta-rs like the preview; none for a catalog table."""
+    if result.preview is not None:
+        return {}
+    commits = _delta_table(result).history(HISTORY_VERSIONS)
+    return {"delta_history": MetadataValue.md(markdown_rows(history_rows(commits)))}
 
 
 def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any) -> dict[str, Any]:
-    """Row count, schema, preview, Delta version and URI: what the UI shows for every table."""
+    """Row count, documented schema, column lineage, preview, Delta version, history and URI: what
+    the UI shows for every table."""
+    table = table_of(result.uri)
     return {
         "dagster/row_count": result.rows,
         "dagster/uri": MetadataValue.path(result.uri),
-        "dagster/column_schema": column_schema(data),
+        "dagster/column_schema": column_schema(data, table),
+        **column_lineage(table),
         "delta_version": result.version,
         "preview": MetadataValue.md(preview(result)),
+        **recent_history(result),
         **extra,
     }
 

@@ -18,6 +18,7 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
+from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, accounting, table_metadata
 from atliqon_platform.assets.partitions import DAILY, partition_range
 from atliqon_platform.ingestion.csv_files import RESCUED_DATA
@@ -64,16 +65,17 @@ def write_kept_and_rejected(
     )
 
 
-def _outs(name: str, description: str) -> dict[str, AssetOut]:
+def _outs(name: str, description: str, rule: Transform) -> dict[str, AssetOut]:
+    version = code_version(rule)
     return {
         name: AssetOut(
-            key=["silver", name], description=description, code_version="1", kinds=KINDS, owners=OWNERS
+            key=["silver", name], description=description, code_version=version, kinds=KINDS, owners=OWNERS
         ),
         f"{name}_rejected": AssetOut(
             key=["silver", f"{name}_rejected"],
             description=f"Quarantine of silver.{name}: every bronze row that did not reach it, "
             "with its reason, source file and line.",
-            code_version="1",
+            code_version=version,
             kinds=KINDS,
             owners=OWNERS,
         ),
@@ -94,7 +96,7 @@ class SilverSnapshot:
 def _snapshot_asset(table: SilverSnapshot) -> AssetsDefinition:
     @multi_asset(
         name=f"silver_{table.name}",
-        outs=_outs(table.name, table.description),
+        outs=_outs(table.name, table.description, table.transform),
         deps=[AssetKey(["bronze", table.bronze]), *(AssetKey(["silver", name]) for name in table.lookups)],
         group_name="silver",
     )
@@ -159,6 +161,7 @@ silver_snapshots = [_snapshot_asset(table) for table in SILVER_SNAPSHOTS]
         "SportsBar order lines of each landing day: null quantities dropped, non-numeric customer "
         "ids made 999999, dates parsed (weekday stripped, four formats), duplicates removed, "
         "product_code joined from silver.products.",
+        orders.clean_orders,
     ),
     deps=[AssetKey(["bronze", "orders"]), AssetKey(["silver", "products"])],
     partitions_def=DAILY,

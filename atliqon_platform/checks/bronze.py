@@ -6,11 +6,13 @@ quarantined in silver, and these checks are where a reviewer finds which file an
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
-from atliqon_platform.checks.results import Rule
+from atliqon_platform.checks.results import Outcome, Rule, Scope, describe, per_partition
+from atliqon_platform.resources.delta_lake import PartitionRange
 
 FILES_READABLE = Rule(
     "files_readable",
@@ -45,63 +47,96 @@ def bronze_check_specs(
 
 
 def _file_result(
-    asset_key: AssetKey, rule: Rule, files: int, problems: Sequence[str], what: str
+    asset_key: AssetKey, rule: Rule, files: Sequence[str], problems: Mapping[str, str], what: str
 ) -> AssetCheckResult:
-    """Passed when no file has the problem; else the files and what is wrong with each."""
+    """Passed when none of ``files`` has a problem; else those files and what is wrong with each."""
+    found = [f"{key}: {problems[key]}" for key in files if key in problems]
     return AssetCheckResult(
         asset_key=asset_key,
         check_name=rule.name,
-        passed=not problems,
+        passed=not found,
         severity=rule.severity,
         description=(
-            f"none of {files} file(s) {what}"
-            if not problems
-            else f"{len(problems)} of {files} file(s) {what}: " + " | ".join(problems)
+            f"none of {len(files)} file(s) {what}"
+            if not found
+            else f"{len(found)} of {len(files)} file(s) {what}: " + " | ".join(found)
         ),
-        metadata={"files": files, "problems": list(problems)},
+        metadata={"files": len(files), "problems": found},
     )
 
 
-def file_results(
-    asset_key: AssetKey, files: int, refused: Mapping[str, str], new_columns: Mapping[str, Sequence[str]]
-) -> list[AssetCheckResult]:
-    """files_readable and new_columns, naming each file."""
-    return [
-        _file_result(
-            asset_key,
-            FILES_READABLE,
-            files,
-            [f"{key}: {why}" for key, why in refused.items()],
-            "refused (every line quarantined)",
-        ),
-        _file_result(
-            asset_key,
-            NEW_COLUMNS,
-            files,
-            [f"{key}: {', '.join(names)}" for key, names in new_columns.items()],
-            "carry new columns (kept in rescued_data)",
-        ),
-    ]
+def file_outcomes(
+    asset_key: AssetKey,
+    day_of_key: Mapping[str, dt.date | None],
+    refused: Mapping[str, str],
+    new_columns: Mapping[str, Sequence[str]],
+    scope: Scope | None,
+) -> list[Outcome]:
+    """files_readable and new_columns, naming each file, over the scope and for each day of it
+    (``day_of_key``: each file's landing day; None for a snapshot's files)."""
+    columns = {key: ", ".join(names) for key, names in new_columns.items()}
+    checks = (
+        (FILES_READABLE, refused, "refused (every line quarantined)"),
+        (NEW_COLUMNS, columns, "carry new columns (kept in rescued_data)"),
+    )
+
+    def of_files(rule: Rule, problems: Mapping[str, str], what: str) -> Outcome:
+        def result(dates: PartitionRange | None) -> AssetCheckResult:
+            files = [
+                key for key, day in day_of_key.items() if dates is None or dates.start <= day <= dates.end
+            ]
+            return _about(dates, _file_result(asset_key, rule, files, problems, what))
+
+        return per_partition(scope, result)
+
+    return [of_files(*check) for check in checks]
 
 
-def not_empty_result(
-    asset_key: AssetKey, rows: int, empty_days: Sequence[str] | None = None
-) -> AssetCheckResult:
-    """Snapshots must have readable rows; order days without any are named (a warning)."""
-    if empty_days is None:
-        passed, description = rows > 0, f"{rows} readable rows"
-        severity = NOT_EMPTY.severity
-    else:
-        passed = not empty_days
-        description = f"{rows} readable rows" + (
-            f"; no order lines on {', '.join(empty_days)}" if empty_days else ""
-        )
-        severity = ORDER_DAYS_NOT_EMPTY.severity
+def not_empty_result(asset_key: AssetKey, rows: int) -> AssetCheckResult:
+    """A snapshot must have readable rows."""
     return AssetCheckResult(
         asset_key=asset_key,
         check_name=NOT_EMPTY.name,
-        passed=passed,
-        severity=severity,
-        description=description,
-        metadata={"rows": rows, "empty_days": list(empty_days or [])},
+        passed=rows > 0,
+        severity=NOT_EMPTY.severity,
+        description=f"{rows} readable rows",
+        metadata={"rows": rows, "empty_days": []},
+    )
+
+
+def order_days_not_empty(asset_key: AssetKey, rows_of_day: Mapping[dt.date, int], scope: Scope) -> Outcome:
+    """The run's readable order lines, and each landing day's (a day without any is named)."""
+
+    def of_days(dates: PartitionRange | None) -> AssetCheckResult:
+        assert dates is not None, "order days are always partitioned"
+        days = [dates.start + dt.timedelta(days=n) for n in range((dates.end - dates.start).days + 1)]
+        empty = [day.isoformat() for day in days if not rows_of_day.get(day)]
+        rows = sum(rows_of_day.get(day, 0) for day in days)
+        description = f"{rows} readable rows" + (f"; no order lines on {', '.join(empty)}" if empty else "")
+        return _about(
+            dates,
+            AssetCheckResult(
+                asset_key=asset_key,
+                check_name=ORDER_DAYS_NOT_EMPTY.name,
+                passed=not empty,
+                severity=ORDER_DAYS_NOT_EMPTY.severity,
+                description=description,
+                metadata={"rows": rows, "empty_days": empty},
+            ),
+        )
+
+    return per_partition(scope, of_days)
+
+
+def _about(dates: PartitionRange | None, result: AssetCheckResult) -> AssetCheckResult:
+    """``result``, saying which days it is about (a snapshot's, the whole delivery, says nothing)."""
+    if dates is None:
+        return result
+    return AssetCheckResult(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        description=f"{describe(dates)}: {result.description}",
+        metadata=result.metadata,
     )

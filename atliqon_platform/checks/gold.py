@@ -4,30 +4,39 @@ nor multiplies a fact.
 The blocking ones guard the view: a month that does not add up is not published to the dashboard.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+import datetime as dt
+from collections.abc import Iterator, Sequence
 
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
     MetadataValue,
-    PartitionsDefinition,
-    multi_asset_check,
+    TimeWindowPartitionsDefinition,
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.assets.partitions import DAILY, MONTHLY
-from atliqon_platform.checks.results import Offending, Rule, describe, guarded, rule_results, scope_of
+from atliqon_platform.checks.results import (
+    Evaluate,
+    Offending,
+    Outcome,
+    Rule,
+    Scope,
+    check_step,
+    describe,
+    per_partition,
+    rule_results,
+)
 from atliqon_platform.checks.rules import (
     duplicate_keys,
     monthly_total_mismatches,
     priced_products_without_sales,
     row_count_mismatches,
-    unknown_customer_counts,
-    unpriced_product_years,
+    unknown_customer_by_month,
+    unpriced_product_months,
     unresolved_codes,
     view_row_mismatch,
 )
@@ -85,84 +94,95 @@ def unique_key_rule(keys: Sequence[str]) -> Rule:
     )
 
 
-Evaluate = Callable[[DeltaLakeResource, PartitionRange | None], Iterator[AssetCheckResult]]
-
-
 def _gold_checks(
-    name: str, rules: Sequence[Rule], evaluate: Evaluate, partitions_def: PartitionsDefinition | None = None
+    name: str,
+    rules: Sequence[Rule],
+    evaluate: Evaluate,
+    partitions_def: TimeWindowPartitionsDefinition | None = None,
 ) -> AssetChecksDefinition:
     asset_key = AssetKey(["gold", name])
     specs = [rule.spec(asset_key, partitions_def) for rule in rules]
-
-    @multi_asset_check(name=f"gold_{name}_checks", specs=specs, can_subset=True)
-    def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[AssetCheckResult]:
-        scope = scope_of(context, "date") if partitions_def else None
-        yield from guarded(context, specs, lambda: evaluate(lake, scope))
-
-    return _checks
+    partitioned = ("date", partitions_def) if partitions_def else None
+    return check_step(f"gold_{name}_checks", specs, evaluate, partitioned)
 
 
 def _codes_resolve(asset_key: AssetKey, lake: DeltaLakeResource, facts: DataFrame) -> Offending:
     unresolved = unresolved_codes(facts, lake.read("gold", "dim_products"), "product_code").unionByName(
         unresolved_codes(facts, lake.read("gold", "dim_customers"), "customer_code")
     )
-    return Offending(asset_key, CODES_RESOLVE, unresolved.select(*FACT_KEY, "sold_quantity"))
+    return Offending(asset_key, CODES_RESOLVE, unresolved.select(*FACT_KEY, "sold_quantity"), "date")
 
 
-def _sb_fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+def _dates(scope: Scope | None) -> PartitionRange | None:
+    return scope.range if scope else None
+
+
+def _sb_fact_orders(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
     key = AssetKey(["gold", "sb_fact_orders"])
-    yield from rule_results([_codes_resolve(key, lake, lake.read("gold", "sb_fact_orders", scope))], scope)
+    yield from rule_results(
+        [_codes_resolve(key, lake, lake.read("gold", "sb_fact_orders", _dates(scope)))], scope
+    )
 
 
-def _fact_orders(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+def _fact_orders(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
     key = AssetKey(["gold", "fact_orders"])
-    facts = lake.read("gold", "fact_orders", scope)
-    daily = lake.read("gold", "sb_fact_orders", scope)
+    facts = lake.read("gold", "fact_orders", _dates(scope))
+    daily = lake.read("gold", "sb_fact_orders", _dates(scope))
     all_parent = lake.read("silver", "parent_fact_orders")
     parent = all_parent
     if scope is not None:
-        parent = all_parent.where(F.col("date").between(F.lit(scope.start), F.lit(scope.end)))
+        parent = all_parent.where(F.col("date").between(F.lit(scope.range.start), F.lit(scope.range.end)))
     prices = lake.read("gold", "dim_gross_price")
     offending = [
         _codes_resolve(key, lake, facts),
-        Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily)),
-        Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily)),
-        Offending(key, PRICED, unpriced_product_years(facts, prices)),
+        Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), "date"),
+        Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), "date"),
+        Offending(key, PRICED, unpriced_product_months(facts, prices), "date"),
     ]
     yield from rule_results(offending, scope)
     yield _unknown_customer(key, lake, all_parent, scope)
 
 
 def _unknown_customer(
-    key: AssetKey, lake: DeltaLakeResource, all_parent: DataFrame, scope: PartitionRange | None
-) -> AssetCheckResult:
+    key: AssetKey, lake: DeltaLakeResource, all_parent: DataFrame, scope: Scope | None
+) -> Outcome:
     """Needs every month (the earlier share), so it reads the whole of gold.fact_orders."""
-    first, last = (scope.start, scope.end) if scope else (None, None)
     parent_keys = all_parent.select(*FACT_KEY)
     child = lake.read("gold", "fact_orders").join(parent_keys, list(FACT_KEY), "left_anti")
-    counts = unknown_customer_counts(child, first, last)
-    share = counts["scope_unknown"] / counts["scope_rows"] if counts["scope_rows"] else 0.0
-    earlier = counts["earlier_unknown"] / counts["earlier_rows"] if counts["earlier_rows"] else None
-    grew = earlier is not None and share > UNKNOWN_CUSTOMER_GROWTH * earlier
-    return AssetCheckResult(
-        asset_key=key,
-        check_name=UNKNOWN_CUSTOMER.name,
-        passed=not grew,
-        severity=UNKNOWN_CUSTOMER.severity,
-        description=(
-            f"{describe(scope)}: {counts['scope_unknown']} fact rows sold to the unknown customer "
-            f"({share:.2%} of rows; earlier months {'n/a' if earlier is None else f'{earlier:.2%}'})"
-        ),
-        metadata={
-            "scope": describe(scope),
-            "unknown_customer_rows": counts["scope_unknown"],
-            "unknown_customer_share": MetadataValue.float(round(share, 5)),
-            "earlier_share": MetadataValue.float(round(earlier, 5)) if earlier is not None else "n/a",
-        },
-    )
+    months = unknown_customer_by_month(child)
+
+    def share(chosen: list[dt.date]) -> tuple[int, float | None]:
+        rows = sum(months[month][0] for month in chosen)
+        unknown = sum(months[month][1] for month in chosen)
+        return unknown, unknown / rows if rows else None
+
+    def result(dates: PartitionRange | None) -> AssetCheckResult:
+        unknown, in_scope = share([m for m in months if dates is None or dates.start <= m <= dates.end])
+        _, earlier = share([m for m in months if dates is not None and m < dates.start])
+        in_scope = in_scope or 0.0
+        grew = earlier is not None and in_scope > UNKNOWN_CUSTOMER_GROWTH * earlier
+        earlier_text = "n/a" if earlier is None else f"{earlier:.2%}"
+        return AssetCheckResult(
+            asset_key=key,
+            check_name=UNKNOWN_CUSTOMER.name,
+            passed=not grew,
+            severity=UNKNOWN_CUSTOMER.severity,
+            description=(
+                f"{describe(dates)}: {unknown} fact rows sold to the unknown customer "
+                f"({in_scope:.2%} of rows; earlier months {earlier_text})"
+            ),
+            metadata={
+                "scope": describe(dates),
+                "unknown_customer_rows": unknown,
+                "unknown_customer_share": MetadataValue.float(round(in_scope, 5)),
+                "earlier_share": MetadataValue.float(round(earlier, 5)) if earlier is not None else "n/a",
+            },
+        )
+
+    return per_partition(scope, result)
 
 
-def _view(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+def _view(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
     key = AssetKey(["gold", "vw_fact_orders_enriched"])
     facts = lake.read("gold", "fact_orders")
     mismatches = view_row_mismatch(lake.read("gold", "vw_fact_orders_enriched"), facts, FACT_KEY)
@@ -174,7 +194,7 @@ def _view(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[Ass
 def _unique_key_checks(name: str, keys: Sequence[str]) -> AssetChecksDefinition:
     rule = unique_key_rule(keys)
 
-    def evaluate(lake: DeltaLakeResource, scope: PartitionRange | None) -> Iterator[AssetCheckResult]:
+    def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
         offending = Offending(AssetKey(["gold", name]), rule, duplicate_keys(lake.read("gold", name), keys))
         yield from rule_results([offending], scope)
 

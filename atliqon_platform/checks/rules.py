@@ -40,9 +40,10 @@ def date_rejections(rejected: DataFrame) -> DataFrame:
     return rejected.where(kind.isin(*DATE_REJECTIONS))
 
 
-def refused(rejected: DataFrame) -> DataFrame:
-    """Quarantined lines of files refused whole (not CSV text, a header without the contract)."""
-    return rejected.where(F.col(REJECT_REASON).startswith(FILE_REFUSED))
+def refused_line() -> Column:
+    """True on a quarantined line of a file refused whole (not CSV text, a header without the
+    contract)."""
+    return F.coalesce(F.col(REJECT_REASON).startswith(FILE_REFUSED), F.lit(False))
 
 
 def rejected_share(kept_rows: int, rejected_rows: int) -> float:
@@ -55,22 +56,11 @@ def unresolved_codes(facts: DataFrame, dimension: DataFrame, column: str) -> Dat
     return facts.join(dimension.select(column).distinct(), column, "left_anti")
 
 
-def unknown_customer_counts(facts: DataFrame, first: dt.date | None, last: dt.date | None) -> dict[str, int]:
-    """Fact rows, and those sold to the unknown customer, from ``first`` to ``last`` and before."""
-    unknown = F.col("customer_code") == UNKNOWN_ID
-    in_scope = F.lit(True) if first is None else F.col("date").between(F.lit(first), F.lit(last))
-    earlier = F.lit(False) if first is None else F.col("date") < F.lit(first)
-
-    def rows(condition: Column) -> Column:
-        return F.coalesce(F.sum(F.when(condition, 1).otherwise(0)), F.lit(0))
-
-    totals = facts.agg(
-        rows(in_scope).alias("scope_rows"),
-        rows(in_scope & unknown).alias("scope_unknown"),
-        rows(earlier).alias("earlier_rows"),
-        rows(earlier & unknown).alias("earlier_unknown"),
-    )
-    return totals.first().asDict()
+def unknown_customer_by_month(facts: DataFrame) -> dict[dt.date, tuple[int, int]]:
+    """Fact rows of each month, and those sold to the unknown customer."""
+    unknown = F.sum(F.when(F.col("customer_code") == UNKNOWN_ID, 1).otherwise(0))
+    counts = facts.groupBy("date").agg(F.count(F.lit(1)).alias("rows"), unknown.alias("unknown"))
+    return {row["date"]: (row["rows"], row["unknown"]) for row in counts.collect()}
 
 
 def monthly_total_mismatches(
@@ -106,9 +96,9 @@ def row_count_mismatches(facts: DataFrame, parent_facts: DataFrame, daily_facts:
     )
 
 
-def unpriced_product_years(facts: DataFrame, prices: DataFrame) -> DataFrame:
-    """(product_code, year) pairs sold in the facts with no yearly price."""
-    sold = facts.select("product_code", F.year("date").alias("year")).distinct()
+def unpriced_product_months(facts: DataFrame, prices: DataFrame) -> DataFrame:
+    """(product_code, month) pairs sold in the facts with no price for that year."""
+    sold = facts.select("product_code", "date", F.year("date").alias("year")).distinct()
     return sold.join(prices.select("product_code", "year"), ["product_code", "year"], "left_anti")
 
 

@@ -1,35 +1,34 @@
 """Silver checks: keys present and unique, dates inside their partition, rejections bounded.
 
 One check step per silver table reads the table (and its quarantine) once and evaluates all of
-its rules; the orders checks run per landing day, like the table.
+its rules; the orders checks report per landing day, like the table.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
     MetadataValue,
-    multi_asset_check,
 )
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.assets.partitions import DAILY
-from atliqon_platform.checks.results import (
-    Offending,
-    Rule,
-    count_rows,
-    describe,
-    guarded,
-    rule_results,
-    scope_of,
+from atliqon_platform.checks import results
+from atliqon_platform.checks.results import Offending, Outcome, Rule, Scope
+from atliqon_platform.checks.rules import (
+    date_rejections,
+    duplicate_keys,
+    null_keys,
+    refused_line,
+    rejected_share,
 )
-from atliqon_platform.checks.rules import date_rejections, duplicate_keys, null_keys, refused, rejected_share
-from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
 from atliqon_platform.transforms import orders
 from atliqon_platform.transforms.common import REJECT_REASON
 from atliqon_platform.transforms.parent import FACT_KEY
@@ -94,6 +93,62 @@ def rejected_share_rule(threshold: float) -> Rule:
     )
 
 
+def _rejected_share(
+    asset_key: AssetKey, lake: DeltaLakeResource, table: SilverTable, scope: Scope | None, limit: float
+) -> Outcome:
+    """The share of quarantined rows, over the scope and in each of its partitions."""
+    read = scope.range if scope else None
+    if scope is None:
+        kept = {None: lake.count("silver", table.name)}
+    else:
+        kept = rows_by_day(lake.read("silver", table.name, read), table.partition_column)
+    rejected, refused_lines = quarantined_by_day(
+        lake.read("silver", f"{table.name}_rejected", read), table.partition_column
+    )
+
+    def result(dates: PartitionRange | None) -> AssetCheckResult:
+        def rows(counts: dict[dt.date | None, int]) -> int:
+            return sum(n for day, n in counts.items() if dates is None or dates.start <= day <= dates.end)
+
+        kept_rows, rejected_rows, refused_rows = rows(kept), rows(rejected), rows(refused_lines)
+        share = rejected_share(kept_rows, rejected_rows)
+        not_counted = f"; {refused_rows} lines of refused files not counted" if refused_rows else ""
+        return AssetCheckResult(
+            asset_key=asset_key,
+            check_name="rejected_share",
+            passed=share <= limit,
+            description=f"{results.describe(dates)}: {share:.1%} of {kept_rows + rejected_rows} rows "
+            f"quarantined (limit {limit:.0%}){not_counted}",
+            metadata={
+                "scope": results.describe(dates),
+                "rows_kept": kept_rows,
+                "rows_rejected": rejected_rows,
+                "rows_of_refused_files": refused_rows,
+                "rejected_share": MetadataValue.float(round(share, 4)),
+                "limit": MetadataValue.float(limit),
+            },
+        )
+
+    return results.per_partition(scope, result)
+
+
+def rows_by_day(frame: DataFrame, column: str) -> dict[dt.date, int]:
+    return {row[column]: row["count"] for row in frame.groupBy(column).count().collect()}
+
+
+def quarantined_by_day(
+    rejected: DataFrame, column: str | None
+) -> tuple[dict[dt.date | None, int], dict[dt.date | None, int]]:
+    """Quarantined rows by day (None for an unpartitioned table), and apart from them the lines of
+    refused files, in one Spark job."""
+    day = F.col(column) if column else F.lit(None).cast("date")
+    counted = rejected.groupBy(day.alias("day"), refused_line().alias("refused")).count().collect()
+    rows: tuple[dict[dt.date | None, int], dict[dt.date | None, int]] = ({}, {})
+    for row in counted:
+        rows[int(row["refused"])][row["day"]] = row["count"]
+    return rows
+
+
 def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecksDefinition:
     asset_key = AssetKey(["silver", table.name])
     rules = [KEYS_NOT_NULL, KEY_UNIQUE, rejected_share_rule(max_rejected_share)]
@@ -105,59 +160,38 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
     specs.append(REASONS_GIVEN.spec(quarantine_key, partitions_def))
     by_name = {rule.name: rule for rule in rules}
 
-    @multi_asset_check(name=f"silver_{table.name}_checks", specs=specs, can_subset=True)
-    def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[AssetCheckResult]:
-        def evaluate() -> Iterator[AssetCheckResult]:
-            scope = scope_of(context, table.partition_column) if table.partition_column else None
-            kept = lake.read("silver", table.name, scope)
-            rejected = lake.read("silver", f"{table.name}_rejected", scope)
-            conflicts = None
-            if table.name == "orders":
-                facts = orders.sb_fact_orders(kept)
-                conflicts = orders.conflicting_lines(facts).select(
-                    F.col("date").alias("order_date"),
-                    "order_id",
-                    "product_code",
-                    F.col("customer_code").alias("customer_id"),
-                    "sold_quantity",
-                )
-                offending = [
-                    Offending(asset_key, by_name["dates_inside_partition"], date_rejections(rejected)),
-                    Offending(asset_key, by_name["conflicting_lines"], conflicts),
-                ]
-            else:
-                offending = []
-            unexplained = null_keys(rejected, (REJECT_REASON, "file_name", "line_number"))
-            offending += [
-                Offending(asset_key, KEYS_NOT_NULL, null_keys(kept, table.keys)),
-                Offending(quarantine_key, REASONS_GIVEN, unexplained),
-                Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique, conflicts)),
-            ]
-            *counts, refused_lines = count_rows([item.rows for item in offending] + [refused(rejected)])
-            yield from rule_results(offending, scope, counts)
-            kept_rows = lake.count("silver", table.name, scope)
-            rejected_rows = lake.count("silver", f"{table.name}_rejected", scope) - refused_lines
-            share = rejected_share(kept_rows, rejected_rows)
-            yield AssetCheckResult(
-                asset_key=asset_key,
-                check_name="rejected_share",
-                passed=share <= max_rejected_share,
-                description=f"{describe(scope)}: {share:.1%} of {kept_rows + rejected_rows} rows "
-                f"quarantined (limit {max_rejected_share:.0%})"
-                + (f"; {refused_lines} lines of refused files not counted" if refused_lines else ""),
-                metadata={
-                    "scope": describe(scope),
-                    "rows_kept": kept_rows,
-                    "rows_rejected": rejected_rows,
-                    "rows_of_refused_files": refused_lines,
-                    "rejected_share": MetadataValue.float(round(share, 4)),
-                    "limit": MetadataValue.float(max_rejected_share),
-                },
+    def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
+        read = scope.range if scope else None
+        kept = lake.read("silver", table.name, read)
+        rejected = lake.read("silver", f"{table.name}_rejected", read)
+        day = table.partition_column
+        unexplained = null_keys(rejected, (REJECT_REASON, "file_name", "line_number"))
+        offending = [
+            Offending(asset_key, KEYS_NOT_NULL, null_keys(kept, table.keys), day),
+            Offending(quarantine_key, REASONS_GIVEN, unexplained, day),
+        ]
+        if table.name == "orders":
+            # Kept order lines are dated their landing day, so order_date places them too.
+            conflicts = orders.conflicting_lines(orders.sb_fact_orders(kept)).select(
+                F.col("date").alias("order_date"),
+                "order_id",
+                "product_code",
+                F.col("customer_code").alias("customer_id"),
+                "sold_quantity",
             )
+            duplicates = duplicate_keys(kept, table.unique, conflicts)
+            offending += [
+                Offending(asset_key, by_name["dates_inside_partition"], date_rejections(rejected), day),
+                Offending(asset_key, by_name["conflicting_lines"], conflicts, "order_date"),
+                Offending(asset_key, KEY_UNIQUE, duplicates, "order_date"),
+            ]
+        else:
+            offending.append(Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique)))
+        yield from results.rule_results(offending, scope)
+        yield _rejected_share(asset_key, lake, table, scope, max_rejected_share)
 
-        yield from guarded(context, specs, evaluate)
-
-    return _checks
+    partitioned = (table.partition_column, DAILY) if table.partition_column else None
+    return results.check_step(f"silver_{table.name}_checks", specs, evaluate, partitioned)
 
 
 def build_silver_checks(max_rejected_share: float) -> list[AssetChecksDefinition]:

@@ -31,6 +31,7 @@ from dagster import (
     MarkdownMetadataValue,
     MetadataValue,
     PathMetadataValue,
+    TableColumnLineageMetadataValue,
     TableSchemaMetadataValue,
     TextMetadataValue,
     TimestampMetadataValue,
@@ -81,6 +82,12 @@ def pipes_metadata(metadata: Mapping[str, MetadataValue]) -> dict[str, dict[str,
                 for column in value.schema.columns
             ]
             converted[name] = {"raw_value": {"columns": columns}, "type": "table_schema"}
+        elif isinstance(value, TableColumnLineageMetadataValue):
+            deps = {
+                column: [{"asset_key": dep.asset_key.path, "column_name": dep.column_name} for dep in sources]
+                for column, sources in value.value.deps_by_column.items()
+            }
+            converted[name] = {"raw_value": {"deps_by_column": deps}, "type": "table_column_lineage"}
         elif type(value) in _PIPES_METADATA_TYPES:
             converted[name] = {"raw_value": value.value, "type": _PIPES_METADATA_TYPES[type(value)]}
         else:  # a type Pipes cannot carry: shown as its text
@@ -97,9 +104,11 @@ def run_tags(pipes: PipesContext) -> dict[str, str]:
 
 
 def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int]:
-    """Forward materialisations (once per asset: a range run repeats them per partition) and checks."""
+    """Forward materialisations (once per asset: a range run repeats them per partition) and each
+    check's result over the run (the last one recorded: a range run records one per partition
+    before it, which a Pipes report cannot carry)."""
     reported: set[str] = set()
-    checks = 0
+    evaluations: dict[tuple[str, str], AssetCheckEvaluation] = {}
     for event in events:
         data = event.event_specific_data
         if event.event_type is DagsterEventType.ASSET_MATERIALIZATION:
@@ -111,16 +120,16 @@ def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int
                     asset_key=key, metadata=pipes_metadata(materialization.metadata)
                 )
         elif event.event_type is DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation: AssetCheckEvaluation = data
-            checks += 1
-            pipes.report_asset_check(
-                check_name=evaluation.check_name,
-                passed=evaluation.passed,
-                severity=evaluation.severity.value,
-                metadata=pipes_metadata(evaluation.metadata),
-                asset_key=evaluation.asset_key.to_user_string(),
-            )
-    return len(reported), checks
+            evaluations[(data.asset_key.to_user_string(), data.check_name)] = data
+    for (asset_key, check_name), evaluation in evaluations.items():
+        pipes.report_asset_check(
+            check_name=check_name,
+            passed=evaluation.passed,
+            severity=evaluation.severity.value,
+            metadata=pipes_metadata(evaluation.metadata),
+            asset_key=asset_key,
+        )
+    return len(reported), len(evaluations)
 
 
 def materialise(pipes: PipesContext) -> None:

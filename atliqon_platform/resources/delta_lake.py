@@ -286,6 +286,13 @@ class DeltaTables:
             return None
         return [row.asDict() for row in self.read(uri, None).limit(rows).collect()]
 
+    def command(self, uri: str, statement: str) -> list[dict[str, Any]]:
+        """A Delta SQL command (``{table}`` in ``statement`` names the table) and the rows it returns."""
+        return [
+            row.asDict(recursive=True)
+            for row in self._spark.sql(statement.format(table=self._sql_name(uri))).collect()
+        ]
+
     def version(self, uri: str) -> int | None:
         if self._table(uri) is None:
             return None
@@ -398,3 +405,9 @@ class DeltaLakeResource(ConfigurableResource):
 
     def version(self, layer: str, name: str) -> int | None:
         return self.tables.version(self.uri(layer, name))
+
+    def command(self, layer: str, name: str, statement: str) -> list[dict[str, Any]]:
+        """Delta's own SQL on ``<layer>.<name>`` (DESCRIBE HISTORY, OPTIMIZE, VACUUM, RESTORE), under
+        the table's writer lock; ``{table}`` in ``statement`` names the table."""
+        with self._one_writer(layer, name):
+            return self.tables.command(self.uri(layer, name), statement)

@@ -237,10 +237,11 @@ def test_a_fanned_out_view_fails_one_row_per_fact_with_the_doubled_fact(spark):
     # A dimension with a code twice (here the product P1) doubles that fact in the view's join.
     view = facts.unionByName(facts.where("product_code = 'P1'"))
     fanned_out = Offending(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(view, facts, FACT_KEY))
-    [result] = rule_results([fanned_out], None)
+    [outcome] = rule_results([fanned_out], None)
+    result = outcome.result
     assert not result.passed
     assert result.metadata["offending_rows"].value == 1
     assert "| 2025-07-01 | P1 | C1 | 1 | 2 |" in result.metadata["examples"].value
     one_to_one = Offending(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(facts, facts, FACT_KEY))
     [clean] = rule_results([one_to_one], None)
-    assert clean.passed
+    assert clean.result.passed

@@ -52,8 +52,8 @@ def test_monthly_totals_and_row_counts_against_the_daily_facts(frame):
 def test_prices_for_what_is_sold_and_sales_for_what_is_priced(frame):
     facts = frame(FACTS, [(JULY, "P1", "C1", 1.0), (dt.date(2024, 7, 1), "P1", "C1", 1.0)])
     prices = frame("product_code string, price_inr double, year int", [("P1", 10.0, 2025), ("P2", 5.0, 2025)])
-    [missing] = rules.unpriced_product_years(facts, prices).collect()
-    assert (missing["product_code"], missing["year"]) == ("P1", 2024)
+    [missing] = rules.unpriced_product_months(facts, prices).collect()
+    assert (missing["product_code"], missing["date"], missing["year"]) == ("P1", dt.date(2024, 7, 1), 2024)
     assert [row["product_code"] for row in rules.priced_products_without_sales(prices, facts).collect()] == [
         "P2"
     ]
@@ -68,12 +68,11 @@ def test_view_rows_against_fact_rows(frame):
     assert rules.view_row_mismatch(facts.limit(1), facts, keys).count() == 1
 
 
-def test_unknown_customer_counts_in_and_before_the_scope(frame):
+def test_unknown_customer_counts_by_month(frame):
     facts = frame(
         FACTS, [(JULY, CHILD, "999999", 1.0), (JULY, CHILD, "1", 1.0), (AUGUST, CHILD, "999999", 1.0)]
     )
-    counts = rules.unknown_customer_counts(facts, AUGUST, dt.date(2025, 8, 31))
-    assert counts == {"scope_rows": 1, "scope_unknown": 1, "earlier_rows": 2, "earlier_unknown": 1}
+    assert rules.unknown_customer_by_month(facts) == {JULY: (2, 1), AUGUST: (1, 1)}
 
 
 def test_date_rejections_and_rejected_share(frame):

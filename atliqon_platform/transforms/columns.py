@@ -1,0 +1,183 @@
+"""What every silver and gold column means, and which silver (or gold) columns each gold column is
+made of: written once, here, beside the rules that make them.
+
+Each materialisation publishes them as the table's ``dagster/column_schema`` (a description per
+column) and ``dagster/column_lineage``, so a reader of the Dagster UI finds what a column is and
+where it comes from, as in Unity Catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from atliqon_platform.transforms import customers, gross_price, orders, products, unified
+from atliqon_platform.transforms.common import REJECT_REASON
+
+# What a column means, in every table that has it (unless MEANING_IN overrides it).
+MEANING = {
+    # SportsBar's masters
+    "customer_id": "SportsBar's customer id, one row per id.",
+    "customer_name": "Customer name, trimmed and capitalised word by word (Spark's initcap).",
+    "city": "Bengaluru, Hyderabad or New Delhi, typos fixed and blanks filled as the business "
+    "confirmed; empty when unknown.",
+    "product_id": "SportsBar's product id: digits only, 999999 when the delivered one was not a number.",
+    "product_code": "Product key of both companies: Atliqon's 10-character code, or for SportsBar the "
+    "SHA-256 of the corrected product name.",
+    "month": "First day of the month the gross price applies to (four source date formats parsed).",
+    "gross_price": "Gross price in INR for the month: negatives made positive, non-numbers 0.",
+    # the unified dimensions
+    "customer_code": "Customer key of both companies: Atliqon's 8-digit code or SportsBar's customer_id; "
+    "999999 is the unknown customer.",
+    "customer": "Customer as the dashboard names it (SportsBar: name-city).",
+    "market": "Country market of the customer (SportsBar: India).",
+    "platform": "Platform the customer buys on (SportsBar: Sports Bar).",
+    "channel": "Sales channel: Retailer, Direct, Distributor; Acquisition for SportsBar; Unknown for 999999.",
+    "division": "Product division, from the category for SportsBar (Energy and Protein Bars are "
+    "Nutrition Bars, ...; anything else Other).",
+    "category": "Product category (SportsBar's title-cased, 'Protien' corrected to 'Protein').",
+    "product": "Product name (SportsBar's with 'Protien' corrected to 'Protein').",
+    "variant": "Pack variant, from the product name's parentheses (60g, 30 Sachets).",
+    "price_inr": "Yearly gross price in INR of the product.",
+    "year": "Year the price applies to.",
+    # orders and facts
+    "order_id": "SportsBar's order id, as delivered.",
+    "order_date": "Day the order was placed: weekday stripped, four formats parsed; always the landing day.",
+    "order_qty": "Quantity ordered (decimals as delivered: '150.0' is 150).",
+    "sold_quantity": "Units sold.",
+    "landing_date": "Landing day of the order file (from its name orders_YYYY_MM_DD.csv): the partition.",
+    "date": "Day of the order.",
+    # lineage of every silver row back to its source line
+    "file_name": "Landing key of the delivered file the row came from.",
+    "line_number": "Line of the row in that file (the header is line 1).",
+    # the dashboard's calendar
+    "month_start_date": "First day of the month.",
+    "date_key": "Month as a number yyyyMM (202507).",
+    "month_name": "Month's name (July).",
+    "month_short_name": "Month's short name (Jul).",
+    "quarter": "Quarter of the year (Q3).",
+    "year_quarter": "Year and quarter (2025-Q3).",
+    "total_amount_inr": "Revenue in INR: sold_quantity x price_inr (empty when the product has no price "
+    "that year).",
+}
+
+# What the quarantines keep: the delivered line, as text, and why it was refused.
+DELIVERED = {
+    "customer_id": "Customer id as delivered (text).",
+    "customer_name": "Customer name as delivered.",
+    "city": "City as delivered, typos included.",
+    "product_name": "Product name as delivered.",
+    "product_id": "Product id as delivered (text).",
+    "category": "Category as delivered.",
+    "month": "Month as delivered (text, one of several date formats).",
+    "gross_price": "Gross price as delivered (text).",
+    "order_id": "Order id as delivered.",
+    "order_placement_date": "Order date as delivered (text, one of several formats).",
+    "order_qty": "Quantity as delivered (text).",
+    "customer_code": "Customer code as delivered.",
+    "customer": "Customer name as delivered.",
+    "market": "Market as delivered.",
+    "platform": "Platform as delivered.",
+    "channel": "Channel as delivered.",
+    "product_code": "Product code as delivered.",
+    "division": "Division as delivered.",
+    "product": "Product name as delivered.",
+    "variant": "Variant as delivered.",
+    "price_inr": "Price as delivered (text).",
+    "year": "Year as delivered (text).",
+    "date": "Month start date as delivered (text).",
+    "sold_quantity": "Quantity as delivered (text).",
+    "line_number": MEANING["line_number"],
+    "file_name": MEANING["file_name"],
+    "landing_date": MEANING["landing_date"],
+    "parse_error": "Why the line could not be split into the header's fields; empty when it could.",
+    "raw_line": "The line as delivered, when it could not be parsed.",
+    "ingested_at": "When bronze read the file (UTC).",
+    REJECT_REASON: "Why the row did not reach silver: the first rule it broke (malformed row, null "
+    "quantity, unparseable date, duplicate line, unknown product_id, ...).",
+}
+
+# Where a column means something else than MEANING says.
+MEANING_IN = {
+    "silver.parent_fact_orders": {"date": "First day of the month of Atliqon's monthly facts."},
+    "silver.orders": {
+        "customer_id": "Customer of the order: SportsBar's customer id, 999999 when the delivered one was "
+        "not a number."
+    },
+    "gold.fact_orders": {
+        "date": "First day of the month: Atliqon's monthly rows, SportsBar's days summed into their month."
+    },
+    "gold.vw_fact_orders_enriched": {
+        "date": "First day of the month of the fact.",
+        "year": "Calendar year of the fact (the year its price is looked up for).",
+    },
+    "gold.sb_dim_gross_price": {
+        "price_inr": "Yearly price: the latest month with a non-zero gross price, else the latest month."
+    },
+    "gold.dim_date": {"year": "Calendar year."},
+}
+
+
+def description(table: str, column: str) -> str | None:
+    """What ``column`` of ``table`` (``<layer>.<name>``) means; None for a column not documented."""
+    if table.endswith("_rejected"):
+        return DELIVERED.get(column)
+    return MEANING_IN.get(table, {}).get(column) or MEANING.get(column)
+
+
+Lineage = dict[str, list[str]]  # gold column -> the "<layer>.<table>.<column>" it is made of
+
+
+def _carried(table: str, columns: Iterable[str], **renamed: str) -> Lineage:
+    """Columns taken from ``table``, under the same name or ``renamed`` (new name = old name)."""
+    return {column: [f"{table}.{renamed.get(column, column)}"] for column in columns}
+
+
+def _both(*lineages: Lineage) -> Lineage:
+    """A union of tables: each column is made of each table's."""
+    merged: Lineage = {}
+    for lineage in lineages:
+        for column, sources in lineage.items():
+            merged.setdefault(column, []).extend(sources)
+    return merged
+
+
+FACT = unified.FACT_COLUMNS
+DATE_ATTRIBUTES = unified.ENRICHED_COLUMNS[3:9]  # date_key ... year_quarter
+LINEAGE: Mapping[str, Lineage] = {
+    "gold.sb_dim_customers": _carried("silver.customers", customers.GOLD_COLUMNS),
+    "gold.sb_dim_products": _carried("silver.products", products.GOLD_COLUMNS),
+    "gold.sb_dim_gross_price": _carried(
+        "silver.gross_price", gross_price.YEARLY_COLUMNS, price_inr="gross_price", year="month"
+    ),
+    "gold.dim_customers": _both(
+        _carried("silver.parent_customers", unified.CUSTOMER_COLUMNS),
+        _carried("gold.sb_dim_customers", unified.CUSTOMER_COLUMNS, customer_code="customer_id"),
+    ),
+    "gold.dim_products": _both(
+        _carried("silver.parent_products", unified.PRODUCT_COLUMNS),
+        _carried("gold.sb_dim_products", unified.PRODUCT_COLUMNS),
+    ),
+    "gold.dim_gross_price": _both(
+        _carried("silver.parent_gross_price", unified.PRICE_COLUMNS),
+        _carried("gold.sb_dim_gross_price", unified.PRICE_COLUMNS),
+    ),
+    "gold.sb_fact_orders": _carried(
+        "silver.orders",
+        orders.GOLD_COLUMNS,
+        date="order_date",
+        customer_code="customer_id",
+        sold_quantity="order_qty",
+    ),
+    "gold.fact_orders": _both(
+        _carried("silver.parent_fact_orders", FACT), _carried("gold.sb_fact_orders", FACT)
+    ),
+    "gold.dim_date": {column: ["gold.fact_orders.date"] for column in ("month_start_date", *DATE_ATTRIBUTES)},
+    "gold.vw_fact_orders_enriched": {
+        **_carried("gold.fact_orders", FACT),
+        **_carried("gold.dim_date", DATE_ATTRIBUTES),
+        **_carried("gold.dim_customers", unified.CUSTOMER_COLUMNS[1:]),
+        **_carried("gold.dim_products", unified.PRODUCT_COLUMNS[1:]),
+        "price_inr": ["gold.dim_gross_price.price_inr"],
+        "total_amount_inr": ["gold.fact_orders.sold_quantity", "gold.dim_gross_price.price_inr"],
+    },
+}

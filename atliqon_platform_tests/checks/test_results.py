@@ -1,0 +1,48 @@
+"""A rule's outcome over a range of partitions and in each of them, on small real Spark frames."""
+
+import datetime as dt
+
+from dagster import AssetCheckResult, AssetKey
+
+from atliqon_platform.checks.results import Offending, Outcome, Rule, Scope, rule_results
+from atliqon_platform.resources.delta_lake import PartitionRange
+
+KEY = AssetKey(["silver", "orders"])
+RULE = Rule("keys_not_null", "every row has its identifying columns filled in")
+DAYS = [dt.date(2025, 7, day) for day in (1, 2, 3)]
+SCOPE = Scope(
+    PartitionRange("landing_date", DAYS[0], DAYS[-1]),
+    {day.isoformat(): PartitionRange("landing_date", day, day) for day in DAYS},
+)
+
+
+def test_a_rule_is_counted_and_exemplified_in_each_partition_of_a_range(spark):
+    rows = spark.createDataFrame(
+        [(DAYS[1], "a"), (DAYS[1], "b"), (None, "c")], "landing_date date, order_id string"
+    )
+    [outcome] = rule_results([Offending(KEY, RULE, rows, "landing_date")], SCOPE)
+    assert not outcome.result.passed
+    assert outcome.result.metadata["offending_rows"].value == 3
+    assert outcome.result.description.startswith("2025-07-01 to 2025-07-03: 3 row(s) break the rule")
+    counts = {key: result.metadata["offending_rows"].value for key, result in outcome.partitions.items()}
+    # The row without a date cannot be placed: it counts against every day.
+    assert counts == {"2025-07-01": 1, "2025-07-02": 3, "2025-07-03": 1}
+    examples = outcome.partitions["2025-07-02"].metadata["examples"].value
+    assert "| 2025-07-02 | a |" in examples and "| 2025-07-02 | b |" in examples
+    assert "| 2025-07-02 |" not in outcome.partitions["2025-07-01"].metadata["examples"].value
+    assert outcome.partitions["2025-07-03"].description.startswith("2025-07-03: 1 row(s)")
+
+    [clean] = rule_results([Offending(KEY, RULE, rows.where("false"), "landing_date")], SCOPE)
+    assert clean.result.passed and all(result.passed for result in clean.partitions.values())
+
+
+def test_a_range_fails_when_one_of_its_partitions_does():
+    def result(passed: bool, description: str) -> AssetCheckResult:
+        return AssetCheckResult(asset_key=KEY, check_name="share", passed=passed, description=description)
+
+    outcome = Outcome(
+        result(True, "2025-07-01 to 2025-07-03: 12.0% of 50 rows quarantined"),
+        {"2025-07-01": result(True, "fine"), "2025-07-02": result(False, "80.0%")},
+    )
+    assert not outcome.result.passed
+    assert outcome.result.description.endswith("quarantined; fails on 2025-07-02")
