@@ -20,6 +20,7 @@ from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.commands import atliqon, start_atliqon, stop, wait_for_http
 from atliqon_platform_tests.expected_graph import CHECK_KEYS, CHECKS
 from atliqon_platform_tests.real_platform import latest_check_results
+from benchmarks.landing import timeline
 
 NEW_DAY = "2025-07-03"
 # On the real data up to 2025-07-02, the one check that fails: a warning about the 8 parent
@@ -46,18 +47,6 @@ def platform(reference_dataset, tmp_path_factory):
         yield {"home": home, "url": url, "process": process, "log": log, "up_started": up_started}
     finally:
         stop(process)
-
-
-def print_timeline(home, landed_at: float) -> None:
-    """Where the latency went: waiting for a tick or a slot, and each run start to end."""
-    with DagsterInstance.from_config(str(home / "dagster")) as instance:
-        records = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= landed_at]
-        for record in sorted(records, key=lambda r: r.create_timestamp):
-            run, created = record.dagster_run, record.create_timestamp.timestamp() - landed_at
-            started, ended = ((t or 0) - landed_at for t in (record.start_time, record.end_time))
-            partition = run.tags.get("dagster/partition", "")
-            timing = f"requested +{created:5.1f} s, ran {started:5.1f}-{ended:5.1f} s"
-            print(f"  {run.job_name:<18} {partition:<10} {timing}")
 
 
 def july(home):
@@ -129,7 +118,7 @@ def test_a_dropped_file_reaches_gold_without_a_click(platform, reference_dataset
     else:
         pytest.fail(f"gold was not updated within 900 s: {july(home)}\n{platform['log'].read_text()[-3000:]}")
     print(f"\nfile landed -> month and view updated: {time.monotonic() - landed:.0f} s")
-    print_timeline(home, time.time() - (time.monotonic() - landed))
+    print("\n".join(timeline(home, time.time() - (time.monotonic() - landed))))
     assert now["daily"] > before["daily"]
     assert now["view_rows"] == now["fact_rows"]
 
