@@ -12,6 +12,7 @@ change of rule.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import inspect
 import textwrap
@@ -59,9 +60,19 @@ def _used(name: str, value: Any, names: set[str], seen: set[int]) -> Iterator[st
 
 
 def _value(value: Any) -> str:
-    """A value as text, the same in every process (a set's order depends on the process's hash seed)."""
+    """A value as text, the same in every process: a set's order depends on the process's hash
+    seed, and a function's repr on its address, so both are spelled out."""
     if isinstance(value, set | frozenset):
-        return repr(sorted(value, key=repr))
+        return "{" + ", ".join(sorted(map(_value, value))) + "}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_value(key)}: {_value(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(map(_value, value)) + ")"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (f"{field.name}={_value(getattr(value, field.name))}" for field in dataclasses.fields(value))
+        return f"{type(value).__qualname__}({', '.join(fields)})"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
     return repr(value)
 
 
