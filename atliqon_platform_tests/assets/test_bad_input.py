@@ -18,13 +18,13 @@ from dagster import AssetKey, build_sensor_context
 from deltalake import DeltaTable
 
 from atliqon_platform.assets.bronze import read_files
-from atliqon_platform.automation.backfill import load_days
 from atliqon_platform.automation.landing_sensors import (
     FULL_SCAN_EVERY,
     ORDER_SENSOR,
     LandingCursor,
     build_landing_sensors,
 )
+from atliqon_platform.backfill import load_days
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import ORDERS, order_file_key
