@@ -14,11 +14,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+import re
 import textwrap
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+ADDRESS = re.compile(r" at 0x[0-9a-f]+")
 PLATFORM = "atliqon_platform."
 CONSTANTS = (str, int, float, bool, tuple, list, dict, set, frozenset)
 
@@ -59,10 +61,10 @@ def _used(name: str, value: Any, names: set[str], seen: set[int]) -> Iterator[st
 
 
 def _value(value: Any) -> str:
-    """A value as text, the same in every process (a set's order depends on the process's hash seed)."""
-    if isinstance(value, set | frozenset):
-        return repr(sorted(value, key=repr))
-    return repr(value)
+    """A value as text, the same in every process: a set's order depends on the process's hash seed,
+    and a function's text on where it was loaded (``<function decompress at 0x...>``)."""
+    text = repr(sorted(value, key=repr)) if isinstance(value, set | frozenset) else repr(value)
+    return ADDRESS.sub("", text)
 
 
 def _names(code: types.CodeType) -> set[str]:
