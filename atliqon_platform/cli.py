@@ -28,7 +28,6 @@ from atliqon_platform.lifecycle import (
     raise_on_stop_signals,
     say,
 )
-from atliqon_platform.resources.spark_connect_server import free_port, server_launch, wait_until_listening
 from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import (
     ConfigurationError,
@@ -37,6 +36,8 @@ from atliqon_platform.settings import (
     delta_storage_options,
     load_settings,
 )
+from atliqon_platform.spark_connect_server import free_port, server_launch, wait_until_listening
+from atliqon_platform.tables import GOLD_VW_FACT_ORDERS_ENRICHED
 
 DEFINITIONS_MODULE = "atliqon_platform.definitions"
 # The name `dagster dev -m atliqon_platform.definitions` gave the code location: the sensors'
@@ -135,7 +136,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from atliqon_platform.automation.backfill import backfill_everything
+    from atliqon_platform.backfill import backfill_everything
 
     prepare_dagster_home(settings)
     return 0 if backfill_everything(settings, progress=True) else 1
@@ -281,7 +282,7 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     from atliqon_platform.dashboard.app import create_app
     from atliqon_platform.dashboard.view import EnrichedView
 
-    uri = settings.enriched_view_uri
+    uri = GOLD_VW_FACT_ORDERS_ENRICHED.location(settings.lake_uri)
     port = args.port or settings.dashboard_port
     check_port_free(args.host, port, "the dashboard", "ATLIQON_DASHBOARD_PORT")
     app = create_app(EnrichedView(uri, delta_storage_options(uri)))

@@ -1,97 +1,48 @@
-"""The code location: assets, jobs and resources for the environment ATLIQON_ENV selects."""
+"""The code location: each layer's definitions for the settings given, merged.
+
+Only the entry points read the settings (``load_settings``): this module's ``defs``, the
+``atliqon`` command and the Pipes entry point; everything below is built from what they pass.
+"""
 
 from __future__ import annotations
 
-from dagster import (
-    AssetSelection,
-    AutomationConditionSensorDefinition,
-    DefaultSensorStatus,
-    Definitions,
-    in_process_executor,
-)
+from dagster import Definitions, in_process_executor
 
-from atliqon_platform.assets.bronze import bronze_orders, bronze_snapshots
-from atliqon_platform.assets.gold import (
-    dim_date,
-    fact_orders,
-    gold_dimensions,
-    sb_fact_orders,
-    vw_fact_orders_enriched,
-)
+from atliqon_platform.assets.definitions import build_assets
 from atliqon_platform.assets.jobs import JOBS_IN_ORDER
-from atliqon_platform.assets.silver import silver_orders, silver_snapshots
-from atliqon_platform.automation.landing_sensors import build_landing_sensors
-from atliqon_platform.automation.schedules import SCHEDULES
-from atliqon_platform.checks import build_asset_checks
-from atliqon_platform.maintenance.jobs import build_table_jobs
-from atliqon_platform.pipes.launchers import DatabricksJobLauncher, SubprocessLauncher
+from atliqon_platform.automation.conditions import with_gold_conditions
+from atliqon_platform.automation.definitions import automation_definitions
+from atliqon_platform.checks.definitions import check_definitions
+from atliqon_platform.maintenance.jobs import maintenance_definitions
+from atliqon_platform.partitions import Partitions
+from atliqon_platform.pipes.launchers import pipes_launcher
 from atliqon_platform.pipes.remote_assets import remote_assets
-from atliqon_platform.resources.dashboard import DashboardResource
-from atliqon_platform.resources.databricks_connect import DatabricksConnectResource
-from atliqon_platform.resources.delta_lake import DeltaLakeResource
-from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.resources.spark import SparkSessionResource
-from atliqon_platform.settings import PipesMode, Settings, load_settings
-
-ASSETS = [
-    *bronze_snapshots,
-    bronze_orders,
-    *silver_snapshots,
-    silver_orders,
-    *gold_dimensions,
-    sb_fact_orders,
-    fact_orders,
-    dim_date,
-    vw_fact_orders_enriched,
-]
-
-
-def build_resources(settings: Settings) -> dict[str, object]:
-    databricks = settings.databricks
-    if databricks is not None and not databricks.on_cluster:
-        spark = DatabricksConnectResource.for_settings(databricks)
-    else:
-        spark = SparkSessionResource.for_settings(settings)
-    resources = {
-        "spark": spark,
-        "lake": DeltaLakeResource.for_settings(settings, spark),
-        "landing": LandingZoneResource.for_settings(settings),
-        "dashboard": DashboardResource.for_settings(settings),
-    }
-    if settings.pipes is PipesMode.SUBPROCESS:
-        resources["pipes_launcher"] = SubprocessLauncher()
-    elif settings.pipes is PipesMode.DATABRICKS:
-        resources["pipes_launcher"] = DatabricksJobLauncher.from_environment(settings.databricks.auth)
-    return resources
+from atliqon_platform.resources.definitions import resource_definitions
+from atliqon_platform.settings import Settings, load_settings
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    automation = AutomationConditionSensorDefinition(
-        "gold_follows_upstream",
-        target=AssetSelection.all(),
-        default_status=DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED,
-        minimum_interval_seconds=settings.sensor_interval_seconds,
-        description="Updates gold when its inputs change outside the runs that build them together "
-        "(a late file, a parent increment, a restored table).",
-    )
-    checks, check_sensors = build_asset_checks(settings, [*bronze_snapshots, bronze_orders])
-    # One process and one Spark session per run: steps share the session instead of each
-    # starting a JVM.
-    # With ATLIQON_PIPES the same assets and checks are computed by the entry point a Pipes
-    # launch runs; the launching side only declares them.
-    if settings.pipes is not PipesMode.OFF:
-        assets, checks = remote_assets([*ASSETS, *checks], JOBS_IN_ORDER), []
+    partitions = Partitions.for_settings(settings)
+    assets = with_gold_conditions(build_assets(partitions))
+    checks = check_definitions(settings, partitions)
+    launcher = pipes_launcher(settings)
+    if launcher is None:
+        computed = Definitions(assets=assets, jobs=JOBS_IN_ORDER)
     else:
-        assets = ASSETS
-    table_jobs, table_schedules = build_table_jobs(ASSETS)
-    return Definitions(
-        assets=assets,
-        asset_checks=checks,
-        jobs=[*JOBS_IN_ORDER, *table_jobs],
-        sensors=[*build_landing_sensors(settings), automation, *check_sensors],
-        schedules=[*SCHEDULES, *table_schedules],
-        resources=build_resources(settings),
-        executor=in_process_executor,
+        # The same assets and checks, computed by the entry point a Pipes launch runs; the
+        # launching side only declares them.
+        graph = remote_assets([*assets, *checks.asset_checks], JOBS_IN_ORDER)
+        computed = Definitions(assets=graph, jobs=JOBS_IN_ORDER, resources={"pipes_launcher": launcher})
+        checks = Definitions(sensors=checks.sensors)
+    return Definitions.merge(
+        computed,
+        checks,
+        automation_definitions(settings),
+        maintenance_definitions(assets),
+        resource_definitions(settings),
+        # One process and one Spark session per run: steps share the session instead of each
+        # starting a JVM.
+        Definitions(executor=in_process_executor),
     )
 
 

@@ -102,11 +102,6 @@ class Settings:
         return up_lock(self.dagster_home)
 
     @property
-    def enriched_view_uri(self) -> str:
-        """The Delta table the dashboard reads: ``gold.vw_fact_orders_enriched``."""
-        return f"{self.lake_uri}/gold/vw_fact_orders_enriched"
-
-    @property
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.dashboard_port}/"
 

@@ -16,8 +16,8 @@ os.environ.setdefault("ATLIQON_HOME", str(Path(__file__).resolve().parent.parent
 
 from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E402
 from atliqon_platform.resources.spark import SparkSessionResource  # noqa: E402
-from atliqon_platform.resources.spark_connect_server import free_port  # noqa: E402
 from atliqon_platform.settings import load_settings  # noqa: E402
+from atliqon_platform.spark_connect_server import free_port  # noqa: E402
 
 REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmcg"
 
@@ -94,7 +94,7 @@ def small_platform(reference_dataset, tmp_path_factory) -> Iterator[dict]:
 @pytest.fixture(scope="session")
 def spark_connect_url(tmp_path_factory) -> Iterator[str]:
     """A Spark Connect server on 127.0.0.1 with the local engine's settings, for the whole run."""
-    from atliqon_platform.resources.spark_connect_server import local_spark_connect_server
+    from atliqon_platform.spark_connect_server import local_spark_connect_server
 
     home = tmp_path_factory.mktemp("spark-connect")
     settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})

@@ -11,7 +11,7 @@ from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from deltalake import DeltaTable
 
-from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 from atliqon_platform.settings import load_settings

@@ -15,7 +15,7 @@ from typing import Any
 
 from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 
-from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset

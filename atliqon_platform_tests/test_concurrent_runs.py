@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
+from atliqon_platform.tables import Table
 from atliqon_platform_tests.instances import platform_instance
 from atliqon_platform_tests.real_platform import content
 from atliqon_platform_tests.tiny import (
@@ -33,6 +34,7 @@ from atliqon_platform_tests.tiny import (
     when_writing,
 )
 
+SAMPLE = Table("silver", "sample", "A day's row per writer, laid out by month.", partition_column="day")
 CONFLICT = re.compile(r"io\.delta\.exceptions\.Concurrent\w+Exception")
 
 
@@ -79,7 +81,7 @@ def at_once(spark, lake: DeltaLakeResource, writes: dict[str, int], folder: Path
         frame = spark.createDataFrame([(day(offset), name)], "day date, label string").repartition(1)
         frame = frame.withColumn("label", meeting(markers[name], other)("label"))
         try:
-            lake.overwrite(frame, "silver", "sample", replace=PartitionRange("day", day(offset), day(offset)))
+            lake.overwrite(frame, SAMPLE, replace=PartitionRange("day", day(offset), day(offset)))
             outcome[name] = "committed"
         except Exception as error:  # noqa: BLE001 - the test says which error it was
             found = CONFLICT.search(str(error))
@@ -101,7 +103,7 @@ def test_two_writers_of_one_table_on_s3_are_arbitrated_by_deltas_conflict_detect
     monkeypatch.setattr(spark.sparkContext, "pythonExec", sys.executable)
     lake = DeltaLakeResource(lake_uri=f"s3://{s3_bucket}/lake", spark=spark_resource)
     first = [(day(offset), "first") for offset in range(3)]
-    lake.overwrite(spark.createDataFrame(first, "day date, label string"), "silver", "sample", ["day"])
+    lake.overwrite(spark.createDataFrame(first, "day date, label string"), SAMPLE)
     outcome = at_once(spark, lake, writes, tmp_path)
     committed = sorted(name for name, result in outcome.items() if result == "committed")
     assert all(result == "committed" or CONFLICT.fullmatch(result) for result in outcome.values()), outcome
@@ -111,5 +113,5 @@ def test_two_writers_of_one_table_on_s3_are_arbitrated_by_deltas_conflict_detect
         assert committed, outcome
     expected = {day(offset): "first" for offset in range(3)}
     expected |= {day(writes[name]): name for name in committed}
-    rows = lake.read("silver", "sample").collect()
+    rows = lake.read(SAMPLE).collect()
     assert sorted((row.day, row.label) for row in rows) == sorted(expected.items()), outcome

@@ -14,9 +14,9 @@ from deltalake import DeltaTable
 
 from atliqon_platform.lifecycle import group_members
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.resources.spark_connect_server import free_port, listening
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
+from atliqon_platform.spark_connect_server import free_port, listening
 from atliqon_platform_tests.commands import atliqon, start_atliqon, stop, wait_for_http
 from atliqon_platform_tests.expected_graph import CHECK_KEYS, CHECKS
 from atliqon_platform_tests.real_platform import latest_check_results

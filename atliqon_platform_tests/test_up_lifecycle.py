@@ -29,7 +29,7 @@ import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
-from atliqon_platform.resources.spark_connect_server import free_port
+from atliqon_platform.spark_connect_server import free_port
 from atliqon_platform_tests.commands import atliqon, environment, start_atliqon, stop, wait_for_http
 
 # After `atliqon up` has ended, how long a process it started may still be alive.

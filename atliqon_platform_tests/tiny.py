@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
-from atliqon_platform.automation.backfill import backfill_everything, load_days
+from atliqon_platform.backfill import backfill_everything, load_days
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.synthetic import Scale, generate, orders_file
 from atliqon_platform.settings import Settings, load_settings

@@ -18,7 +18,7 @@ from dagster_graphql.test.utils import define_out_of_process_workspace
 from dagster_webserver.app import create_app_from_workspace_process_context
 from playwright.sync_api import Page, sync_playwright
 
-from atliqon_platform.resources.spark_connect_server import free_port
+from atliqon_platform.spark_connect_server import free_port
 from atliqon_platform_tests.dashboard.browser import launch_chromium
 
 WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"

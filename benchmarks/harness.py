@@ -19,7 +19,7 @@ from typing import TypeVar
 import psutil
 from dagster import DagsterEventType, DagsterInstance
 
-from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.cli import prepare_dagster_home
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource

@@ -24,9 +24,9 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from deltalake import DeltaTable
 
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.resources.spark_connect_server import free_port
 from atliqon_platform.settings import load_settings, running_engine
 from atliqon_platform.sources import order_file_key
+from atliqon_platform.spark_connect_server import free_port
 from benchmarks.harness import SHARED_DATASET, PeakMemory, Report, arguments, work_folder
 
 HISTORY_UNTIL = dt.date(2025, 7, 2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-from atliqon_platform.automation.backfill import load_days
+from atliqon_platform.backfill import load_days
 from atliqon_platform.sample_data.synthetic import Scale, generate
 from atliqon_platform.sources import order_file_day
 from benchmarks.harness import Home, Report, arguments, backfill, new_home, timed, work_folder

@@ -24,9 +24,10 @@ from dagster import (
     asset,
     define_asset_job,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from atliqon_platform.cli import instance_config
+from atliqon_platform.partitions import range_tags
+from atliqon_platform.tables import Table
 from benchmarks.harness import Report, arguments, new_home, timed, work_folder
 
 SPARK_START = textwrap.dedent(
@@ -93,11 +94,7 @@ def measure_dagster(root: Path, partitions: int, report: Report) -> None:
             report.add(f"Dagster per-asset overhead ({storage})", (twenty - one) / 20 * 1000, "ms")
             daily = noop_assets(1, DAYS)
             single_day = run_seconds(daily, dagster, partition_key=first.isoformat())
-            tags = {
-                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-            }
-            several = run_seconds(daily, dagster, tags=tags)
+            several = run_seconds(daily, dagster, tags=range_tags(first.isoformat(), last.isoformat()))
             report.add(
                 f"Dagster per-partition overhead of a range run ({storage})",
                 (several - single_day) / (partitions - 1) * 1000,
@@ -113,6 +110,10 @@ def order_like(rows: int) -> pa.Table:
     )
 
 
+RAW_ORDERS = Table("raw", "orders", "Order-like rows, written whole.")
+ONE_ROW = Table("raw", "one_row", "One row, written whole: a commit's fixed cost.")
+
+
 def measure_delta(root: Path, rows: int, report: Report) -> None:
     """After one untimed round, so that the JVM's first-use costs are not counted."""
     home = new_home(root, "delta")
@@ -121,8 +122,8 @@ def measure_delta(root: Path, rows: int, report: Report) -> None:
     for timed_round in (False, True):
         create, frame = timed(lambda: spark.createDataFrame(table).cache())
         frame.count()
-        write, _ = timed(lambda frame=frame: home.lake.overwrite(frame, "raw", "orders"))
-        commit, _ = timed(lambda frame=frame: home.lake.overwrite(frame.limit(1), "raw", "one_row"))
+        write, _ = timed(lambda frame=frame: home.lake.overwrite(frame, RAW_ORDERS))
+        commit, _ = timed(lambda frame=frame: home.lake.overwrite(frame.limit(1), ONE_ROW))
         frame.unpersist()
         if timed_round:
             report.add(

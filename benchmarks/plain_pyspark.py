@@ -10,45 +10,43 @@ from __future__ import annotations
 
 import datetime as dt
 
-from atliqon_platform.assets.bronze import (
-    BRONZE_SNAPSHOT_SOURCES,
-    LANDING_DATE,
-    read_files,
-    read_order_days,
-    source_keys,
-)
+from atliqon_platform import tables
+from atliqon_platform.assets.bronze import SNAPSHOTS, read_files, read_order_days, source_keys
 from atliqon_platform.assets.gold import ENRICHED_VIEW_INPUTS, GOLD_DIMENSIONS
 from atliqon_platform.assets.silver import SILVER_SNAPSHOTS, read_bronze
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.tables import rejected
 from atliqon_platform.transforms import orders, unified
 
 
 def rebuild_everything(landing: LandingZoneResource, lake: DeltaLakeResource) -> int:
     """Every table from every landed file; returns the number of order lines read."""
-    for source in BRONZE_SNAPSHOT_SOURCES:
-        lake.overwrite(read_files(landing, source, source_keys(landing, source)).table, "bronze", source.name)
+    for source, table in SNAPSHOTS.items():
+        lake.overwrite(read_files(landing, source, source_keys(landing, source)).table, table)
     order_lines = read_order_days(landing, dt.date.min, dt.date.max).loaded.table
-    lake.overwrite(order_lines, "bronze", "orders", monthly_by=LANDING_DATE)
+    lake.overwrite(order_lines, tables.BRONZE_ORDERS)
 
-    for table in SILVER_SNAPSHOTS:
-        raw = read_bronze(lake, table.bronze)
-        kept, rejected = table.transform(raw, *(lake.read("silver", name) for name in table.lookups))
-        lake.overwrite(kept, "silver", table.name)
-        lake.overwrite(rejected, "silver", f"{table.name}_rejected")
-    kept, rejected = orders.clean_orders(read_bronze(lake, "orders"), lake.read("silver", "products"))
-    lake.overwrite(kept, "silver", "orders", monthly_by=LANDING_DATE)
-    lake.overwrite(rejected, "silver", "orders_rejected", monthly_by=LANDING_DATE)
-
-    for table in GOLD_DIMENSIONS:
-        lake.overwrite(table.build(*(lake.read(*source) for source in table.inputs)), "gold", table.name)
-    child_facts = orders.sb_fact_orders(lake.read("silver", "orders"))
-    lake.overwrite(child_facts, "gold", "sb_fact_orders", monthly_by="date")
-    facts = unified.fact_orders(
-        lake.read("silver", "parent_fact_orders"), lake.read("gold", "sb_fact_orders")
+    for snapshot in SILVER_SNAPSHOTS:
+        raw = read_bronze(lake, snapshot.bronze)
+        kept, rejected_rows = snapshot.transform(raw, *(lake.read(lookup) for lookup in snapshot.lookups))
+        lake.overwrite(kept, snapshot.table)
+        lake.overwrite(rejected_rows, rejected(snapshot.table))
+    kept, rejected_rows = orders.clean_orders(
+        read_bronze(lake, tables.BRONZE_ORDERS), lake.read(tables.SILVER_PRODUCTS)
     )
-    lake.overwrite(facts, "gold", "fact_orders", monthly_by="date")
-    lake.overwrite(unified.dim_date_covering(lake.read("gold", "fact_orders")), "gold", "dim_date")
-    view = unified.enriched_orders(*(lake.read(*table) for table in ENRICHED_VIEW_INPUTS))
-    lake.overwrite(view, "gold", "vw_fact_orders_enriched")
+    lake.overwrite(kept, tables.SILVER_ORDERS)
+    lake.overwrite(rejected_rows, tables.SILVER_ORDERS_REJECTED)
+
+    for gold in GOLD_DIMENSIONS:
+        lake.overwrite(gold.build(*(lake.read(source) for source in gold.inputs)), gold.table)
+    child_facts = orders.sb_fact_orders(lake.read(tables.SILVER_ORDERS))
+    lake.overwrite(child_facts, tables.GOLD_SB_FACT_ORDERS)
+    facts = unified.fact_orders(
+        lake.read(tables.SILVER_PARENT_FACT_ORDERS), lake.read(tables.GOLD_SB_FACT_ORDERS)
+    )
+    lake.overwrite(facts, tables.GOLD_FACT_ORDERS)
+    lake.overwrite(unified.dim_date_covering(lake.read(tables.GOLD_FACT_ORDERS)), tables.GOLD_DIM_DATE)
+    view = unified.enriched_orders(*(lake.read(table) for table in ENRICHED_VIEW_INPUTS))
+    lake.overwrite(view, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
     return order_lines.num_rows

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from atliqon_platform.sample_data.synthetic import Scale, generate
 from atliqon_platform.sources import ORDERS
+from atliqon_platform.tables import Table
 from benchmarks.harness import (
     Home,
     PeakMemory,
@@ -29,12 +30,13 @@ from benchmarks.harness import (
 
 PIPELINE = "bronze to gold, single-run backfill"
 RAW_COPY = "raw copy: Spark CSV read -> Delta, no rules"
+RAW_ORDERS = Table("raw", "orders", "The order files as Spark reads them, written whole.")
 
 
 def raw_copy(home: Home) -> int:
     spark = home.lake.spark.spark_session
     frame = spark.read.option("header", True).csv(f"{home.settings.landing_uri}/{ORDERS.prefix}")
-    return home.lake.overwrite(frame, "raw", "orders").rows
+    return home.lake.overwrite(frame, RAW_ORDERS).rows
 
 
 def main(argv: list[str] | None = None) -> Report:

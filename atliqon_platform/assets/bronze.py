@@ -21,14 +21,15 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     BackfillPolicy,
+    DailyPartitionsDefinition,
     Failure,
     MaterializeResult,
     asset,
 )
 
+from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
-from atliqon_platform.assets.partitions import DAILY, partition_range
 from atliqon_platform.checks.bronze import (
     bronze_check_specs,
     file_outcomes,
@@ -37,19 +38,25 @@ from atliqon_platform.checks.bronze import (
 )
 from atliqon_platform.checks.results import Outcome, Scope, reported, scope_of
 from atliqon_platform.ingestion.csv_files import empty_table, parse_csv
+from atliqon_platform.partitions import partition_range
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange, WriteResult
 from atliqon_platform.resources.landing_zone import LandingObjectMissing, LandingZoneResource
 from atliqon_platform.sources import (
+    CUSTOMERS,
+    GROSS_PRICE,
     ORDERS,
-    PARENT_DIMENSION_SOURCES,
+    PARENT_CUSTOMERS,
     PARENT_FACT_ORDERS,
-    SNAPSHOT_SOURCES,
+    PARENT_GROSS_PRICE,
+    PARENT_PRODUCTS,
+    PRODUCTS,
     InvalidOrderFileName,
     Source,
     order_file_day,
 )
+from atliqon_platform.tables import Table
 
-LANDING_DATE = "landing_date"
+LANDING_DATE = tables.BRONZE_ORDERS.partition_column
 
 
 def _with_lineage(table: pa.Table, key: str, ingested_at: dt.datetime) -> pa.Table:
@@ -149,17 +156,15 @@ def source_keys(landing: LandingZoneResource, source: Source) -> list[str]:
     return [item.key for item in landing.list(source.prefix) if source.matches(item.key)]
 
 
-def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
-    asset_key = AssetKey(["bronze", source.name])
-
+def _snapshot_asset(source: Source, table: Table) -> AssetsDefinition:
     @asset(
-        key=asset_key,
+        key=table.asset_key,
         group_name="bronze",
         kinds={"delta", "csv"},
-        description=description,
+        description=table.description,
         code_version=code_version(read_files, source),
         owners=OWNERS,
-        check_specs=bronze_check_specs(asset_key),
+        check_specs=bronze_check_specs(table.asset_key),
     )
     def _bronze(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
         keys = source_keys(landing, source)
@@ -169,37 +174,31 @@ def _snapshot_asset(source: Source, description: str) -> AssetsDefinition:
                 "deliver one (or run `atliqon seed`) before materialising bronze"
             )
         loaded = read_files(landing, source, keys)
-        checks = _file_checks(context, asset_key, loaded, dict.fromkeys(keys), None)
-        result = lake.overwrite(loaded.table, "bronze", source.name)
+        checks = _file_checks(context, table.asset_key, loaded, dict.fromkeys(keys), None)
+        result = lake.overwrite(loaded.table, table)
         return MaterializeResult(
             metadata=_metadata(result, loaded, keys, loaded.skipped),
             check_results=[
                 *(outcome.result for outcome in checks),
-                not_empty_result(asset_key, sum(loaded.readable_rows.values())),
+                not_empty_result(table.asset_key, sum(loaded.readable_rows.values())),
             ],
         )
 
     return _bronze
 
 
-SNAPSHOT_DESCRIPTIONS = {
-    "customers": "SportsBar customer master as delivered (customers/customers.csv), one row per line.",
-    "products": "SportsBar product master as delivered (products/products.csv), one row per line.",
-    "gross_price": "SportsBar monthly gross prices as delivered (gross_price/gross_price.csv).",
-    "parent_customers": "Atliqon's customer dimension export (parent/full_load/dim_customers.csv).",
-    "parent_products": "Atliqon's product dimension export (parent/full_load/dim_products.csv).",
-    "parent_gross_price": "Atliqon's yearly prices export (parent/full_load/dim_gross_price.csv).",
-    "parent_fact_orders": (
-        "Atliqon's monthly order facts: the full load and every increment as delivered "
-        "(parent/full_load/fact_orders.csv, parent/incremental_load/fact_orders_*.csv); "
-        "rebuilt from all files, so reloading an increment never duplicates it."
-    ),
+SNAPSHOTS = {
+    CUSTOMERS: tables.BRONZE_CUSTOMERS,
+    PRODUCTS: tables.BRONZE_PRODUCTS,
+    GROSS_PRICE: tables.BRONZE_GROSS_PRICE,
+    PARENT_CUSTOMERS: tables.BRONZE_PARENT_CUSTOMERS,
+    PARENT_PRODUCTS: tables.BRONZE_PARENT_PRODUCTS,
+    PARENT_GROSS_PRICE: tables.BRONZE_PARENT_GROSS_PRICE,
+    PARENT_FACT_ORDERS: tables.BRONZE_PARENT_FACT_ORDERS,
 }
-
-BRONZE_SNAPSHOT_SOURCES = (*SNAPSHOT_SOURCES, *PARENT_DIMENSION_SOURCES, PARENT_FACT_ORDERS)
-bronze_snapshots = [
-    _snapshot_asset(source, SNAPSHOT_DESCRIPTIONS[source.name]) for source in BRONZE_SNAPSHOT_SOURCES
-]
+"""The sources replaced whole, and their bronze tables."""
+BRONZE_OF = {**SNAPSHOTS, ORDERS: tables.BRONZE_ORDERS}
+"""The bronze table of every source."""
 
 
 @dataclass(frozen=True)
@@ -232,40 +231,44 @@ def read_order_days(landing: LandingZoneResource, first: dt.date, last: dt.date)
     return OrderDays(replace(loaded, table=table), day_of_key, problems)
 
 
-BRONZE_ORDERS = AssetKey(["bronze", "orders"])
+def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
+    table = tables.BRONZE_ORDERS
 
-
-@asset(
-    key=BRONZE_ORDERS,
-    group_name="bronze",
-    kinds={"delta", "csv"},
-    owners=OWNERS,
-    check_specs=bronze_check_specs(BRONZE_ORDERS, DAILY),
-    partitions_def=DAILY,
-    backfill_policy=BackfillPolicy.single_run(),
-    description=(
-        "SportsBar order lines as delivered (orders/landing/orders_YYYY_MM_DD.csv), one partition "
-        "per landing day holding every file of that day. A day with no file is an empty partition."
-    ),
-    code_version=code_version(read_order_days, ORDERS),
-)
-def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
-    days = partition_range(context, LANDING_DATE)
-    orders = read_order_days(landing, days.start, days.end)
-    for problem in orders.problems:
-        context.log.warning(f"skipped {problem}")
-    scope = scope_of(context, LANDING_DATE, DAILY)
-    checks = _file_checks(context, BRONZE_ORDERS, orders.loaded, dict(orders.day_of_key), scope)
-    result = lake.overwrite(orders.loaded.table, "bronze", "orders", replace=days)
-    yield MaterializeResult(
-        metadata=_metadata(
-            result,
-            orders.loaded,
-            len(orders.day_of_key),
-            [*orders.problems, *orders.loaded.skipped],
-            days_without_rows=orders.empty_days(days),
-        ),
+    @asset(
+        key=table.asset_key,
+        group_name="bronze",
+        kinds={"delta", "csv"},
+        owners=OWNERS,
+        check_specs=bronze_check_specs(table.asset_key, daily),
+        partitions_def=daily,
+        backfill_policy=BackfillPolicy.single_run(),
+        description=table.description,
+        code_version=code_version(read_order_days, ORDERS),
     )
-    assert scope is not None, "bronze.orders is partitioned"
-    not_empty = order_days_not_empty(BRONZE_ORDERS, orders.readable_rows_by_day(), scope)
-    yield from reported(context, [*checks, not_empty])
+    def bronze_orders(context: AssetExecutionContext, landing: LandingZoneResource, lake: DeltaLakeResource):
+        days = partition_range(context, table.partition_column)
+        orders = read_order_days(landing, days.start, days.end)
+        for problem in orders.problems:
+            context.log.warning(f"skipped {problem}")
+        scope = scope_of(context, table.partition_column, daily)
+        checks = _file_checks(context, table.asset_key, orders.loaded, dict(orders.day_of_key), scope)
+        result = lake.overwrite(orders.loaded.table, table, replace=days)
+        yield MaterializeResult(
+            metadata=_metadata(
+                result,
+                orders.loaded,
+                len(orders.day_of_key),
+                [*orders.problems, *orders.loaded.skipped],
+                days_without_rows=orders.empty_days(days),
+            ),
+        )
+        assert scope is not None, "bronze.orders is partitioned"
+        not_empty = order_days_not_empty(table.asset_key, orders.readable_rows_by_day(), scope)
+        yield from reported(context, [*checks, not_empty])
+
+    return bronze_orders
+
+
+def build_bronze_assets(daily: DailyPartitionsDefinition) -> list[AssetsDefinition]:
+    """Every bronze table: the snapshots, and the orders by landing day."""
+    return [*(_snapshot_asset(source, table) for source, table in SNAPSHOTS.items()), _orders_asset(daily)]

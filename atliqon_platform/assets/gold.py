@@ -1,196 +1,163 @@
-"""Gold: business-ready dims and facts for both companies, and the enriched view of the dashboard."""
+"""Gold: business-ready dims and facts for both companies, and the enriched view of the dashboard.
 
-from collections.abc import Callable
+When each gold table follows its inputs (declarative automation) is decided in
+``automation/conditions.py``.
+"""
+
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
+    DailyPartitionsDefinition,
     MaterializeResult,
+    MonthlyPartitionsDefinition,
+    PartitionsDefinition,
     asset,
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
-from atliqon_platform.assets.partitions import DAILY, MONTHLY, partition_range
-from atliqon_platform.automation.conditions import follows_upstream
+from atliqon_platform.partitions import Partitions, partition_range
 from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.tables import Table
 from atliqon_platform.transforms import customers, gross_price, orders, products, unified
 
-Table = tuple[str, str]
+KINDS = {"spark", "delta"}
 
 
-SB_FACT_ORDERS = AssetKey(["gold", "sb_fact_orders"])
-FACT_ORDERS = AssetKey(["gold", "fact_orders"])
+def _asset_arguments(
+    table: Table,
+    inputs: Sequence[Table],
+    rule: Callable[..., DataFrame],
+    partitions_def: PartitionsDefinition | None = None,
+) -> dict[str, Any]:
+    """What every gold asset declares: the table, its inputs, its rule's code version, and for a
+    partitioned table its partitions, run over any range in one run."""
+    return {
+        "key": table.asset_key,
+        "deps": [source.asset_key for source in inputs],
+        "partitions_def": partitions_def,
+        "backfill_policy": BackfillPolicy.single_run() if partitions_def else None,
+        "group_name": "gold",
+        "kinds": KINDS,
+        "owners": OWNERS,
+        "description": table.description,
+        "code_version": code_version(rule),
+    }
 
 
 @dataclass(frozen=True)
 class GoldTable:
     """An unpartitioned gold table rebuilt whole from its input tables."""
 
-    name: str
+    table: Table
     inputs: tuple[Table, ...]
     build: Callable[..., DataFrame]
-    description: str
 
 
-def _gold_table(table: GoldTable) -> AssetsDefinition:
-    @asset(
-        key=["gold", table.name],
-        deps=[AssetKey(list(source)) for source in table.inputs],
-        group_name="gold",
-        kinds={"spark", "delta"},
-        owners=OWNERS,
-        description=table.description,
-        code_version=code_version(table.build),
-        automation_condition=follows_upstream(),
-    )
+def _gold_table(gold: GoldTable) -> AssetsDefinition:
+    table = gold.table
+
+    @asset(**_asset_arguments(table, gold.inputs, gold.build))
     def _gold(lake: DeltaLakeResource) -> MaterializeResult:
-        frame = table.build(*(lake.read(*source) for source in table.inputs))
-        return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", table.name), frame))
+        frame = gold.build(*(lake.read(source) for source in gold.inputs))
+        return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, table), frame))
 
     return _gold
 
 
 # In dependency order: the child's dims come before the unified ones that read them.
 GOLD_DIMENSIONS = (
+    GoldTable(tables.GOLD_SB_DIM_CUSTOMERS, (tables.SILVER_CUSTOMERS,), customers.sb_dim_customers),
+    GoldTable(tables.GOLD_SB_DIM_PRODUCTS, (tables.SILVER_PRODUCTS,), products.sb_dim_products),
+    GoldTable(tables.GOLD_SB_DIM_GROSS_PRICE, (tables.SILVER_GROSS_PRICE,), gross_price.yearly_prices),
     GoldTable(
-        "sb_dim_customers",
-        (("silver", "customers"),),
-        customers.sb_dim_customers,
-        "SportsBar customer dimension (35 customers in the full load).",
-    ),
-    GoldTable(
-        "sb_dim_products",
-        (("silver", "products"),),
-        products.sb_dim_products,
-        "SportsBar product dimension (18 products in the full load), product_id kept.",
-    ),
-    GoldTable(
-        "sb_dim_gross_price",
-        (("silver", "gross_price"),),
-        gross_price.yearly_prices,
-        "SportsBar yearly price per (product_code, year): the latest non-zero month wins, "
-        "else the latest month.",
-    ),
-    GoldTable(
-        "dim_customers",
-        (("silver", "parent_customers"), ("gold", "sb_dim_customers")),
+        tables.GOLD_DIM_CUSTOMERS,
+        (tables.SILVER_PARENT_CUSTOMERS, tables.GOLD_SB_DIM_CUSTOMERS),
         unified.dim_customers,
-        "Unified customers of both companies, plus the unknown customer 999999 "
-        "(channel Unknown) so that no fact has a null slice.",
     ),
     GoldTable(
-        "dim_products",
-        (("silver", "parent_products"), ("gold", "sb_dim_products")),
+        tables.GOLD_DIM_PRODUCTS,
+        (tables.SILVER_PARENT_PRODUCTS, tables.GOLD_SB_DIM_PRODUCTS),
         unified.dim_products,
-        "Unified products of both companies (the child's product_id not carried).",
     ),
     GoldTable(
-        "dim_gross_price",
-        (("silver", "parent_gross_price"), ("gold", "sb_dim_gross_price")),
+        tables.GOLD_DIM_GROSS_PRICE,
+        (tables.SILVER_PARENT_GROSS_PRICE, tables.GOLD_SB_DIM_GROSS_PRICE),
         unified.dim_gross_price,
-        "Unified yearly prices, keyed on (product_code, year).",
     ),
 )
-gold_dimensions = [_gold_table(table) for table in GOLD_DIMENSIONS]
 
 
-@asset(
-    key=SB_FACT_ORDERS,
-    deps=[AssetKey(["silver", "orders"])],
-    partitions_def=DAILY,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="gold",
-    kinds={"spark", "delta"},
-    owners=OWNERS,
-    description=(
-        "SportsBar daily order facts: order_id, date, customer_code, product_code, product_id, "
-        "sold_quantity. Lines with the same business key and different quantities both kept."
-    ),
-    code_version=code_version(orders.sb_fact_orders),
-    automation_condition=follows_upstream(),
-)
-def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
-    days = partition_range(context, "date")
-    facts = orders.sb_fact_orders(lake.read("silver", "orders", partition_range(context, "landing_date")))
-    result = lake.overwrite(facts, "gold", "sb_fact_orders", replace=days)
-    return MaterializeResult(metadata=table_metadata(result, facts))
+def _sb_fact_orders(daily: DailyPartitionsDefinition) -> AssetsDefinition:
+    table, silver = tables.GOLD_SB_FACT_ORDERS, tables.SILVER_ORDERS
+
+    @asset(**_asset_arguments(table, [silver], orders.sb_fact_orders, daily))
+    def sb_fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
+        days = partition_range(context, table.partition_column)
+        facts = orders.sb_fact_orders(lake.read(silver, partition_range(context, silver.partition_column)))
+        result = lake.overwrite(facts, table, replace=days)
+        return MaterializeResult(metadata=table_metadata(result, facts))
+
+    return sb_fact_orders
 
 
-@asset(
-    key=FACT_ORDERS,
-    deps=[SB_FACT_ORDERS, AssetKey(["silver", "parent_fact_orders"])],
-    partitions_def=MONTHLY,
-    automation_condition=follows_upstream(SB_FACT_ORDERS),
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="gold",
-    kinds={"spark", "delta"},
-    owners=OWNERS,
-    description=(
-        "Unified monthly order facts: the parent's rows for the month plus the child's daily "
-        "facts of that month summed by (month, product_code, customer_code), always recomputed "
-        "from all of the month's days."
-    ),
-    code_version=code_version(unified.fact_orders),
-)
-def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
-    months = partition_range(context, "date")
-    facts = unified.fact_orders(
-        lake.read("silver", "parent_fact_orders").where(
-            F.col("date").between(F.lit(months.start), F.lit(months.end))
-        ),
-        lake.read("gold", "sb_fact_orders", months),
+def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
+    table, parent, child = (
+        tables.GOLD_FACT_ORDERS,
+        tables.SILVER_PARENT_FACT_ORDERS,
+        tables.GOLD_SB_FACT_ORDERS,
     )
-    result = lake.overwrite(facts, "gold", "fact_orders", replace=months)
-    return MaterializeResult(metadata=table_metadata(result, facts))
+
+    @asset(**_asset_arguments(table, [child, parent], unified.fact_orders, monthly))
+    def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
+        months = partition_range(context, table.partition_column)
+        facts = unified.fact_orders(
+            lake.read(parent).where(F.col("date").between(F.lit(months.start), F.lit(months.end))),
+            lake.read(child, months),
+        )
+        result = lake.overwrite(facts, table, replace=months)
+        return MaterializeResult(metadata=table_metadata(result, facts))
+
+    return fact_orders
 
 
-@asset(
-    key=["gold", "dim_date"],
-    deps=[FACT_ORDERS],
-    automation_condition=follows_upstream(FACT_ORDERS, rebuilt_inputs=(FACT_ORDERS,)),
-    group_name="gold",
-    kinds={"spark", "delta"},
-    owners=OWNERS,
-    description="One row per month start, from the first to the last month with facts.",
-    code_version=code_version(unified.dim_date_covering),
-)
+@asset(**_asset_arguments(tables.GOLD_DIM_DATE, [tables.GOLD_FACT_ORDERS], unified.dim_date_covering))
 def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
-    frame = unified.dim_date_covering(lake.read("gold", "fact_orders"))
-    return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, "gold", "dim_date"), frame))
+    frame = unified.dim_date_covering(lake.read(tables.GOLD_FACT_ORDERS))
+    return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, tables.GOLD_DIM_DATE), frame))
 
 
-ENRICHED_VIEW_INPUTS = [
-    ("gold", "fact_orders"),
-    ("gold", "dim_date"),
-    ("gold", "dim_customers"),
-    ("gold", "dim_products"),
-    ("gold", "dim_gross_price"),
-]
-
-
-@asset(
-    key=["gold", "vw_fact_orders_enriched"],
-    deps=[AssetKey(list(table)) for table in ENRICHED_VIEW_INPUTS],
-    group_name="gold",
-    kinds={"spark", "delta"},
-    description=(
-        "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
-        "date, customer, product and yearly price attributes and total_amount_inr = "
-        "sold_quantity x price_inr. Each materialisation also writes the dashboard's static "
-        "snapshot (metadata `dashboard_snapshot`) and links the live dashboard (`dashboard`)."
-    ),
-    code_version=code_version(unified.enriched_orders),
-    owners=OWNERS,
-    automation_condition=follows_upstream(FACT_ORDERS, rebuilt_inputs=(FACT_ORDERS,)),
+ENRICHED_VIEW_INPUTS = (
+    tables.GOLD_FACT_ORDERS,
+    tables.GOLD_DIM_DATE,
+    tables.GOLD_DIM_CUSTOMERS,
+    tables.GOLD_DIM_PRODUCTS,
+    tables.GOLD_DIM_GROSS_PRICE,
 )
+
+
+@asset(**_asset_arguments(tables.GOLD_VW_FACT_ORDERS_ENRICHED, ENRICHED_VIEW_INPUTS, unified.enriched_orders))
 def vw_fact_orders_enriched(lake: DeltaLakeResource, dashboard: DashboardResource) -> MaterializeResult:
-    frame = unified.enriched_orders(*(lake.read(*table) for table in ENRICHED_VIEW_INPUTS))
-    result = lake.overwrite(frame, "gold", "vw_fact_orders_enriched")
+    frame = unified.enriched_orders(*(lake.read(table) for table in ENRICHED_VIEW_INPUTS))
+    result = lake.overwrite(frame, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
     return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))
+
+
+def build_gold_assets(partitions: Partitions) -> list[AssetsDefinition]:
+    """Every gold table: the dims, the daily and monthly facts, the calendar and the view."""
+    return [
+        *(_gold_table(gold) for gold in GOLD_DIMENSIONS),
+        _sb_fact_orders(partitions.daily),
+        _fact_orders(partitions.monthly),
+        dim_date,
+        vw_fact_orders_enriched,
+    ]

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+from atliqon_platform import tables
+
 DAILY_ORDERS = AssetSelection.assets(
-    ["bronze", "orders"], ["silver", "orders"], ["silver", "orders_rejected"], ["gold", "sb_fact_orders"]
+    tables.BRONZE_ORDERS.asset_key,
+    tables.SILVER_ORDERS.asset_key,
+    tables.SILVER_ORDERS_REJECTED.asset_key,
+    tables.GOLD_SB_FACT_ORDERS.asset_key,
 )
-MONTHLY_FACTS = AssetSelection.assets(["gold", "fact_orders"])
-REPORTING = AssetSelection.assets(["gold", "dim_date"], ["gold", "vw_fact_orders_enriched"])
+MONTHLY_FACTS = AssetSelection.assets(tables.GOLD_FACT_ORDERS.asset_key)
+REPORTING = AssetSelection.assets(
+    tables.GOLD_DIM_DATE.asset_key, tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key
+)
 DIMENSIONS = AssetSelection.all() - DAILY_ORDERS - MONTHLY_FACTS - REPORTING
 
 dimensions_job = define_asset_job(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 from dagster import (
-    AssetKey,
     MetadataValue,
     TableColumn,
     TableColumnDep,
@@ -20,9 +18,10 @@ from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from atliqon_platform.checks.results import markdown_rows
+from atliqon_platform.markdown import markdown_rows
 from atliqon_platform.resources.delta_lake import PREVIEW_ROWS, WriteResult
 from atliqon_platform.settings import delta_storage_options
+from atliqon_platform.tables import Table
 from atliqon_platform.transforms import columns
 from atliqon_platform.transforms.common import REJECT_REASON
 
@@ -30,14 +29,7 @@ OWNERS = ["team:data-platform"]
 HISTORY_VERSIONS = 5
 
 
-def table_of(uri: str) -> str:
-    """``<layer>.<name>`` of the table at ``uri``: a path ends in ``<layer>/<name>``, a catalog name
-    in ``<layer>.<name>`` (resources/delta_lake.py)."""
-    layer, name = re.split(r"[/.]", uri.rstrip("/"))[-2:]
-    return f"{layer}.{name}"
-
-
-def column_schema(data: DataFrame | pa.Table, table: str) -> TableSchema:
+def column_schema(data: DataFrame | pa.Table, table: Table) -> TableSchema:
     """The written columns and their types, each with what it means (transforms/columns.py)."""
     if isinstance(data, pa.Table):
         typed = [(field.name, str(field.type)) for field in data.schema]
@@ -50,20 +42,20 @@ def column_schema(data: DataFrame | pa.Table, table: str) -> TableSchema:
     )
 
 
-def column_lineage(table: str) -> dict[str, Any]:
+def column_lineage(table: Table) -> dict[str, Any]:
     """Which upstream columns each column of a gold table is made of: as ``dagster/column_lineage``
     (Dagster+ draws it), and as a table the open-source UI shows."""
     lineage = columns.LINEAGE.get(table)
     if lineage is None:
         return {}
     deps = {
-        column: [
-            TableColumnDep(asset_key=AssetKey(source.split(".")[:2]), column_name=source.split(".")[2])
-            for source in sources
-        ]
+        column: [TableColumnDep(asset_key=source.asset_key, column_name=name) for source, name in sources]
         for column, sources in lineage.items()
     }
-    rows = [{"column": column, "made of": ", ".join(sources)} for column, sources in lineage.items()]
+    rows = [
+        {"column": column, "made of": ", ".join(f"{source}.{name}" for source, name in sources)}
+        for column, sources in lineage.items()
+    ]
     return {
         "dagster/column_lineage": TableColumnLineage(deps_by_column=deps),
         "column_lineage": MetadataValue.md(markdown_rows(rows)),
@@ -109,7 +101,7 @@ def recent_history(result: WriteResult) -> dict[str, MetadataValue]:
 def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any) -> dict[str, Any]:
     """Row count, documented schema, column lineage, preview, Delta version, history and URI: what
     the UI shows for every table."""
-    table = table_of(result.uri)
+    table = result.table
     return {
         "dagster/row_count": result.rows,
         "dagster/uri": MetadataValue.path(result.uri),

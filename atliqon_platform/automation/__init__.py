@@ -1,1 +1,1 @@
-"""How the graph gets materialised: headless backfills, sensors, schedules, automation conditions."""
+"""When the graph gets materialised by itself: sensors, schedules, automation conditions."""

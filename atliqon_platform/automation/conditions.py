@@ -16,7 +16,18 @@ their checks could say that a month does not add up.
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, AutomationCondition
+from collections.abc import Sequence
+
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+    map_asset_specs,
+)
+
+from atliqon_platform import tables
 
 
 def follows_upstream(
@@ -49,3 +60,33 @@ def follows_upstream(
             AssetSelection.assets(*rebuilt_inputs)
         )
     return condition.with_label("follows_upstream")
+
+
+FOLLOWS_EVERY_INPUT = (*tables.DIMENSION_TABLES, tables.GOLD_SB_FACT_ORDERS)
+FOLLOWS_THE_MONTHS = (tables.GOLD_DIM_DATE, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
+
+
+def gold_conditions() -> dict[AssetKey, AutomationCondition]:
+    """How each gold table follows its inputs: the monthly facts whatever days of the month have
+    arrived; the calendar and the view once the months due are rebuilt."""
+    months = tables.GOLD_FACT_ORDERS.asset_key
+    return {
+        **{table.asset_key: follows_upstream() for table in FOLLOWS_EVERY_INPUT},
+        months: follows_upstream(tables.GOLD_SB_FACT_ORDERS.asset_key),
+        **{
+            table.asset_key: follows_upstream(months, rebuilt_inputs=(months,))
+            for table in FOLLOWS_THE_MONTHS
+        },
+    }
+
+
+def with_gold_conditions(assets: Sequence[AssetsDefinition]) -> list[AssetsDefinition]:
+    """``assets``, each gold table with the condition by which it follows its inputs."""
+    conditions = gold_conditions()
+
+    def conditioned(spec: AssetSpec) -> AssetSpec:
+        if spec.key not in conditions:
+            return spec
+        return spec.replace_attributes(automation_condition=conditions[spec.key])
+
+    return list(map_asset_specs(conditioned, assets))

@@ -35,15 +35,14 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-    SENSOR_NAME_TAG,
-)
 
-from atliqon_platform.assets.bronze import BRONZE_ORDERS
+# The tags Dagster gives a run of one partition and a run a sensor requested have no public name.
+from dagster._core.storage.tags import PARTITION_NAME_TAG, SENSOR_NAME_TAG
+
+from atliqon_platform import tables
+from atliqon_platform.assets.bronze import BRONZE_OF
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job
+from atliqon_platform.partitions import range_tags, tagged_range
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
 from atliqon_platform.sources import (
@@ -64,7 +63,7 @@ MAX_DAY_RUNS_PER_TICK = 7
 ORDER_SENSOR = "order_files_sensor"
 DIMENSION_PREFIXES = (*(source.prefix for source in SNAPSHOT_SOURCES), PARENT_FACT_ORDERS.prefix)
 """``parent/`` holds the parent's dimension exports as well as its fact increments."""
-DIMENSION_READY = AssetKey(["silver", "products"])
+DIMENSION_READY = tables.SILVER_PRODUCTS.asset_key
 """Order runs join silver.products: until it exists they would fail, so the sensor waits."""
 
 
@@ -118,7 +117,7 @@ def _usable(context: SensorEvaluationContext, item: LandingObject) -> bool:
 
 def _loaded(instance: DagsterInstance, item: LandingObject) -> bool:
     source = source_of(item.key)
-    return source is not None and loaded_since_changed(instance, AssetKey(["bronze", source.name]), [item])
+    return source is not None and loaded_since_changed(instance, BRONZE_OF[source].asset_key, [item])
 
 
 def order_days(
@@ -160,11 +159,8 @@ def _run_days(tags: dict[str, str]) -> tuple[dt.date, dt.date] | None:
     if PARTITION_NAME_TAG in tags:
         day = dt.date.fromisoformat(tags[PARTITION_NAME_TAG])
         return day, day
-    if ASSET_PARTITION_RANGE_START_TAG in tags and ASSET_PARTITION_RANGE_END_TAG in tags:
-        return (
-            dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG]),
-            dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG]),
-        )
+    if keys := tagged_range(tags):
+        return dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[1])
     return None
 
 
@@ -207,11 +203,7 @@ def order_run_requests(days: dict[dt.date, list[LandingObject]]) -> list[RunRequ
     return [
         RunRequest(
             run_key=run_key(f"orders {first}..{last}", files),
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first,
-                ASSET_PARTITION_RANGE_END_TAG: last,
-                "atliqon/trigger": f"{len(days)} new days of order files",
-            },
+            tags={**range_tags(first, last), "atliqon/trigger": f"{len(days)} new days of order files"},
         )
     ]
 
@@ -240,7 +232,7 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
         days = {
             day: files
             for day, files in order_days(context, changed, settings.first_order_day, last_day).items()
-            if not loaded_since_changed(context.instance, BRONZE_ORDERS, files, day)
+            if not loaded_since_changed(context.instance, tables.BRONZE_ORDERS.asset_key, files, day)
         }
         for day in requested_since_changed(context.instance, days):
             del days[day]

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
-from atliqon_platform.checks.results import Outcome, Rule, Scope, describe, per_partition
+from atliqon_platform.checks.results import Outcome, Scope, describe, per_partition
+from atliqon_platform.checks.rules import Rule
 from atliqon_platform.resources.delta_lake import PartitionRange
 
 FILES_READABLE = Rule(

@@ -18,12 +18,11 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from atliqon_platform.assets.partitions import DAILY, MONTHLY
+from atliqon_platform import tables
 from atliqon_platform.checks.results import (
     Evaluate,
     Offending,
     Outcome,
-    Rule,
     Scope,
     check_step,
     describe,
@@ -31,6 +30,7 @@ from atliqon_platform.checks.results import (
     rule_results,
 )
 from atliqon_platform.checks.rules import (
+    Rule,
     duplicate_keys,
     monthly_total_mismatches,
     priced_products_without_sales,
@@ -40,8 +40,9 @@ from atliqon_platform.checks.rules import (
     unresolved_codes,
     view_row_mismatch,
 )
+from atliqon_platform.partitions import Partitions
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
-from atliqon_platform.transforms.parent import FACT_KEY
+from atliqon_platform.tables import FACT_KEY, Table
 
 UNKNOWN_CUSTOMER_GROWTH = 1.5
 """The unknown customer's share of a month may vary; more than 1.5 x its earlier share is worth a look."""
@@ -95,22 +96,22 @@ def unique_key_rule(keys: Sequence[str]) -> Rule:
 
 
 def _gold_checks(
-    name: str,
+    table: Table,
     rules: Sequence[Rule],
     evaluate: Evaluate,
     partitions_def: TimeWindowPartitionsDefinition | None = None,
 ) -> AssetChecksDefinition:
-    asset_key = AssetKey(["gold", name])
-    specs = [rule.spec(asset_key, partitions_def) for rule in rules]
-    partitioned = ("date", partitions_def) if partitions_def else None
-    return check_step(f"gold_{name}_checks", specs, evaluate, partitioned)
+    specs = [rule.spec(table.asset_key, partitions_def) for rule in rules]
+    partitioned = (table.partition_column, partitions_def) if partitions_def else None
+    return check_step(f"gold_{table.name}_checks", specs, evaluate, partitioned)
 
 
-def _codes_resolve(asset_key: AssetKey, lake: DeltaLakeResource, facts: DataFrame) -> Offending:
-    unresolved = unresolved_codes(facts, lake.read("gold", "dim_products"), "product_code").unionByName(
-        unresolved_codes(facts, lake.read("gold", "dim_customers"), "customer_code")
+def _codes_resolve(table: Table, lake: DeltaLakeResource, facts: DataFrame) -> Offending:
+    unresolved = unresolved_codes(facts, lake.read(tables.GOLD_DIM_PRODUCTS), "product_code").unionByName(
+        unresolved_codes(facts, lake.read(tables.GOLD_DIM_CUSTOMERS), "customer_code")
     )
-    return Offending(asset_key, CODES_RESOLVE, unresolved.select(*FACT_KEY, "sold_quantity"), "date")
+    rows = unresolved.select(*FACT_KEY, "sold_quantity")
+    return Offending(table.asset_key, CODES_RESOLVE, rows, table.partition_column)
 
 
 def _dates(scope: Scope | None) -> PartitionRange | None:
@@ -118,26 +119,25 @@ def _dates(scope: Scope | None) -> PartitionRange | None:
 
 
 def _sb_fact_orders(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
-    key = AssetKey(["gold", "sb_fact_orders"])
-    yield from rule_results(
-        [_codes_resolve(key, lake, lake.read("gold", "sb_fact_orders", _dates(scope)))], scope
-    )
+    table = tables.GOLD_SB_FACT_ORDERS
+    yield from rule_results([_codes_resolve(table, lake, lake.read(table, _dates(scope)))], scope)
 
 
 def _fact_orders(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
-    key = AssetKey(["gold", "fact_orders"])
-    facts = lake.read("gold", "fact_orders", _dates(scope))
-    daily = lake.read("gold", "sb_fact_orders", _dates(scope))
-    all_parent = lake.read("silver", "parent_fact_orders")
+    table = tables.GOLD_FACT_ORDERS
+    key, month = table.asset_key, table.partition_column
+    facts = lake.read(table, _dates(scope))
+    daily = lake.read(tables.GOLD_SB_FACT_ORDERS, _dates(scope))
+    all_parent = lake.read(tables.SILVER_PARENT_FACT_ORDERS)
     parent = all_parent
     if scope is not None:
         parent = all_parent.where(F.col("date").between(F.lit(scope.range.start), F.lit(scope.range.end)))
-    prices = lake.read("gold", "dim_gross_price")
+    prices = lake.read(tables.GOLD_DIM_GROSS_PRICE)
     offending = [
-        _codes_resolve(key, lake, facts),
-        Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), "date"),
-        Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), "date"),
-        Offending(key, PRICED, unpriced_product_months(facts, prices), "date"),
+        _codes_resolve(table, lake, facts),
+        Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), month),
+        Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), month),
+        Offending(key, PRICED, unpriced_product_months(facts, prices), month),
     ]
     yield from rule_results(offending, scope)
     yield _unknown_customer(key, lake, all_parent, scope)
@@ -148,7 +148,7 @@ def _unknown_customer(
 ) -> Outcome:
     """Needs every month (the earlier share), so it reads the whole of gold.fact_orders."""
     parent_keys = all_parent.select(*FACT_KEY)
-    child = lake.read("gold", "fact_orders").join(parent_keys, list(FACT_KEY), "left_anti")
+    child = lake.read(tables.GOLD_FACT_ORDERS).join(parent_keys, list(FACT_KEY), "left_anti")
     months = unknown_customer_by_month(child)
 
     def share(chosen: list[dt.date]) -> tuple[int, float | None]:
@@ -183,44 +183,40 @@ def _unknown_customer(
 
 
 def _view(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
-    key = AssetKey(["gold", "vw_fact_orders_enriched"])
-    facts = lake.read("gold", "fact_orders")
-    mismatches = view_row_mismatch(lake.read("gold", "vw_fact_orders_enriched"), facts, FACT_KEY)
-    unsold = priced_products_without_sales(lake.read("gold", "dim_gross_price"), facts)
-    offending = [Offending(key, ONE_ROW_PER_FACT, mismatches), Offending(key, PRICES_HAVE_SALES, unsold)]
+    view = tables.GOLD_VW_FACT_ORDERS_ENRICHED
+    facts = lake.read(tables.GOLD_FACT_ORDERS)
+    mismatches = view_row_mismatch(lake.read(view), facts, view.keys)
+    unsold = priced_products_without_sales(lake.read(tables.GOLD_DIM_GROSS_PRICE), facts)
+    offending = [
+        Offending(view.asset_key, ONE_ROW_PER_FACT, mismatches),
+        Offending(view.asset_key, PRICES_HAVE_SALES, unsold),
+    ]
     yield from rule_results(offending, scope)
 
 
-def _unique_key_checks(name: str, keys: Sequence[str]) -> AssetChecksDefinition:
-    rule = unique_key_rule(keys)
+def _unique_key_checks(table: Table) -> AssetChecksDefinition:
+    rule = unique_key_rule(table.keys)
 
     def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
-        offending = Offending(AssetKey(["gold", name]), rule, duplicate_keys(lake.read("gold", name), keys))
+        offending = Offending(table.asset_key, rule, duplicate_keys(lake.read(table), table.keys))
         yield from rule_results([offending], scope)
 
-    return _gold_checks(name, [rule], evaluate)
+    return _gold_checks(table, [rule], evaluate)
 
 
-UNIQUE_KEYS = {
-    "sb_dim_customers": ["customer_id"],
-    "sb_dim_products": ["product_code"],
-    "sb_dim_gross_price": ["product_code", "year"],
-    "dim_customers": ["customer_code"],
-    "dim_products": ["product_code"],
-    "dim_gross_price": ["product_code", "year"],
-    "dim_date": ["month_start_date"],
-}
+UNIQUE_KEY_TABLES = (*tables.DIMENSION_TABLES, tables.GOLD_DIM_DATE)
+"""The dims, whose key_unique check reads their key from the catalogue."""
 
 
-def build_gold_checks() -> list[AssetChecksDefinition]:
+def build_gold_checks(partitions: Partitions) -> list[AssetChecksDefinition]:
     return [
-        _gold_checks("sb_fact_orders", [CODES_RESOLVE], _sb_fact_orders, DAILY),
+        _gold_checks(tables.GOLD_SB_FACT_ORDERS, [CODES_RESOLVE], _sb_fact_orders, partitions.daily),
         _gold_checks(
-            "fact_orders",
+            tables.GOLD_FACT_ORDERS,
             [CODES_RESOLVE, CHILD_TOTALS, PARENT_PLUS_CHILD, PRICED, UNKNOWN_CUSTOMER],
             _fact_orders,
-            MONTHLY,
+            partitions.monthly,
         ),
-        _gold_checks("vw_fact_orders_enriched", [ONE_ROW_PER_FACT, PRICES_HAVE_SALES], _view),
-        *(_unique_key_checks(name, keys) for name, keys in UNIQUE_KEYS.items()),
+        _gold_checks(tables.GOLD_VW_FACT_ORDERS_ENRICHED, [ONE_ROW_PER_FACT, PRICES_HAVE_SALES], _view),
+        *(_unique_key_checks(table) for table in UNIQUE_KEY_TABLES),
     ]

@@ -30,7 +30,6 @@ from dagster import (
     AssetRecordsFilter,
     DagsterInstance,
     MetadataValue,
-    PartitionsDefinition,
     TimeWindowPartitionsDefinition,
     multi_asset_check,
 )
@@ -43,30 +42,13 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from atliqon_platform.assets.partitions import partition_range
+from atliqon_platform.checks.rules import Rule
+from atliqon_platform.markdown import markdown_rows
+from atliqon_platform.partitions import partition_range
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
 
 EXAMPLES = 5
 CheckEvent = AssetCheckResult | AssetCheckEvaluation
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One check of one table: its name, what it means to a business reader, and its weight."""
-
-    name: str
-    description: str
-    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
-    blocking: bool = False
-
-    def spec(self, asset_key: AssetKey, partitions_def: PartitionsDefinition | None = None) -> AssetCheckSpec:
-        return AssetCheckSpec(
-            self.name,
-            asset=asset_key,
-            description=self.description,
-            blocking=self.blocking,
-            partitions_def=partitions_def,
-        )
 
 
 @dataclass(frozen=True)
@@ -96,16 +78,6 @@ def scope_of(
             column, window.start.date(), window.end.date() - dt.timedelta(days=1)
         )
     return Scope(partition_range(op_context, column), partitions)
-
-
-def markdown_rows(rows: Sequence[Mapping[str, Any]]) -> str:
-    """A small markdown table, for examples and previews in the UI."""
-    if not rows:
-        return "_no rows_"
-    columns = list(rows[0].keys())
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(row[name]) for name in columns) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def describe(scope: PartitionRange | None) -> str:

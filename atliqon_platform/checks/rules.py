@@ -1,4 +1,5 @@
-"""The data-quality rules, as pure PySpark: each returns the rows that break it (empty = passes).
+"""The data-quality rules: what each check means (``Rule``), and as pure PySpark the rows that break
+it (empty = passes).
 
 No I/O here: the check definitions read the tables and turn these rows into check results.
 """
@@ -7,16 +8,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from dagster import AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.ingestion.csv_files import FILE_REFUSED
+from atliqon_platform.tables import FACT_KEY
 from atliqon_platform.transforms.common import REJECT_REASON, UNKNOWN_ID
-from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform.transforms.unified import child_monthly_facts
 
 DATE_REJECTIONS = ("unparseable date", "date outside the partition")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check of one table: its name, what it means to a business reader, and its weight."""
+
+    name: str
+    description: str
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+    blocking: bool = False
+
+    def spec(self, asset_key: AssetKey, partitions_def: PartitionsDefinition | None = None) -> AssetCheckSpec:
+        return AssetCheckSpec(
+            self.name,
+            asset=asset_key,
+            description=self.description,
+            blocking=self.blocking,
+            partitions_def=partitions_def,
+        )
 
 
 def null_keys(frame: DataFrame, keys: Sequence[str]) -> DataFrame:

@@ -6,22 +6,22 @@ its rules; the orders checks report per landing day, like the table.
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
-    AssetKey,
+    DailyPartitionsDefinition,
     MetadataValue,
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from atliqon_platform.assets.partitions import DAILY
+from atliqon_platform import tables
 from atliqon_platform.checks import results
-from atliqon_platform.checks.results import Offending, Outcome, Rule, Scope
+from atliqon_platform.checks.results import Offending, Outcome, Scope
 from atliqon_platform.checks.rules import (
+    Rule,
     date_rejections,
     duplicate_keys,
     null_keys,
@@ -29,34 +29,9 @@ from atliqon_platform.checks.rules import (
     rejected_share,
 )
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
+from atliqon_platform.tables import Table, rejected
 from atliqon_platform.transforms import orders
 from atliqon_platform.transforms.common import REJECT_REASON
-from atliqon_platform.transforms.parent import FACT_KEY
-
-
-@dataclass(frozen=True)
-class SilverTable:
-    name: str
-    keys: tuple[str, ...]
-    unique: tuple[str, ...]
-    partition_column: str | None = None
-
-
-SILVER_TABLES = (
-    SilverTable("customers", ("customer_id",), ("customer_id",)),
-    SilverTable("products", ("product_id", "product_code"), ("product_id",)),
-    SilverTable("gross_price", ("product_id", "product_code", "month"), ("product_id", "month")),
-    SilverTable("parent_customers", ("customer_code",), ("customer_code",)),
-    SilverTable("parent_products", ("product_code",), ("product_code",)),
-    SilverTable("parent_gross_price", ("product_code", "year"), ("product_code", "year")),
-    SilverTable("parent_fact_orders", FACT_KEY, FACT_KEY),
-    SilverTable(
-        "orders",
-        ("order_id", "order_date", "customer_id", "product_code"),
-        ("order_date", "order_id", "product_code", "customer_id"),
-        partition_column="landing_date",
-    ),
-)
 
 KEYS_NOT_NULL = Rule("keys_not_null", "every row has its identifying columns filled in", blocking=True)
 KEY_UNIQUE = Rule(
@@ -93,28 +68,24 @@ def rejected_share_rule(threshold: float) -> Rule:
     )
 
 
-def _rejected_share(
-    asset_key: AssetKey, lake: DeltaLakeResource, table: SilverTable, scope: Scope | None, limit: float
-) -> Outcome:
+def _rejected_share(lake: DeltaLakeResource, table: Table, scope: Scope | None, limit: float) -> Outcome:
     """The share of quarantined rows, over the scope and in each of its partitions."""
     read = scope.range if scope else None
     if scope is None:
-        kept = {None: lake.count("silver", table.name)}
+        kept = {None: lake.count(table)}
     else:
-        kept = rows_by_day(lake.read("silver", table.name, read), table.partition_column)
-    rejected, refused_lines = quarantined_by_day(
-        lake.read("silver", f"{table.name}_rejected", read), table.partition_column
-    )
+        kept = rows_by_day(lake.read(table, read), table.partition_column)
+    quarantined, refused_lines = quarantined_by_day(lake.read(rejected(table), read), table.partition_column)
 
     def result(dates: PartitionRange | None) -> AssetCheckResult:
         def rows(counts: dict[dt.date | None, int]) -> int:
             return sum(n for day, n in counts.items() if dates is None or dates.start <= day <= dates.end)
 
-        kept_rows, rejected_rows, refused_rows = rows(kept), rows(rejected), rows(refused_lines)
+        kept_rows, rejected_rows, refused_rows = rows(kept), rows(quarantined), rows(refused_lines)
         share = rejected_share(kept_rows, rejected_rows)
         not_counted = f"; {refused_rows} lines of refused files not counted" if refused_rows else ""
         return AssetCheckResult(
-            asset_key=asset_key,
+            asset_key=table.asset_key,
             check_name="rejected_share",
             passed=share <= limit,
             description=f"{results.describe(dates)}: {share:.1%} of {kept_rows + rejected_rows} rows "
@@ -149,28 +120,29 @@ def quarantined_by_day(
     return rows
 
 
-def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecksDefinition:
-    asset_key = AssetKey(["silver", table.name])
+def _silver_checks(
+    table: Table, max_rejected_share: float, daily: DailyPartitionsDefinition
+) -> AssetChecksDefinition:
+    asset_key, quarantine = table.asset_key, rejected(table)
     rules = [KEYS_NOT_NULL, KEY_UNIQUE, rejected_share_rule(max_rejected_share)]
-    if table.name == "orders":
+    if table == tables.SILVER_ORDERS:
         rules += [DATES_INSIDE_PARTITION, CONFLICTING_LINES]
-    partitions_def = DAILY if table.partition_column else None
-    quarantine_key = AssetKey(["silver", f"{table.name}_rejected"])
+    partitions_def = daily if table.partition_column else None
     specs = [rule.spec(asset_key, partitions_def) for rule in rules]
-    specs.append(REASONS_GIVEN.spec(quarantine_key, partitions_def))
+    specs.append(REASONS_GIVEN.spec(quarantine.asset_key, partitions_def))
     by_name = {rule.name: rule for rule in rules}
 
     def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
         read = scope.range if scope else None
-        kept = lake.read("silver", table.name, read)
-        rejected = lake.read("silver", f"{table.name}_rejected", read)
+        kept = lake.read(table, read)
+        rejected_rows = lake.read(quarantine, read)
         day = table.partition_column
-        unexplained = null_keys(rejected, (REJECT_REASON, "file_name", "line_number"))
+        unexplained = null_keys(rejected_rows, (REJECT_REASON, "file_name", "line_number"))
         offending = [
-            Offending(asset_key, KEYS_NOT_NULL, null_keys(kept, table.keys), day),
-            Offending(quarantine_key, REASONS_GIVEN, unexplained, day),
+            Offending(asset_key, KEYS_NOT_NULL, null_keys(kept, (*table.keys, *table.required)), day),
+            Offending(quarantine.asset_key, REASONS_GIVEN, unexplained, day),
         ]
-        if table.name == "orders":
+        if table == tables.SILVER_ORDERS:
             # Kept order lines are dated their landing day, so order_date places them too.
             conflicts = orders.conflicting_lines(orders.sb_fact_orders(kept)).select(
                 F.col("date").alias("order_date"),
@@ -179,20 +151,22 @@ def _silver_checks(table: SilverTable, max_rejected_share: float) -> AssetChecks
                 F.col("customer_code").alias("customer_id"),
                 "sold_quantity",
             )
-            duplicates = duplicate_keys(kept, table.unique, conflicts)
+            duplicates = duplicate_keys(kept, table.keys, conflicts)
             offending += [
-                Offending(asset_key, by_name["dates_inside_partition"], date_rejections(rejected), day),
+                Offending(asset_key, by_name["dates_inside_partition"], date_rejections(rejected_rows), day),
                 Offending(asset_key, by_name["conflicting_lines"], conflicts, "order_date"),
                 Offending(asset_key, KEY_UNIQUE, duplicates, "order_date"),
             ]
         else:
-            offending.append(Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.unique)))
+            offending.append(Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.keys)))
         yield from results.rule_results(offending, scope)
-        yield _rejected_share(asset_key, lake, table, scope, max_rejected_share)
+        yield _rejected_share(lake, table, scope, max_rejected_share)
 
-    partitioned = (table.partition_column, DAILY) if table.partition_column else None
+    partitioned = (table.partition_column, daily) if table.partition_column else None
     return results.check_step(f"silver_{table.name}_checks", specs, evaluate, partitioned)
 
 
-def build_silver_checks(max_rejected_share: float) -> list[AssetChecksDefinition]:
-    return [_silver_checks(table, max_rejected_share) for table in SILVER_TABLES]
+def build_silver_checks(
+    max_rejected_share: float, daily: DailyPartitionsDefinition
+) -> list[AssetChecksDefinition]:
+    return [_silver_checks(table, max_rejected_share, daily) for table in tables.SILVER_TABLES]

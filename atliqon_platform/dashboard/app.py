@@ -15,6 +15,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from atliqon_platform.dashboard.charts import CHARTS, COUNTERS, NO_ROWS, Rendered, render
 from atliqon_platform.dashboard.kpis import Filters, compact_number, customers_by_revenue
 from atliqon_platform.dashboard.view import EnrichedView, LoadedView, ViewUnavailable
+from atliqon_platform.tables import GOLD_VW_FACT_ORDERS_ENRICHED
 
 CUSTOMERS_PER_PAGE = 10
 SLICERS = {
@@ -177,8 +178,8 @@ def no_data_page(problem: ViewUnavailable) -> html.Div:
     if problem.no_data:
         title = NO_DATA_TITLE
         advice = (
-            "Materialise gold/vw_fact_orders_enriched in the Dagster UI (atliqon up), or run "
-            "`atliqon backfill`, then reload this page."
+            f"Materialise {GOLD_VW_FACT_ORDERS_ENRICHED.asset_key.to_user_string()} in the Dagster UI "
+            "(atliqon up), or run `atliqon backfill`, then reload this page."
         )
     else:
         title = "The dashboard cannot read its data"

@@ -20,8 +20,8 @@ from dagster import (
     AssetsDefinition,
     Config,
     DefaultScheduleStatus,
+    Definitions,
     Failure,
-    JobDefinition,
     MetadataValue,
     OpExecutionContext,
     PartitionsDefinition,
@@ -35,8 +35,9 @@ from pyspark.errors import PySparkException
 
 from atliqon_platform.assets.metadata import HISTORY_VERSIONS, history_rows
 from atliqon_platform.automation.schedules import BUSINESS_TIMEZONE
-from atliqon_platform.checks.results import markdown_rows
+from atliqon_platform.markdown import markdown_rows
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.tables import TABLES, Table, table_named
 
 SAFE_RETENTION_HOURS = 168
 """Delta's default file retention (``delta.deletedFileRetentionDuration``, 7 days)."""
@@ -61,9 +62,9 @@ class RestoreConfig(Config):
     )
 
 
-def history(lake: DeltaLakeResource, key: AssetKey) -> MetadataValue:
+def history(lake: DeltaLakeResource, table: Table) -> MetadataValue:
     """The table's last versions (version, time, operation, rows), as the asset page shows them."""
-    commits = lake.command(*key.path, f"DESCRIBE HISTORY {{table}} LIMIT {HISTORY_VERSIONS}")
+    commits = lake.command(table, f"DESCRIBE HISTORY {{table}} LIMIT {HISTORY_VERSIONS}")
     return MetadataValue.md(markdown_rows(history_rows(commits)))
 
 
@@ -81,57 +82,57 @@ def _target(config: RestoreConfig) -> str:
     return f"TIMESTAMP AS OF '{moment:%Y-%m-%d %H:%M:%S}'"
 
 
-def build_table_jobs(
-    assets: Sequence[AssetsDefinition],
-) -> tuple[list[JobDefinition], list[ScheduleDefinition]]:
+def maintenance_definitions(assets: Sequence[AssetsDefinition]) -> Definitions:
     """The maintenance and restore jobs over the tables of ``assets``, and the weekly schedule."""
     partitions: Mapping[AssetKey, PartitionsDefinition | None] = {
         key: definition.partitions_def for definition in assets for key in definition.keys
     }
+    known = [table for table in TABLES if table.asset_key in partitions]
 
-    def table_key(job: str, table: str) -> AssetKey:
-        key = AssetKey(table.replace("/", ".").split("."))
-        if key not in partitions:
-            names = ", ".join(".".join(known.path) for known in partitions)
-            raise Failure(description=f"{job}: there is no table {table}; the tables: {names}")
-        return key
+    def table_of(job: str, name: str) -> Table:
+        table = table_named(name)
+        if table not in known:
+            names = ", ".join(str(table) for table in known)
+            raise Failure(description=f"{job}: there is no table {name}; the tables: {names}")
+        return table
 
     @op(name="optimize_and_vacuum")
     def optimize_and_vacuum(
         context: OpExecutionContext, config: MaintenanceConfig, lake: DeltaLakeResource
     ) -> None:
-        for key in [table_key("table_maintenance", table) for table in config.tables] or list(partitions):
-            if lake.version(*key.path) is None:
-                context.log.info(f"{'.'.join(key.path)}: not written yet, nothing to maintain")
+        for table in [table_of("table_maintenance", name) for name in config.tables] or known:
+            if lake.version(table) is None:
+                context.log.info(f"{table}: not written yet, nothing to maintain")
                 continue
-            optimized = lake.command(*key.path, "OPTIMIZE {table}")[0]["metrics"]
-            lake.command(*key.path, f"VACUUM {{table}} RETAIN {config.retain_hours} HOURS")
-            [last] = lake.command(*key.path, "DESCRIBE HISTORY {table} LIMIT 1")
+            optimized = lake.command(table, "OPTIMIZE {table}")[0]["metrics"]
+            lake.command(table, f"VACUUM {{table}} RETAIN {config.retain_hours} HOURS")
+            [last] = lake.command(table, "DESCRIBE HISTORY {table} LIMIT 1")
             vacuumed = last["operation"] == "VACUUM END"  # Delta logs VACUUM unless told not to
             deleted = last["operationMetrics"]["numDeletedFiles"] if vacuumed else "-"
             context.log_event(
                 AssetObservation(
-                    asset_key=key,
+                    asset_key=table.asset_key,
                     metadata={
                         "files_compacted": optimized["numFilesRemoved"],
                         "files_written": optimized["numFilesAdded"],
                         "files_deleted": deleted,
                         "retain_hours": config.retain_hours,
-                        "delta_version": lake.version(*key.path),
-                        "delta_history": history(lake, key),
+                        "delta_version": lake.version(table),
+                        "delta_history": history(lake, table),
                     },
                 )
             )
 
     @op(name="restore")
     def restore(context: OpExecutionContext, config: RestoreConfig, lake: DeltaLakeResource) -> None:
-        key = table_key("restore_table", config.table)
+        table = table_of("restore_table", config.table)
+        key = table.asset_key
         target = _target(config)
-        previous = lake.version(*key.path)
+        previous = lake.version(table)
         if previous is None:
             raise Failure(description=f"restore_table: {config.table} has never been written")
         try:
-            metrics = lake.command(*key.path, f"RESTORE TABLE {{table}} TO {target}")[0]
+            metrics = lake.command(table, f"RESTORE TABLE {{table}} TO {target}")[0]
         except (PySparkException, Py4JJavaError) as error:
             message = str(error).splitlines()[0]
             raise Failure(description=f"restore_table: {config.table} has no {target}: {message}") from None
@@ -139,11 +140,11 @@ def build_table_jobs(
         metadata: dict[str, Any] = {
             "restored_to": target,
             "previous_version": previous,
-            "delta_version": lake.version(*key.path),
+            "delta_version": lake.version(table),
             # A partition's row count is its own rows: the table's is given another name there.
-            ("dagster/row_count" if partitions_def is None else "table_rows"): lake.count(*key.path),
+            ("dagster/row_count" if partitions_def is None else "table_rows"): lake.count(table),
             "restore_metrics": MetadataValue.json(metrics),
-            "delta_history": history(lake, key),
+            "delta_history": history(lake, table),
         }
         context.log.info(f"{config.table} restored to {target} (it was at version {previous})")
         if partitions_def is None:
@@ -173,4 +174,4 @@ def build_table_jobs(
         default_status=DefaultScheduleStatus.STOPPED,
         description="Sunday 02:00 India time: compact and vacuum every table. Off by default.",
     )
-    return [table_maintenance, restore_table], [weekly]
+    return Definitions(jobs=[table_maintenance, restore_table], schedules=[weekly])

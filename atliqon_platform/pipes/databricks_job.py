@@ -1,4 +1,4 @@
-"""The one-time Databricks job a Pipes launch submits, built from the settings.
+"""The one-time Databricks job a Pipes launch submits, described once from the settings.
 
 One task runs the wheel's ``atliqon-pipes`` entry point (the project itself, installed from
 the wheel built with ``python -m build --wheel``) on a new job cluster or on serverless
@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagster import Config
 from databricks.sdk.service import compute, jobs
 
-from atliqon_platform.settings import DatabricksSettings, JobCompute, Settings
+from atliqon_platform.settings import JobCompute, Settings
 
 PACKAGE_NAME = "atliqon_platform"
 ENTRY_POINT = "atliqon-pipes"
@@ -27,6 +28,85 @@ class JobSpec:
 
     task: jobs.SubmitTask
     submit_args: dict[str, Any] = field(default_factory=dict)
+
+
+class DatabricksJob(Config):
+    """The job, as the settings describe it once: what a launch submits for any of the platform's
+    jobs. Nothing secret: the launcher holds the credentials."""
+
+    wheel: str
+    compute: str  # JobCompute: a new job cluster, or serverless
+    spark_version: str
+    node_type: str
+    workers: int
+    instance_profile: str | None = None
+    volume: str | None = None  # where a serverless job's Pipes messages go
+    task_settings: dict[str, str]  # what the job's process is told (``--setting``)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DatabricksJob:
+        databricks = settings.databricks
+        if databricks is None or not databricks.wheel:
+            raise ValueError("a Databricks job needs ATLIQON_ENV=databricks and ATLIQON_DATABRICKS_WHEEL")
+        return cls(
+            wheel=databricks.wheel,
+            compute=databricks.job_compute.value,
+            spark_version=databricks.spark_version,
+            node_type=databricks.node_type,
+            workers=databricks.workers,
+            instance_profile=databricks.instance_profile,
+            volume=databricks.volume,
+            task_settings=cluster_settings(settings),
+        )
+
+    @property
+    def serverless(self) -> bool:
+        return JobCompute(self.compute) is JobCompute.SERVERLESS
+
+    def spec(self, job_name: str) -> JobSpec:
+        """The task (and submit arguments) that runs ``job_name`` of the platform on Databricks."""
+        task_key = f"atliqon_{job_name}"
+        if self.serverless:
+            environment = jobs.JobEnvironment(
+                environment_key=ENVIRONMENT_KEY,
+                spec=compute.Environment(
+                    environment_version=SERVERLESS_ENVIRONMENT_VERSION, dependencies=[self.wheel]
+                ),
+            )
+            task = jobs.SubmitTask(
+                task_key=task_key,
+                environment_key=ENVIRONMENT_KEY,
+                python_wheel_task=self._wheel_task("volumes"),
+            )
+            return JobSpec(task, {"environments": [environment], "run_name": task_key})
+        task = jobs.SubmitTask(
+            task_key=task_key,
+            new_cluster=self._job_cluster(),
+            libraries=[compute.Library(whl=self.wheel)],
+            python_wheel_task=self._wheel_task("dbfs"),
+        )
+        return JobSpec(task, {"run_name": task_key})
+
+    def _wheel_task(self, channel: str) -> jobs.PythonWheelTask:
+        parameters = ["--channel", channel]
+        for name, value in self.task_settings.items():
+            parameters += ["--setting", f"{name}={value}"]
+        return jobs.PythonWheelTask(package_name=PACKAGE_NAME, entry_point=ENTRY_POINT, parameters=parameters)
+
+    def _job_cluster(self) -> compute.ClusterSpec:
+        return compute.ClusterSpec(
+            spark_version=self.spark_version,
+            node_type_id=self.node_type,
+            num_workers=self.workers,
+            # single user: Unity Catalog access as the job's identity
+            data_security_mode=compute.DataSecurityMode.SINGLE_USER,
+            aws_attributes=(
+                compute.AwsAttributes(instance_profile_arn=self.instance_profile)
+                if self.instance_profile
+                else None
+            ),
+            spark_conf={"spark.sql.session.timeZone": "UTC"},
+        )
 
 
 def cluster_settings(settings: Settings) -> dict[str, str]:
@@ -45,54 +125,3 @@ def cluster_settings(settings: Settings) -> dict[str, str]:
     if settings.aws_region:
         forwarded["AWS_REGION"] = settings.aws_region
     return forwarded
-
-
-def _wheel_task(settings: Settings, channel: str) -> jobs.PythonWheelTask:
-    parameters = ["--channel", channel]
-    for name, value in cluster_settings(settings).items():
-        parameters += ["--setting", f"{name}={value}"]
-    return jobs.PythonWheelTask(package_name=PACKAGE_NAME, entry_point=ENTRY_POINT, parameters=parameters)
-
-
-def _job_cluster(databricks: DatabricksSettings) -> compute.ClusterSpec:
-    return compute.ClusterSpec(
-        spark_version=databricks.spark_version,
-        node_type_id=databricks.node_type,
-        num_workers=databricks.workers,
-        # single user: Unity Catalog access as the job's identity
-        data_security_mode=compute.DataSecurityMode.SINGLE_USER,
-        aws_attributes=(
-            compute.AwsAttributes(instance_profile_arn=databricks.instance_profile)
-            if databricks.instance_profile
-            else None
-        ),
-        spark_conf={"spark.sql.session.timeZone": "UTC"},
-    )
-
-
-def job_spec(settings: Settings, job_name: str) -> JobSpec:
-    """The task (and submit arguments) that runs ``job_name`` of the platform on Databricks."""
-    databricks = settings.databricks
-    if databricks is None or not databricks.wheel:
-        raise ValueError("a Databricks job needs ATLIQON_ENV=databricks and ATLIQON_DATABRICKS_WHEEL")
-    task_key = f"atliqon_{job_name}"
-    if databricks.job_compute is JobCompute.SERVERLESS:
-        environment = jobs.JobEnvironment(
-            environment_key=ENVIRONMENT_KEY,
-            spec=compute.Environment(
-                environment_version=SERVERLESS_ENVIRONMENT_VERSION, dependencies=[databricks.wheel]
-            ),
-        )
-        task = jobs.SubmitTask(
-            task_key=task_key,
-            environment_key=ENVIRONMENT_KEY,
-            python_wheel_task=_wheel_task(settings, "volumes"),
-        )
-        return JobSpec(task, {"environments": [environment], "run_name": task_key})
-    task = jobs.SubmitTask(
-        task_key=task_key,
-        new_cluster=_job_cluster(databricks),
-        libraries=[compute.Library(whl=databricks.wheel)],
-        python_wheel_task=_wheel_task(settings, "dbfs"),
-    )
-    return JobSpec(task, {"run_name": task_key})

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import sys
 
-from dagster import AssetExecutionContext, ConfigurableResource, EnvVar, PipesSubprocessClient
-from dagster._core.pipes.client import PipesClientCompletedInvocation
+from dagster import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    EnvVar,
+    PipesClientCompletedInvocation,
+    PipesSubprocessClient,
+)
 from dagster_databricks import PipesDatabricksClient
 from dagster_databricks.pipes import PipesDatabricksServerlessClient
 from databricks.sdk import WorkspaceClient
 
-from atliqon_platform.pipes.databricks_job import job_spec
+from atliqon_platform.pipes.databricks_job import DatabricksJob
 from atliqon_platform.resources.session_checks import require_reachable_url
-from atliqon_platform.settings import JobCompute, load_settings
+from atliqon_platform.settings import PipesMode, Settings
 
-ENTRYPOINT_MODULE = "atliqon_platform.pipes.entrypoint"
+ENTRYPOINT_MODULE = "atliqon_platform.pipes_entrypoint"
 
 
 def launch_extras(context: AssetExecutionContext, job_name: str) -> dict[str, object]:
@@ -60,27 +65,29 @@ class DatabricksJobLauncher(PipesLauncher):
     token: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
+    job: DatabricksJob
 
     @classmethod
-    def from_environment(cls, auth: str | None) -> DatabricksJobLauncher:
-        oauth = auth == "oauth"
+    def for_settings(cls, settings: Settings) -> DatabricksJobLauncher:
+        """The workspace's credentials by the names of their variables, the job from the settings."""
+        oauth = settings.databricks is not None and settings.databricks.auth == "oauth"
         return cls(
             host=EnvVar("DATABRICKS_HOST"),
             token=None if oauth else EnvVar("DATABRICKS_TOKEN"),
             client_id=EnvVar("DATABRICKS_CLIENT_ID") if oauth else None,
             client_secret=EnvVar("DATABRICKS_CLIENT_SECRET") if oauth else None,
+            job=DatabricksJob.for_settings(settings),
         )
 
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
         host = self.host if self.host.startswith("https://") else f"https://{self.host}"
         require_reachable_url(host, "DATABRICKS_HOST")
-        settings = load_settings()
-        spec = job_spec(settings, job_name)
+        spec = self.job.spec(job_name)
         client = WorkspaceClient(
             host=host, token=self.token, client_id=self.client_id, client_secret=self.client_secret
         )
-        if settings.databricks.job_compute is JobCompute.SERVERLESS:
-            pipes_client = PipesDatabricksServerlessClient(client, volume_path=settings.databricks.volume)
+        if self.job.serverless:
+            pipes_client = PipesDatabricksServerlessClient(client, volume_path=self.job.volume)
         else:
             pipes_client = PipesDatabricksClient(client)
         return pipes_client.run(
@@ -89,3 +96,12 @@ class DatabricksJobLauncher(PipesLauncher):
             extras=launch_extras(context, job_name),
             submit_args=spec.submit_args,
         )
+
+
+def pipes_launcher(settings: Settings) -> PipesLauncher | None:
+    """The launcher ``ATLIQON_PIPES`` asks for; None when the assets run in the run's own process."""
+    if settings.pipes is PipesMode.SUBPROCESS:
+        return SubprocessLauncher()
+    if settings.pipes is PipesMode.DATABRICKS:
+        return DatabricksJobLauncher.for_settings(settings)
+    return None

@@ -7,22 +7,28 @@ only where the code runs changes. The launched process runs the real job
 """
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from dagster import (
     AssetChecksDefinition,
     AssetExecutionContext,
     AssetsDefinition,
+    AssetSelection,
     BackfillPolicy,
     multi_asset,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from atliqon_platform.pipes.launchers import PipesLauncher
 
 
-def _remote_job_asset(
-    job: UnresolvedAssetJobDefinition, graph: Sequence[AssetsDefinition]
-) -> AssetsDefinition:
+class AssetJob(Protocol):
+    """A job of assets, as ``define_asset_job`` makes it (Dagster exports no name for its type)."""
+
+    name: str
+    selection: AssetSelection
+
+
+def _remote_job_asset(job: AssetJob, graph: Sequence[AssetsDefinition]) -> AssetsDefinition:
     keys = job.selection.resolve(graph)
     members = [definition for definition in graph if set(definition.keys) & keys]
     specs = [spec for definition in members for spec in definition.specs if spec.key in keys]
@@ -47,7 +53,7 @@ def _remote_job_asset(
 
 
 def remote_assets(
-    graph: Sequence[AssetsDefinition | AssetChecksDefinition], jobs: Sequence[UnresolvedAssetJobDefinition]
+    graph: Sequence[AssetsDefinition | AssetChecksDefinition], jobs: Sequence[AssetJob]
 ) -> list[AssetsDefinition]:
     """``graph``'s assets and checks as one Pipes-launched multi-asset per job."""
     return [_remote_job_asset(job, graph) for job in jobs]

@@ -29,13 +29,18 @@ class DashboardResource(ConfigurableResource):
 
     def publish(self, view_uri: str) -> dict[str, Any]:
         """Snapshot the view just written, in the lake's store; its metadata for the Dagster UI."""
-        # Imported here: plotly is only needed when the view is materialised, not to load the code location.
-        from atliqon_platform.dashboard.snapshot import kpi_markdown, snapshot_html
-        from atliqon_platform.dashboard.view import read_view
-
         if "/" not in view_uri:
             # A catalog name (<catalog>.gold.<view>): the dashboard reads the view by path, with delta-rs.
             return {"dashboard": f"not published: {view_uri} is a catalog table, the dashboard reads a path"}
+        # Imported here: plotly is only needed when the view is materialised, not to load the code
+        # location, and a cluster's install (without the dashboard extra) has none.
+        try:
+            from atliqon_platform.dashboard.snapshot import kpi_markdown, snapshot_html
+            from atliqon_platform.dashboard.view import read_view
+        except ImportError as missing:
+            return {
+                "dashboard": f"not published: {missing.name} is not installed (atliqon-platform[dashboard])"
+            }
         loaded = read_view(view_uri, delta_storage_options(view_uri))
         folder, _, name = self.snapshot_uri.rpartition("/")
         store = LandingZoneResource(uri=folder, endpoint_url=self.endpoint_url, region_name=self.region_name)

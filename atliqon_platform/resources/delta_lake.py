@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from pyspark.sql.types import StructType
 from atliqon_platform.resources.session_checks import require_catalog, require_delta
 from atliqon_platform.resources.spark import SparkSessionResource
 from atliqon_platform.settings import ConfigurationError, Environment, Settings, s3a_options
+from atliqon_platform.tables import Table
 
 Data = DataFrame | pa.Table
 PREVIEW_ROWS = 5
@@ -95,6 +95,7 @@ class PartitionRange:
 
 @dataclass(frozen=True)
 class WriteResult:
+    table: Table
     uri: str
     version: int
     rows: int  # rows written by this commit
@@ -118,11 +119,6 @@ def check_schema(uri: str, existing: StructType, incoming: StructType) -> None:
     ]
     if problems:
         raise SchemaMismatchError(f"write to {uri} refused, schema differs: {'; '.join(problems)}")
-
-
-def merge_condition(keys: list[str]) -> str:
-    """The match of a merge on ``keys``, between aliases ``target`` and ``source``."""
-    return " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
 
 def _condition(error: Exception) -> str:
@@ -198,7 +194,6 @@ class DeltaTables:
     ) -> tuple[int, int]:
         """Write ``data``; a table partitioned by the month of date column ``monthly_by`` gets
         its month column here, and a ``replace`` range replaces only its days."""
-        monthly_by = replace.column if replace is not None else monthly_by
         frame, exists = self._conformed(data, uri, monthly_by)
         previous = self._last_commit(uri)[0] if exists else None
         writer = frame.write.format("delta").mode("overwrite")
@@ -211,23 +206,6 @@ class DeltaTables:
             writer.saveAsTable(uri)
         else:
             writer.save(uri)
-        return self._committed_since(uri, previous)
-
-    def merge(self, data: Data, uri: str, keys: list[str]) -> tuple[int, int]:
-        frame, exists = self._conformed(data, uri)
-        if not exists:
-            return self.write(frame, uri, None, None)
-        previous = self._last_commit(uri)[0]
-        source = f"atliqon_merge_source_{uuid.uuid4().hex}"
-        frame.createOrReplaceTempView(source)
-        try:
-            self._spark.sql(
-                f"MERGE INTO {self._sql_name(uri)} AS target USING {source} AS source "
-                f"ON {merge_condition(keys)} "
-                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            )
-        finally:
-            self._spark.catalog.dropTempView(source)
         return self._committed_since(uri, previous)
 
     def _on_this_machine(self, uri: str) -> bool:
@@ -305,7 +283,7 @@ def _is_local_path(uri: str) -> bool:
 
 
 class DeltaLakeResource(ConfigurableResource):
-    """Tables by ``(layer, name)`` in the session's Delta engine.
+    """The tables of the catalogue (tables.py) in the session's Delta engine.
 
     Under one lake root (``<lake>/<layer>/<name>``: a folder, or S3 through S3A), or in a Unity
     Catalog catalog (``<catalog>.<layer>.<name>``) when ``catalog`` is set. The session is
@@ -348,14 +326,14 @@ class DeltaLakeResource(ConfigurableResource):
             self._tables = DeltaTables(session, by_name=self.catalog is not None)
         return self._tables
 
-    def uri(self, layer: str, name: str) -> str:
-        """Where table ``<layer>.<name>`` lives: its path, or its Unity Catalog name."""
+    def uri(self, table: Table) -> str:
+        """Where ``table`` lives: its path, or its Unity Catalog name."""
         if self.catalog:
-            return f"{self.catalog}.{layer}.{name}"
-        return f"{self.lake_uri.rstrip('/')}/{layer}/{name}"
+            return f"{self.catalog}.{table}"
+        return table.location(self.lake_uri)
 
     @contextmanager
-    def _one_writer(self, layer: str, name: str) -> Iterator[None]:
+    def _one_writer(self, table: Table) -> Iterator[None]:
         """One writer at a time per table of a local lake, across processes on this machine.
 
         Delta's local log store commits by renaming a file into place, which two processes
@@ -365,49 +343,35 @@ class DeltaLakeResource(ConfigurableResource):
         if self.catalog or not _is_local_path(self.lake_uri):
             yield
             return
-        lock_file = Path(self.lake_uri) / layer / f".{name}.lock"
+        lock_file = Path(self.lake_uri) / table.layer / f".{table.name}.lock"
         lock_file.parent.mkdir(parents=True, exist_ok=True)
         with lock_file.open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def overwrite(
-        self,
-        data: Data,
-        layer: str,
-        name: str,
-        monthly_by: str | None = None,
-        replace: PartitionRange | None = None,
-    ) -> WriteResult:
+    def overwrite(self, data: Data, table: Table, replace: PartitionRange | None = None) -> WriteResult:
         """Replace the table, or only the rows of ``replace``'s range, in one commit.
 
-        A table written by range is partitioned by the month of the range's column; a whole
-        write names that column in ``monthly_by``.
+        A partitioned table (its ``partition_column`` set) is laid out by the month of that column.
         """
-        uri = self.uri(layer, name)
-        with self._one_writer(layer, name):
-            return self._result(uri, *self.tables.write(data, uri, monthly_by, replace))
+        if replace is not None and replace.column != table.partition_column:
+            raise ValueError(f"{table} is partitioned by {table.partition_column}, not {replace.column}")
+        uri = self.uri(table)
+        with self._one_writer(table):
+            version, rows = self.tables.write(data, uri, table.partition_column, replace)
+        return WriteResult(table, uri, version, rows, self.tables.preview(uri, PREVIEW_ROWS))
 
-    def merge(self, data: Data, layer: str, name: str, keys: list[str]) -> WriteResult:
-        """Upsert on ``keys``: matching rows are updated, new ones inserted."""
-        uri = self.uri(layer, name)
-        with self._one_writer(layer, name):
-            return self._result(uri, *self.tables.merge(data, uri, keys))
+    def read(self, table: Table, where: PartitionRange | None = None) -> DataFrame:
+        return self.tables.read(self.uri(table), where)
 
-    def _result(self, uri: str, version: int, rows: int) -> WriteResult:
-        return WriteResult(uri, version, rows, self.tables.preview(uri, PREVIEW_ROWS))
+    def count(self, table: Table, where: PartitionRange | None = None) -> int:
+        return self.tables.count(self.uri(table), where)
 
-    def read(self, layer: str, name: str, where: PartitionRange | None = None) -> DataFrame:
-        return self.tables.read(self.uri(layer, name), where)
+    def version(self, table: Table) -> int | None:
+        return self.tables.version(self.uri(table))
 
-    def count(self, layer: str, name: str, where: PartitionRange | None = None) -> int:
-        return self.tables.count(self.uri(layer, name), where)
-
-    def version(self, layer: str, name: str) -> int | None:
-        return self.tables.version(self.uri(layer, name))
-
-    def command(self, layer: str, name: str, statement: str) -> list[dict[str, Any]]:
-        """Delta's own SQL on ``<layer>.<name>`` (DESCRIBE HISTORY, OPTIMIZE, VACUUM, RESTORE), under
-        the table's writer lock; ``{table}`` in ``statement`` names the table."""
-        with self._one_writer(layer, name):
-            return self.tables.command(self.uri(layer, name), statement)
+    def command(self, table: Table, statement: str) -> list[dict[str, Any]]:
+        """Delta's own SQL on ``table`` (DESCRIBE HISTORY, OPTIMIZE, VACUUM, RESTORE), under the
+        table's writer lock; ``{table}`` in ``statement`` names the table."""
+        with self._one_writer(table):
+            return self.tables.command(self.uri(table), statement)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from atliqon_platform import tables
+from atliqon_platform.tables import Table
 from atliqon_platform.transforms import customers, gross_price, orders, products, unified
 from atliqon_platform.transforms.common import REJECT_REASON
 
@@ -98,38 +100,38 @@ DELIVERED = {
 
 # Where a column means something else than MEANING says.
 MEANING_IN = {
-    "silver.parent_fact_orders": {"date": "First day of the month of Atliqon's monthly facts."},
-    "silver.orders": {
+    tables.SILVER_PARENT_FACT_ORDERS: {"date": "First day of the month of Atliqon's monthly facts."},
+    tables.SILVER_ORDERS: {
         "customer_id": "Customer of the order: SportsBar's customer id, 999999 when the delivered one was "
         "not a number."
     },
-    "gold.fact_orders": {
+    tables.GOLD_FACT_ORDERS: {
         "date": "First day of the month: Atliqon's monthly rows, SportsBar's days summed into their month."
     },
-    "gold.vw_fact_orders_enriched": {
+    tables.GOLD_VW_FACT_ORDERS_ENRICHED: {
         "date": "First day of the month of the fact.",
         "year": "Calendar year of the fact (the year its price is looked up for).",
     },
-    "gold.sb_dim_gross_price": {
+    tables.GOLD_SB_DIM_GROSS_PRICE: {
         "price_inr": "Yearly price: the latest month with a non-zero gross price, else the latest month."
     },
-    "gold.dim_date": {"year": "Calendar year."},
+    tables.GOLD_DIM_DATE: {"year": "Calendar year."},
 }
 
 
-def description(table: str, column: str) -> str | None:
-    """What ``column`` of ``table`` (``<layer>.<name>``) means; None for a column not documented."""
-    if table.endswith("_rejected"):
+def description(table: Table, column: str) -> str | None:
+    """What ``column`` of ``table`` means; None for a column not documented."""
+    if table.name.endswith("_rejected"):
         return DELIVERED.get(column)
     return MEANING_IN.get(table, {}).get(column) or MEANING.get(column)
 
 
-Lineage = dict[str, list[str]]  # gold column -> the "<layer>.<table>.<column>" it is made of
+Lineage = dict[str, list[tuple[Table, str]]]  # gold column -> the (table, column) pairs it is made of
 
 
-def _carried(table: str, columns: Iterable[str], **renamed: str) -> Lineage:
+def _carried(table: Table, columns: Iterable[str], **renamed: str) -> Lineage:
     """Columns taken from ``table``, under the same name or ``renamed`` (new name = old name)."""
-    return {column: [f"{table}.{renamed.get(column, column)}"] for column in columns}
+    return {column: [(table, renamed.get(column, column))] for column in columns}
 
 
 def _both(*lineages: Lineage) -> Lineage:
@@ -143,41 +145,46 @@ def _both(*lineages: Lineage) -> Lineage:
 
 FACT = unified.FACT_COLUMNS
 DATE_ATTRIBUTES = unified.ENRICHED_COLUMNS[3:9]  # date_key ... year_quarter
-LINEAGE: Mapping[str, Lineage] = {
-    "gold.sb_dim_customers": _carried("silver.customers", customers.GOLD_COLUMNS),
-    "gold.sb_dim_products": _carried("silver.products", products.GOLD_COLUMNS),
-    "gold.sb_dim_gross_price": _carried(
-        "silver.gross_price", gross_price.YEARLY_COLUMNS, price_inr="gross_price", year="month"
+LINEAGE: Mapping[Table, Lineage] = {
+    tables.GOLD_SB_DIM_CUSTOMERS: _carried(tables.SILVER_CUSTOMERS, customers.GOLD_COLUMNS),
+    tables.GOLD_SB_DIM_PRODUCTS: _carried(tables.SILVER_PRODUCTS, products.GOLD_COLUMNS),
+    tables.GOLD_SB_DIM_GROSS_PRICE: _carried(
+        tables.SILVER_GROSS_PRICE, gross_price.YEARLY_COLUMNS, price_inr="gross_price", year="month"
     ),
-    "gold.dim_customers": _both(
-        _carried("silver.parent_customers", unified.CUSTOMER_COLUMNS),
-        _carried("gold.sb_dim_customers", unified.CUSTOMER_COLUMNS, customer_code="customer_id"),
+    tables.GOLD_DIM_CUSTOMERS: _both(
+        _carried(tables.SILVER_PARENT_CUSTOMERS, unified.CUSTOMER_COLUMNS),
+        _carried(tables.GOLD_SB_DIM_CUSTOMERS, unified.CUSTOMER_COLUMNS, customer_code="customer_id"),
     ),
-    "gold.dim_products": _both(
-        _carried("silver.parent_products", unified.PRODUCT_COLUMNS),
-        _carried("gold.sb_dim_products", unified.PRODUCT_COLUMNS),
+    tables.GOLD_DIM_PRODUCTS: _both(
+        _carried(tables.SILVER_PARENT_PRODUCTS, unified.PRODUCT_COLUMNS),
+        _carried(tables.GOLD_SB_DIM_PRODUCTS, unified.PRODUCT_COLUMNS),
     ),
-    "gold.dim_gross_price": _both(
-        _carried("silver.parent_gross_price", unified.PRICE_COLUMNS),
-        _carried("gold.sb_dim_gross_price", unified.PRICE_COLUMNS),
+    tables.GOLD_DIM_GROSS_PRICE: _both(
+        _carried(tables.SILVER_PARENT_GROSS_PRICE, unified.PRICE_COLUMNS),
+        _carried(tables.GOLD_SB_DIM_GROSS_PRICE, unified.PRICE_COLUMNS),
     ),
-    "gold.sb_fact_orders": _carried(
-        "silver.orders",
+    tables.GOLD_SB_FACT_ORDERS: _carried(
+        tables.SILVER_ORDERS,
         orders.GOLD_COLUMNS,
         date="order_date",
         customer_code="customer_id",
         sold_quantity="order_qty",
     ),
-    "gold.fact_orders": _both(
-        _carried("silver.parent_fact_orders", FACT), _carried("gold.sb_fact_orders", FACT)
+    tables.GOLD_FACT_ORDERS: _both(
+        _carried(tables.SILVER_PARENT_FACT_ORDERS, FACT), _carried(tables.GOLD_SB_FACT_ORDERS, FACT)
     ),
-    "gold.dim_date": {column: ["gold.fact_orders.date"] for column in ("month_start_date", *DATE_ATTRIBUTES)},
-    "gold.vw_fact_orders_enriched": {
-        **_carried("gold.fact_orders", FACT),
-        **_carried("gold.dim_date", DATE_ATTRIBUTES),
-        **_carried("gold.dim_customers", unified.CUSTOMER_COLUMNS[1:]),
-        **_carried("gold.dim_products", unified.PRODUCT_COLUMNS[1:]),
-        "price_inr": ["gold.dim_gross_price.price_inr"],
-        "total_amount_inr": ["gold.fact_orders.sold_quantity", "gold.dim_gross_price.price_inr"],
+    tables.GOLD_DIM_DATE: {
+        column: [(tables.GOLD_FACT_ORDERS, "date")] for column in ("month_start_date", *DATE_ATTRIBUTES)
+    },
+    tables.GOLD_VW_FACT_ORDERS_ENRICHED: {
+        **_carried(tables.GOLD_FACT_ORDERS, FACT),
+        **_carried(tables.GOLD_DIM_DATE, DATE_ATTRIBUTES),
+        **_carried(tables.GOLD_DIM_CUSTOMERS, unified.CUSTOMER_COLUMNS[1:]),
+        **_carried(tables.GOLD_DIM_PRODUCTS, unified.PRODUCT_COLUMNS[1:]),
+        "price_inr": [(tables.GOLD_DIM_GROSS_PRICE, "price_inr")],
+        "total_amount_inr": [
+            (tables.GOLD_FACT_ORDERS, "sold_quantity"),
+            (tables.GOLD_DIM_GROSS_PRICE, "price_inr"),
+        ],
     },
 }

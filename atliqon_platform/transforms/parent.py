@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from atliqon_platform.tables import FACT_KEY
 from atliqon_platform.transforms.common import (
     REJECT_REASON,
     blank_to_null,
@@ -16,8 +17,6 @@ from atliqon_platform.transforms.common import (
     reason,
     split_rejected,
 )
-
-FACT_KEY = ("date", "product_code", "customer_code")
 
 
 def _typed(

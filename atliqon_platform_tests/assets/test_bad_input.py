@@ -18,7 +18,6 @@ from dagster import AssetKey, AssetMaterialization, build_sensor_context
 from deltalake import DeltaTable
 
 from atliqon_platform.assets.bronze import read_files
-from atliqon_platform.automation.backfill import load_days
 from atliqon_platform.automation.landing_sensors import (
     DIMENSION_READY,
     FULL_SCAN_EVERY,
@@ -27,6 +26,7 @@ from atliqon_platform.automation.landing_sensors import (
     build_landing_sensors,
     changed_objects,
 )
+from atliqon_platform.backfill import load_days
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import ORDERS, order_file_key

@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 from dagster import AssetKey, evaluate_automation_conditions
 from deltalake import DeltaTable
 
-from atliqon_platform.automation.backfill import backfill_everything
 from atliqon_platform.automation.landing_sensors import FULL_SCAN_EVERY
+from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset

@@ -11,10 +11,13 @@ import pytest
 from dagster import AssetKey, AssetSelection, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from atliqon_platform.assets.definitions import build_assets
 from atliqon_platform.checks.silver import build_silver_checks
-from atliqon_platform.definitions import ASSETS, build_resources
+from atliqon_platform.partitions import Partitions
+from atliqon_platform.resources.definitions import build_resources
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
+from atliqon_platform.tables import GOLD_VW_FACT_ORDERS_ENRICHED
 from atliqon_platform.transforms.columns import description
 from atliqon_platform_tests.instances import platform_instance
 from atliqon_platform_tests.ui import browser_page, check_statuses, screenshot
@@ -114,10 +117,11 @@ def test_rows_dated_another_day_fail_the_dates_check_with_examples(runs):
 
 def test_checks_alone_report_a_missing_table_as_a_failed_check(tmp_path):
     settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_SPARK_MASTER": "local[2]"})
-    checks = build_silver_checks(0.5)
+    partitions = Partitions.for_settings(settings)
+    checks = build_silver_checks(0.5, partitions.daily)
     with platform_instance() as instance:
         result = materialize(
-            [*ASSETS, *checks],
+            [*build_assets(partitions), *checks],
             selection=AssetSelection.checks_for_assets(AssetKey(["silver", "customers"])),
             resources=build_resources(settings),
             instance=instance,
@@ -200,7 +204,7 @@ def test_the_checks_tab_and_a_gold_tables_columns_in_a_browser(platform, ui):
         screenshot(page, shown, "rejected-share-by-landing-day")
         page.goto(f"{url}/assets/gold/vw_fact_orders_enriched")
         columns = [
-            description("gold.vw_fact_orders_enriched", "total_amount_inr"),
+            description(GOLD_VW_FACT_ORDERS_ENRICHED, "total_amount_inr"),
             "gold.fact_orders.sold_quantity, gold.dim_gross_price.price_inr",
         ]
         screenshot(page, columns, "column-lineage-of-the-view")

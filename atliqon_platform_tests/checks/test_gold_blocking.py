@@ -27,7 +27,7 @@ from dagster import AssetKey, DagsterInstance, Definitions, evaluate_automation_
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from deltalake import DeltaTable
 
-from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.checks.gold import ONE_ROW_PER_FACT
 from atliqon_platform.checks.results import Offending, rule_results
 from atliqon_platform.checks.rules import view_row_mismatch

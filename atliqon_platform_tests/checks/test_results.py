@@ -4,7 +4,8 @@ import datetime as dt
 
 from dagster import AssetCheckResult, AssetKey
 
-from atliqon_platform.checks.results import Offending, Outcome, Rule, Scope, rule_results
+from atliqon_platform.checks.results import Offending, Outcome, Scope, rule_results
+from atliqon_platform.checks.rules import Rule
 from atliqon_platform.resources.delta_lake import PartitionRange
 
 KEY = AssetKey(["silver", "orders"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright
 
-from atliqon_platform.resources.spark_connect_server import free_port
+from atliqon_platform.spark_connect_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download is not reachable
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]

@@ -6,13 +6,16 @@ from deltalake import write_deltalake
 
 from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.settings import delta_storage_options, load_settings
+from atliqon_platform.tables import GOLD_VW_FACT_ORDERS_ENRICHED
 from atliqon_platform_tests.dashboard.helpers import SAMPLE, view_table
 
 
 def test_snapshot_beside_a_local_lake(tmp_path):
     settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_DASHBOARD_PORT": "8123"})
-    write_deltalake(settings.enriched_view_uri, view_table(SAMPLE))
-    metadata = DashboardResource.for_settings(settings).publish(settings.enriched_view_uri)
+    write_deltalake(GOLD_VW_FACT_ORDERS_ENRICHED.location(settings.lake_uri), view_table(SAMPLE))
+    metadata = DashboardResource.for_settings(settings).publish(
+        GOLD_VW_FACT_ORDERS_ENRICHED.location(settings.lake_uri)
+    )
     snapshot = tmp_path / "lake" / "_dashboard" / "snapshot.html"
     assert metadata["dashboard"] == MetadataValue.url("http://127.0.0.1:8123/")
     assert metadata["dashboard_snapshot"] == MetadataValue.path(str(snapshot))
@@ -32,7 +35,7 @@ def test_snapshot_on_s3(s3_bucket, s3_endpoint):
         "AWS_REGION": "us-east-1",
     }
     settings = load_settings(environ)
-    uri = settings.enriched_view_uri
+    uri = GOLD_VW_FACT_ORDERS_ENRICHED.location(settings.lake_uri)
     write_deltalake(uri, view_table(SAMPLE), storage_options=delta_storage_options(uri))
     metadata = DashboardResource.for_settings(settings).publish(uri)
     assert metadata["dashboard_snapshot"] == MetadataValue.path(

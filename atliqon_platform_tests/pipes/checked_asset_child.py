@@ -14,7 +14,7 @@ from dagster import (
 )
 from dagster_pipes import open_dagster_pipes
 
-from atliqon_platform.pipes.entrypoint import report_results
+from atliqon_platform.pipes.reporting import report_results
 
 
 @asset(key=["gold", "example"], group_name="gold")

@@ -17,9 +17,9 @@ from dagster import (
 from dagster_pipes import decode_env_var
 from databricks.sdk.service import jobs
 
-from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, job_spec
-from atliqon_platform.pipes.entrypoint import parse_arguments
+from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, DatabricksJob
 from atliqon_platform.pipes.launchers import DatabricksJobLauncher, PipesLauncher
+from atliqon_platform.pipes_entrypoint import parse_arguments
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.leaks import (
     event_log,
@@ -98,7 +98,7 @@ def test_the_launcher_submits_the_job_body_databricks_documents(tmp_path, monkey
             monkeypatch.setenv(name, value)
         for name in ("ATLIQON_LAKE_URI", "AWS_DEFAULT_REGION", "DATABRICKS_CLUSTER_ID"):
             monkeypatch.delenv(name, raising=False)
-        launcher = DatabricksJobLauncher.from_environment(None)
+        launcher = DatabricksJobLauncher.for_settings(load_settings())
         assert launched_through(launcher, "daily_orders_job", instance)
         # Nor does Dagster show or keep it: not in the run's events (the Pipes launch's included),
         # the materialisation's metadata, the instance's files, nor the UI's resource pages, where
@@ -160,7 +160,7 @@ def test_serverless_job_names_an_environment_that_installs_the_wheel():
             "ATLIQON_DATABRICKS_VOLUME": "/Volumes/fmcg/default/pipes",
         }
     )
-    spec = job_spec(settings, "dimensions_job")
+    spec = DatabricksJob.for_settings(settings).spec("dimensions_job")
     task = spec.task.as_dict()
     assert pop_parameters(task) == ("volumes", FORWARDED)
     assert task == {
@@ -179,7 +179,7 @@ def test_serverless_job_names_an_environment_that_installs_the_wheel():
 
 def test_the_job_process_resolves_the_same_data_locations():
     settings = load_settings(WORKSPACE)
-    task = job_spec(settings, "monthly_facts_job").task
+    task = DatabricksJob.for_settings(settings).spec("monthly_facts_job").task
     on_cluster = load_settings({**_settings_on_the_cluster(task), "DATABRICKS_RUNTIME_VERSION": "17.3"})
     assert on_cluster.databricks.on_cluster
     assert (on_cluster.landing_uri, on_cluster.lake_uri, on_cluster.catalog) == (
@@ -194,7 +194,7 @@ def test_the_job_process_resolves_the_same_data_locations():
 
 def test_the_wheel_entry_point_is_the_pipes_entry_point():
     (script,) = [point for point in entry_points(group="console_scripts") if point.name == ENTRY_POINT]
-    assert script.value == "atliqon_platform.pipes.entrypoint:main"
+    assert script.value == "atliqon_platform.pipes_entrypoint:main"
     assert script.dist.metadata["Name"].replace("-", "_") == PACKAGE_NAME
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from atliqon_platform.automation.backfill import backfill_everything
+from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.settings import PipesMode, load_settings
 from atliqon_platform_tests.instances import platform_instance

@@ -16,8 +16,11 @@ from atliqon_platform.resources.delta_lake import (
 )
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform.settings import ConfigurationError, delta_storage_options
+from atliqon_platform.tables import Table
 
 SCHEMA = "day date, amount decimal(12,2), ratio double, label string"
+SAMPLE = Table("silver", "sample", "Rows by day, laid out by month.", partition_column="day")
+WHOLE = Table("silver", "whole", "Rows rebuilt whole.")
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -37,11 +40,11 @@ def frame(spark, *days: int, label: str = "v"):
 
 
 def test_round_trip_keeps_types_and_is_readable_by_deltalake(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", monthly_by="day")
-    back = any_lake.read("silver", "sample")
+    any_lake.overwrite(frame(spark, 1, 2, 3), SAMPLE)
+    back = any_lake.read(SAMPLE)
     assert back.schema.simpleString() == frame(spark, 1).schema.simpleString()
     assert sorted(back.collect()) == sorted(frame(spark, 1, 2, 3).collect())
-    uri = any_lake.uri("silver", "sample")
+    uri = any_lake.uri(SAMPLE)
     assert uri.endswith("/silver/sample")
     table = DeltaTable(uri, storage_options=delta_storage_options(uri) or None).to_pyarrow_table()
     assert table.num_rows == 3
@@ -50,53 +53,44 @@ def test_round_trip_keeps_types_and_is_readable_by_deltalake(spark, any_lake):
 
 def test_partition_overwrite_replaces_only_its_range(spark, any_lake):
     # One file for the month: replacing two of its days rewrites it, copying days 1 and 4.
-    any_lake.overwrite(frame(spark, 1, 2, 3, 4).coalesce(1), "silver", "sample", monthly_by="day")
+    any_lake.overwrite(frame(spark, 1, 2, 3, 4).coalesce(1), SAMPLE)
     only_2_and_3 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 3))
-    result = any_lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=only_2_and_3)
-    labels = {row.label for row in any_lake.read("silver", "sample").collect()}
+    result = any_lake.overwrite(frame(spark, 2, label="new"), SAMPLE, replace=only_2_and_3)
+    labels = {row.label for row in any_lake.read(SAMPLE).collect()}
     assert labels == {"v1", "new2", "v4"}
     assert result.rows == 1
-    ranged = any_lake.read(
-        "silver", "sample", PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 4))
-    )
+    ranged = any_lake.read(SAMPLE, PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 4)))
     assert {row.label for row in ranged.collect()} == {"new2", "v4"}
 
 
 def test_wrong_schema_fails_clearly_and_leaves_version(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1), "silver", "sample")
-    before = any_lake.version("silver", "sample")
+    any_lake.overwrite(frame(spark, 1), WHOLE)
+    before = any_lake.version(WHOLE)
     wrong = frame(spark, 2).withColumn("ratio", F.col("ratio").cast("string")).drop("label")
     with pytest.raises(SchemaMismatchError) as error:
-        any_lake.overwrite(wrong, "silver", "sample")
+        any_lake.overwrite(wrong, WHOLE)
     assert "missing column label" in str(error.value)
     assert "column ratio is string, the table has double" in str(error.value)
-    assert any_lake.version("silver", "sample") == before
-
-
-def test_merge_upserts_on_keys(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample")
-    any_lake.merge(frame(spark, 2, 3, label="m"), "silver", "sample", keys=["day"])
-    labels = sorted(row.label for row in any_lake.read("silver", "sample").collect())
-    assert labels == ["m2", "m3", "v1"]
+    assert any_lake.version(WHOLE) == before
 
 
 def test_reading_a_path_that_is_not_a_delta_table_says_so(tmp_path, lake):
     (tmp_path / "lake" / "gold" / "nothing").mkdir(parents=True)
     with pytest.raises(TableNotFoundError, match="no Delta table at .*gold/nothing"):
-        lake.read("gold", "nothing")
+        lake.read(Table("gold", "nothing", "Never written."))
 
 
 def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark, any_lake):
     """Spark commits Delta itself and reads the table's files: no row passes through the driver."""
     june_30 = spark.createDataFrame([(dt.date(2025, 6, 30), Decimal("1.00"), 0.5, "june")], SCHEMA)
-    any_lake.overwrite(frame(spark, 1, 2, 3).union(june_30), "silver", "sample", monthly_by="day")
+    any_lake.overwrite(frame(spark, 1, 2, 3).union(june_30), SAMPLE)
     july_2 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
-    any_lake.overwrite(frame(spark, 2, label="new"), "silver", "sample", replace=july_2)
-    uri = any_lake.uri("silver", "sample")
+    any_lake.overwrite(frame(spark, 2, label="new"), SAMPLE, replace=july_2)
+    uri = any_lake.uri(SAMPLE)
     history = spark.sql(f"DESCRIBE HISTORY delta.`{uri}`").collect()
     assert [commit.version for commit in history] == [1, 0]
     assert all(commit.engineInfo.endswith(f"Delta-Lake/{DELTA_VERSION}") for commit in history)
-    read = any_lake.read("silver", "sample", july_2)
+    read = any_lake.read(SAMPLE, july_2)
     plan = read._jdf.queryExecution().executedPlan().toString()
     assert "LocalTableScan" not in plan and "FileScan parquet" in plan
     scheme = "s3://" if uri.startswith("s3://") else "file:"
@@ -108,21 +102,20 @@ def test_a_table_written_by_range_is_partitioned_by_month_and_reads_without_that
     spark, lake, tmp_path
 ):
     july = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 31))
-    lake.overwrite(frame(spark, 1, 2, 3), "silver", "sample", replace=july)
-    table = DeltaTable(lake.uri("silver", "sample"))
+    lake.overwrite(frame(spark, 1, 2, 3), SAMPLE, replace=july)
+    table = DeltaTable(lake.uri(SAMPLE))
     assert table.metadata().partition_columns == ["day_month"]
     assert set(table.to_pyarrow_table().column("day_month").to_pylist()) == {dt.date(2025, 7, 1)}
-    assert lake.read("silver", "sample").columns == ["day", "amount", "ratio", "label"]
-    assert (
-        lake.count("silver", "sample", PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 3))) == 2
-    )
+    assert lake.read(SAMPLE).columns == ["day", "amount", "ratio", "label"]
+    assert lake.count(SAMPLE, PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 3))) == 2
 
 
 def test_a_table_of_the_old_daily_layout_is_refused_with_what_to_do(spark, lake):
-    frame(spark, 1).write.format("delta").partitionBy("day").save(lake.uri("silver", "daily"))
+    daily = Table("silver", "daily", "Laid out by day, as an earlier version did.", partition_column="day")
+    frame(spark, 1).write.format("delta").partitionBy("day").save(lake.uri(daily))
     july_1 = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
     with pytest.raises(SchemaMismatchError, match="daily layout of an earlier version.*atliqon backfill"):
-        lake.overwrite(frame(spark, 1, label="new"), "silver", "daily", replace=july_1)
+        lake.overwrite(frame(spark, 1, label="new"), daily, replace=july_1)
 
 
 def test_a_table_needing_features_this_engine_lacks_is_refused_in_one_line(spark, lake, tmp_path):
@@ -142,36 +135,38 @@ def test_a_table_needing_features_this_engine_lacks_is_refused_in_one_line(spark
     (log / "00000000000000000000.json").write_text(
         json.dumps({"protocol": protocol}) + "\n" + json.dumps({"metaData": metadata}) + "\n"
     )
+    future = Table("silver", "future", "Written by a newer Delta writer.")
     with pytest.raises(ConfigurationError, match="written with Delta features this engine cannot read"):
-        lake.read("silver", "future")
+        lake.read(future)
     with pytest.raises(ConfigurationError, match="cannot read"):
-        lake.overwrite(spark.range(1).withColumnRenamed("id", "a"), "silver", "future")
+        lake.overwrite(spark.range(1).withColumnRenamed("id", "a"), future)
     assert len(list(log.iterdir())) == 1
 
 
 def test_replace_with_rows_outside_its_range_is_refused_and_changes_nothing(spark, any_lake):
-    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", monthly_by="day")
-    before = sorted(any_lake.read("silver", "sample").collect())
+    any_lake.overwrite(frame(spark, 1, 2), SAMPLE)
+    before = sorted(any_lake.read(SAMPLE).collect())
     only_1 = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
     with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
-        any_lake.overwrite(frame(spark, 1, 2, label="x"), "silver", "sample", replace=only_1)
-    assert any_lake.version("silver", "sample") == 0
-    assert sorted(any_lake.read("silver", "sample").collect()) == before
+        any_lake.overwrite(frame(spark, 1, 2, label="x"), SAMPLE, replace=only_1)
+    assert any_lake.version(SAMPLE) == 0
+    assert sorted(any_lake.read(SAMPLE).collect()) == before
 
 
 def test_empty_writes_create_the_table_and_empty_a_range(spark, any_lake):
     empty = frame(spark, 1).limit(0)
-    any_lake.overwrite(empty, "silver", "empty", monthly_by="day")
-    assert any_lake.read("silver", "empty").schema.simpleString() == empty.schema.simpleString()
-    assert any_lake.count("silver", "empty") == 0
-    any_lake.overwrite(frame(spark, 1, 2), "silver", "sample", monthly_by="day")
+    nothing = Table("silver", "empty", "No row yet.", partition_column="day")
+    any_lake.overwrite(empty, nothing)
+    assert any_lake.read(nothing).schema.simpleString() == empty.schema.simpleString()
+    assert any_lake.count(nothing) == 0
+    any_lake.overwrite(frame(spark, 1, 2), SAMPLE)
     july_2 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
-    result = any_lake.overwrite(empty, "silver", "sample", replace=july_2)
+    result = any_lake.overwrite(empty, SAMPLE, replace=july_2)
     assert result.rows == 0
-    assert [row.label for row in any_lake.read("silver", "sample").collect()] == ["v1"]
+    assert [row.label for row in any_lake.read(SAMPLE).collect()] == ["v1"]
     # Nothing to replace and nothing to write: whether Delta commits or not, no row was written
     # (not the rows of the commit before, which once made silver see rows from nowhere).
-    again = any_lake.overwrite(empty, "silver", "sample", replace=july_2)
+    again = any_lake.overwrite(empty, SAMPLE, replace=july_2)
     assert again.rows == 0 and again.version >= result.version
 
 
@@ -179,6 +174,12 @@ def test_null_partition_values_round_trip(spark, any_lake):
     rows_with_null_day = frame(spark, 1).unionByName(
         frame(spark, 2).withColumn("day", F.lit(None).cast("date"))
     )
-    any_lake.overwrite(rows_with_null_day, "silver", "sample", monthly_by="day")
-    back = {row.label: row.day for row in any_lake.read("silver", "sample").collect()}
+    any_lake.overwrite(rows_with_null_day, SAMPLE)
+    back = {row.label: row.day for row in any_lake.read(SAMPLE).collect()}
     assert back == {"v1": dt.date(2025, 7, 1), "v2": None}
+
+
+def test_a_range_of_another_column_than_the_tables_partition_column_is_refused(spark, lake):
+    july_1 = PartitionRange("amount", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
+    with pytest.raises(ValueError, match="silver.sample is partitioned by day, not amount"):
+        lake.overwrite(frame(spark, 1), SAMPLE, replace=july_1)

@@ -1,20 +1,9 @@
-"""The process a Pipes launch runs: the platform's own job, reported back to Dagster.
-
-Run as ``python -m atliqon_platform.pipes.entrypoint`` (a subprocess) or as the wheel's
-``atliqon-pipes`` console script (a Databricks job task). The launching asset passes the
-job's name as the ``job`` extra and, for partitioned jobs, its partition range; this
-process materialises exactly that with the definitions an in-process run uses, on an
-ephemeral Dagster instance, and reports every materialisation and check result with its
-metadata. The settings arrive as ``--setting NAME=VALUE`` (a serverless job has no
-environment variables to set) or from the environment.
+"""The launched side of Pipes: the session a launcher prepared, and a run's results reported
+through it, each materialisation and check result with its metadata (pipes_entrypoint.py runs it).
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import os
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +13,6 @@ from dagster import (
     AssetMaterialization,
     BoolMetadataValue,
     DagsterEventType,
-    DagsterInstance,
     FloatMetadataValue,
     IntMetadataValue,
     JsonMetadataValue,
@@ -37,7 +25,6 @@ from dagster import (
     TimestampMetadataValue,
     UrlMetadataValue,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_pipes import (
     PipesCliArgsParamsLoader,
     PipesContext,
@@ -50,6 +37,8 @@ from dagster_pipes import (
     PipesUnityCatalogVolumesMessageWriter,
     open_dagster_pipes,
 )
+
+from atliqon_platform.partitions import range_tags
 
 # How the context and the messages travel: local files (subprocess), DBFS (job cluster),
 # a Unity Catalog volume (serverless). The launcher names the channel it reads.
@@ -100,7 +89,7 @@ def run_tags(pipes: PipesContext) -> dict[str, str]:
     if "partition_range" not in pipes.extras:
         return {}
     start, end = pipes.get_extra("partition_range")
-    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+    return range_tags(start, end)
 
 
 def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int]:
@@ -132,25 +121,6 @@ def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int
     return len(reported), len(evaluations)
 
 
-def materialise(pipes: PipesContext) -> None:
-    """Run the job the launcher names, here, and report what it produced; raise if it failed."""
-    from atliqon_platform.definitions import build_definitions
-    from atliqon_platform.settings import PipesMode, load_settings
-
-    # This process is where the assets run: it must not launch Pipes runs of its own.
-    settings = dataclasses.replace(load_settings(), pipes=PipesMode.OFF)
-    job_name = pipes.get_extra("job")
-    job = build_definitions(settings).resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=DagsterInstance.ephemeral(), tags=run_tags(pipes), raise_on_error=False
-    )
-    materialisations, checks = report_results(pipes, result.all_events)
-    pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
-    if not result.success:
-        failures = [failure_text(event) for event in result.all_events if event.is_failure]
-        raise RuntimeError(f"{job_name} failed: " + " | ".join(failures))
-
-
 def failure_text(event: Any) -> str:
     """A failure with its root cause (a ConfigurationError says what to set): the launcher may see
     nothing else of this process, a Databricks job's logs staying in the workspace."""
@@ -162,21 +132,10 @@ def failure_text(event: Any) -> str:
     return f"{event.message} {error.message.strip()}"
 
 
-def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="atliqon-pipes", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--channel", choices=sorted(CHANNELS), default="default")
-    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE")
-    arguments, _ = parser.parse_known_args(argv)  # the rest are Pipes' bootstrap arguments
-    return arguments
-
-
 @contextmanager
-def pipes_session(argv: Sequence[str]) -> Iterator[PipesContext]:
-    arguments = parse_arguments(argv)
-    for setting in arguments.setting:
-        name, _, value = setting.partition("=")
-        os.environ[name] = value
-    context_loader, message_writer = CHANNELS[arguments.channel]
+def pipes_session(channel: str, argv: Sequence[str]) -> Iterator[PipesContext]:
+    """Pipes opened on ``channel``, its parameters from the command line (``argv``) or the environment."""
+    context_loader, message_writer = CHANNELS[channel]
     params_loader = (
         PipesCliArgsParamsLoader() if "--dagster-pipes-context" in argv else PipesEnvVarParamsLoader()
     )
@@ -184,12 +143,3 @@ def pipes_session(argv: Sequence[str]) -> Iterator[PipesContext]:
         params_loader=params_loader, context_loader=context_loader(), message_writer=message_writer()
     ) as pipes:
         yield pipes
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    with pipes_session(sys.argv[1:] if argv is None else argv) as pipes:
-        materialise(pipes)
-
-
-if __name__ == "__main__":
-    main()

@@ -2,7 +2,7 @@
 
 The warm engine of ``atliqon up``: one JVM with Delta that every run of the home connects to
 (ATLIQON_SPARK_REMOTE=sc://127.0.0.1:PORT) instead of starting its own. Also the tests'
-shared server. It binds 127.0.0.1 only.
+shared server. It binds 127.0.0.1 only. Not a resource: runs connect to it through theirs.
 """
 
 from __future__ import annotations

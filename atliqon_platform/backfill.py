@@ -1,4 +1,5 @@
-"""Materialise the whole graph for everything in the landing zone, in as few runs as possible.
+"""The headless backfill: materialise the whole graph for everything in the landing zone, in as few
+runs as possible (``atliqon backfill``).
 
 Dagster runs assets of one partitioning together, so a full backfill is four runs, recorded
 in the instance like any other run (they show in the UI): dimensions, every landed day of
@@ -11,12 +12,14 @@ import datetime as dt
 
 import pyarrow.compute as pc
 from dagster import DagsterInstance
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from deltalake import DeltaTable
 from tqdm import tqdm
 
+from atliqon_platform import tables
 from atliqon_platform.assets.bronze import landed_order_files
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job, reporting_job
+from atliqon_platform.definitions import build_definitions
+from atliqon_platform.partitions import range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import Settings, delta_storage_options
 
@@ -24,7 +27,7 @@ from atliqon_platform.settings import Settings, delta_storage_options
 def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
     if settings.catalog:  # Unity Catalog tables are not read from here: every month up to now
         return settings.first_month, dt.date.today()
-    uri = f"{settings.lake_uri}/silver/parent_fact_orders"
+    uri = tables.SILVER_PARENT_FACT_ORDERS.location(settings.lake_uri)
     dates = DeltaTable(uri, storage_options=delta_storage_options(uri) or None).to_pyarrow_dataset()
     column = dates.to_table(columns=["date"]).column("date")
     if len(column) == 0:
@@ -37,13 +40,6 @@ def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
-def _range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
-    return {
-        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-    }
-
-
 def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -54,8 +50,6 @@ class _Runs:
     def __init__(
         self, settings: Settings, instance: DagsterInstance | None, runs: int, progress: bool
     ) -> None:
-        from atliqon_platform.definitions import build_definitions
-
         self.defs = build_definitions(settings)
         self.instance = instance or DagsterInstance.get()
         self.steps = tqdm(total=runs, desc="backfill", unit="run", disable=not progress)
@@ -72,11 +66,14 @@ class _Runs:
 
     def orders_to_gold(self, days: list[dt.date], months: list[dt.date]) -> bool:
         """The days in one daily run, their months (and ``months``) in one monthly run, then reporting."""
-        if days and not self.run(daily_orders_job.name, _range_tags(days[0], days[-1])):
+        if days and not self.run(
+            daily_orders_job.name, range_tags(days[0].isoformat(), days[-1].isoformat())
+        ):
             return False
         months = [*months, *(_month(day) for day in days[:1] + days[-1:])]
         if months and not self.run(
-            monthly_facts_job.name, _range_tags(_month(min(months)), _month(max(months)))
+            monthly_facts_job.name,
+            range_tags(_month(min(months)).isoformat(), _month(max(months)).isoformat()),
         ):
             return False
         ok = self.run(reporting_job.name, {})

@@ -1,0 +1,52 @@
+"""The definitions are built from the settings given to them, not from the environment."""
+
+import datetime as dt
+
+from dagster import AssetKey, TimeWindowPartitionsDefinition
+
+from atliqon_platform.definitions import build_definitions
+from atliqon_platform.settings import load_settings
+
+DAILY = [
+    ["bronze", "orders"],
+    ["silver", "orders"],
+    ["silver", "orders_rejected"],
+    ["gold", "sb_fact_orders"],
+]
+
+
+def partitions_of(defs, key: list[str]) -> TimeWindowPartitionsDefinition:
+    return defs.resolve_assets_def(AssetKey(key)).partitions_def
+
+
+def test_partitions_start_on_the_days_of_the_settings_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLIQON_FIRST_ORDER_DAY", "2025-07-01")  # what the environment says is not used
+    settings = load_settings(
+        {
+            "ATLIQON_HOME": str(tmp_path),
+            "ATLIQON_FIRST_ORDER_DAY": "2025-09-15",
+            "ATLIQON_FIRST_MONTH": "2025-03-01",
+        }
+    )
+    defs = build_definitions(settings)
+    for key in DAILY:
+        assert partitions_of(defs, key).get_first_partition_key() == "2025-09-15", key
+    assert partitions_of(defs, ["gold", "fact_orders"]).get_first_partition_key() == "2025-03-01"
+    daily_checks = {
+        spec.partitions_def.get_first_partition_key()
+        for check in defs.asset_checks
+        for spec in check.check_specs
+        if spec.partitions_def is not None and spec.asset_key != AssetKey(["gold", "fact_orders"])
+    }
+    assert daily_checks == {"2025-09-15"}
+    job = defs.resolve_job_def("daily_orders_job")
+    assert job.partitions_def.start.date() == dt.date(2025, 9, 15)
+
+
+def test_two_settings_give_two_code_locations_side_by_side(tmp_path):
+    first, second = (
+        build_definitions(load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_FIRST_ORDER_DAY": day}))
+        for day in ("2025-07-01", "2025-08-01")
+    )
+    assert partitions_of(first, ["bronze", "orders"]).get_first_partition_key() == "2025-07-01"
+    assert partitions_of(second, ["bronze", "orders"]).get_first_partition_key() == "2025-08-01"
