@@ -94,10 +94,12 @@ def group_members(group: int, exclude: frozenset[int] = frozenset()) -> list[psu
     return members
 
 
-def stop_group(group: int, grace: float, exclude: frozenset[int] = frozenset()) -> None:
-    """SIGTERM to the whole group, then SIGKILL to whatever is left after ``grace`` seconds."""
+def stop_group(
+    group: int, grace: float, exclude: frozenset[int] = frozenset(), signum: int = signal.SIGTERM
+) -> None:
+    """``signum`` to the whole group, then SIGKILL to whatever is left after ``grace`` seconds."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGTERM)
+        os.killpg(group, signum)
     deadline = time.monotonic() + grace
     while (left := group_members(group, exclude)) and time.monotonic() < deadline:
         time.sleep(0.2)

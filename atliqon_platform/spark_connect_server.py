@@ -8,7 +8,6 @@ shared server. It binds 127.0.0.1 only. Not a resource: runs connect to it throu
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pyspark
 
+from atliqon_platform.lifecycle import stop_group
 from atliqon_platform.resources.spark import local_launch, spark_config
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
@@ -97,10 +97,5 @@ def local_spark_connect_server(settings: Settings, port: int, log: Path) -> Iter
     try:
         yield wait_until_listening(port, server, log)
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server.pid, grace=30)
+        server.wait()

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from atliqon_platform.lifecycle import stop_group
+
 
 def environment(home: Path, **env: str) -> dict[str, str]:
     return {**os.environ, "ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]", **env}
@@ -57,10 +59,5 @@ def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 def stop(process: subprocess.Popen) -> None:
     """Ctrl-C as a user would; the command stops its own children."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_group(process.pid, grace=60, signum=signal.SIGINT)
+    process.wait()

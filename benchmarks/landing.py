@@ -23,6 +23,7 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from deltalake import DeltaTable
 
+from atliqon_platform.lifecycle import stop_group
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings, running_engine
 from atliqon_platform.sources import order_file_key
@@ -150,13 +151,8 @@ def timeline(home: Path, since: float) -> list[str]:
 
 def stop(up: subprocess.Popen) -> None:
     """Ctrl-C, as a user stops it."""
-    if up.poll() is None:
-        os.killpg(up.pid, signal.SIGINT)
-        try:
-            up.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(up.pid, signal.SIGKILL)
-            up.wait()
+    stop_group(up.pid, grace=60, signum=signal.SIGINT)
+    up.wait()
 
 
 if __name__ == "__main__":
