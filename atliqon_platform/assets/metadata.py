@@ -26,7 +26,6 @@ from atliqon_platform.transforms import columns
 from atliqon_platform.transforms.common import REJECT_REASON
 
 OWNERS = ["team:data-platform"]
-HISTORY_VERSIONS = 5
 
 
 def column_schema(data: DataFrame | pa.Table, table: Table) -> TableSchema:
@@ -73,7 +72,7 @@ def preview(result: WriteResult) -> str:
     return markdown_rows(_delta_table(result).to_pyarrow_dataset().head(PREVIEW_ROWS).to_pylist())
 
 
-def history_rows(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _history_rows(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Delta commits (``DESCRIBE HISTORY``'s or delta-rs's) as the rows the UI shows: version,
     time, operation, rows written."""
     rows = []
@@ -90,12 +89,9 @@ def history_rows(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def recent_history(result: WriteResult) -> dict[str, MetadataValue]:
-    """The table's last versions, read by delta-rs like the preview; none for a catalog table."""
-    if result.preview is not None:
-        return {}
-    commits = _delta_table(result).history(HISTORY_VERSIONS)
-    return {"delta_history": MetadataValue.md(markdown_rows(history_rows(commits)))}
+def history_table(commits: Sequence[Mapping[str, Any]]) -> MetadataValue:
+    """A table's last versions (version, time, operation, rows), as its asset page shows them."""
+    return MetadataValue.md(markdown_rows(_history_rows(commits)))
 
 
 def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any) -> dict[str, Any]:
@@ -109,7 +105,7 @@ def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any
         **column_lineage(table),
         "delta_version": result.version,
         "preview": MetadataValue.md(preview(result)),
-        **recent_history(result),
+        "delta_history": history_table(result.history),
         **extra,
     }
 

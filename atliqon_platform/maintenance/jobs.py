@@ -33,9 +33,8 @@ from py4j.protocol import Py4JJavaError
 from pydantic import Field
 from pyspark.errors import PySparkException
 
-from atliqon_platform.assets.metadata import HISTORY_VERSIONS, history_rows
+from atliqon_platform.assets.metadata import history_table
 from atliqon_platform.automation.schedules import BUSINESS_TIMEZONE
-from atliqon_platform.markdown import markdown_rows
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.tables import TABLES, Table, table_named
 
@@ -63,9 +62,8 @@ class RestoreConfig(Config):
 
 
 def history(lake: DeltaLakeResource, table: Table) -> MetadataValue:
-    """The table's last versions (version, time, operation, rows), as the asset page shows them."""
-    commits = lake.command(table, f"DESCRIBE HISTORY {{table}} LIMIT {HISTORY_VERSIONS}")
-    return MetadataValue.md(markdown_rows(history_rows(commits)))
+    """The table's last versions, as the asset page shows them."""
+    return history_table(lake.history(table))
 
 
 def _target(config: RestoreConfig) -> str:

@@ -46,6 +46,7 @@ from atliqon_platform.tables import Table
 
 Data = DataFrame | pa.Table
 PREVIEW_ROWS = 5
+HISTORY_VERSIONS = 5  # the last commits a write reports, and the asset pages show
 
 # What Spark and Delta say when a path or name holds no table.
 NOT_A_TABLE = {
@@ -99,6 +100,7 @@ class WriteResult:
     uri: str
     version: int
     rows: int  # rows written by this commit
+    history: list[dict[str, Any]]  # the table's last commits, newest first (this one included)
     # The first rows, where delta-rs cannot read the table itself (a Unity Catalog name).
     preview: list[dict[str, Any]] | None = None
 
@@ -191,11 +193,12 @@ class DeltaTables:
         uri: str,
         monthly_by: str | None,
         replace: PartitionRange | None,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, list[dict[str, Any]]]:
         """Write ``data``; a table partitioned by the month of date column ``monthly_by`` gets
-        its month column here, and a ``replace`` range replaces only its days."""
+        its month column here, and a ``replace`` range replaces only its days. Returns the new
+        version, the rows written and the table's last commits."""
         frame, exists = self._conformed(data, uri, monthly_by)
-        previous = self._last_commit(uri)[0] if exists else None
+        previous = int(self.history(uri, 1)[0]["version"]) if exists else None
         writer = frame.write.format("delta").mode("overwrite")
         if replace is not None and exists:
             writer = writer.option("replaceWhere", replace.sql(monthly=True))
@@ -213,23 +216,28 @@ class DeltaTables:
         catalogs) the session answers, with a Spark job."""
         return not self._by_name and _is_local_path(uri)
 
-    def _last_commit(self, uri: str) -> tuple[int, int]:
-        """The version of the commit just made, and the rows it wrote, from its own metrics."""
+    def history(self, uri: str, versions: int) -> list[dict[str, Any]]:
+        """The table's last commits, newest first. On this machine delta-rs reads them; elsewhere
+        the session does (delta-rs lists an S3 log with a start-after that not every S3-compatible
+        server answers)."""
         if self._on_this_machine(uri):
-            last = DeltaTable(uri).history(1)[0]
-        else:
-            last = self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0].asDict()
+            return DeltaTable(uri).history(versions)
+        statement = f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT {versions}"
+        return [row.asDict(recursive=True) for row in self._spark.sql(statement).collect()]
+
+    def _committed_since(self, uri: str, previous: int | None) -> tuple[int, int, list[dict[str, Any]]]:
+        """The commit a write just made, the rows it wrote (from its own metrics) and the last
+        commits. Delta makes no commit for a write that changes nothing (an empty replace of a
+        range without rows): then no row was written."""
+        commits = self.history(uri, HISTORY_VERSIONS)
+        last = commits[0]
         metrics = last["operationMetrics"] or {}
         rows = int(metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0)
         # A replaceWhere on days rewrites the month's files that hold them: the rows of the other
         # days it copies into the new files are counted as output too, but were not written.
-        return int(last["version"]), rows - int(metrics.get("numCopiedRows") or 0)
-
-    def _committed_since(self, uri: str, previous: int | None) -> tuple[int, int]:
-        """The commit a write just made and the rows it wrote. Delta makes no commit for a write
-        that changes nothing (an empty replace of a range without rows): then no row was written."""
-        version, rows = self._last_commit(uri)
-        return version, 0 if version == previous else rows
+        rows -= int(metrics.get("numCopiedRows") or 0)
+        version = int(last["version"])
+        return version, 0 if version == previous else rows, commits
 
     def read(self, uri: str, where: PartitionRange | None) -> DataFrame:
         """The table's rows (of ``where``'s range), without the month column this layer adds."""
@@ -274,7 +282,7 @@ class DeltaTables:
     def version(self, uri: str) -> int | None:
         if self._table(uri) is None:
             return None
-        return int(self._spark.sql(f"DESCRIBE HISTORY {self._sql_name(uri)} LIMIT 1").collect()[0]["version"])
+        return int(self.history(uri, 1)[0]["version"])
 
 
 def _is_local_path(uri: str) -> bool:
@@ -358,8 +366,8 @@ class DeltaLakeResource(ConfigurableResource):
             raise ValueError(f"{table} is partitioned by {table.partition_column}, not {replace.column}")
         uri = self.uri(table)
         with self._one_writer(table):
-            version, rows = self.tables.write(data, uri, table.partition_column, replace)
-        return WriteResult(table, uri, version, rows, self.tables.preview(uri, PREVIEW_ROWS))
+            version, rows, commits = self.tables.write(data, uri, table.partition_column, replace)
+        return WriteResult(table, uri, version, rows, commits, self.tables.preview(uri, PREVIEW_ROWS))
 
     def read(self, table: Table, where: PartitionRange | None = None) -> DataFrame:
         return self.tables.read(self.uri(table), where)
@@ -369,6 +377,10 @@ class DeltaLakeResource(ConfigurableResource):
 
     def version(self, table: Table) -> int | None:
         return self.tables.version(self.uri(table))
+
+    def history(self, table: Table) -> list[dict[str, Any]]:
+        """The table's last commits, newest first."""
+        return self.tables.history(self.uri(table), HISTORY_VERSIONS)
 
     def command(self, table: Table, statement: str) -> list[dict[str, Any]]:
         """Delta's own SQL on ``table`` (DESCRIBE HISTORY, OPTIMIZE, VACUUM, RESTORE), under the

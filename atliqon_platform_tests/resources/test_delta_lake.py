@@ -85,10 +85,15 @@ def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark
     june_30 = spark.createDataFrame([(dt.date(2025, 6, 30), Decimal("1.00"), 0.5, "june")], SCHEMA)
     any_lake.overwrite(frame(spark, 1, 2, 3).union(june_30), SAMPLE)
     july_2 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 2))
-    any_lake.overwrite(frame(spark, 2, label="new"), SAMPLE, replace=july_2)
+    result = any_lake.overwrite(frame(spark, 2, label="new"), SAMPLE, replace=july_2)
     uri = any_lake.uri(SAMPLE)
     history = spark.sql(f"DESCRIBE HISTORY delta.`{uri}`").collect()
     assert [commit.version for commit in history] == [1, 0]
+    # What the asset page shows, as the write read it back (through Spark on S3).
+    assert [(commit["version"], commit["operation"]) for commit in result.history] == [
+        (1, "WRITE"),
+        (0, "WRITE"),
+    ]
     assert all(commit.engineInfo.endswith(f"Delta-Lake/{DELTA_VERSION}") for commit in history)
     read = any_lake.read(SAMPLE, july_2)
     plan = read._jdf.queryExecution().executedPlan().toString()
