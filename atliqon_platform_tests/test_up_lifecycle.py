@@ -51,6 +51,15 @@ def seeded_home(home: Path) -> Path:
     return home
 
 
+def _as_a_terminals_job() -> None:
+    """In the child: the terminal becomes its controlling terminal, and SIGHUP and SIGINT act as
+    a shell in a terminal window leaves them, even when the tests run under ``nohup`` or in a
+    background job (which ignore them, and a command started there rightly keeps ignoring them)."""
+    for signum in (signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A pseudo-terminal that ``atliqon up`` runs in, as in a user's terminal window; what it
     shows goes to a log file."""
@@ -82,7 +91,7 @@ class Terminal:
             stdout=self._terminal,
             stderr=self._terminal,
             start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            preexec_fn=_as_a_terminals_job,
         )
         os.close(self._terminal)
         return process
