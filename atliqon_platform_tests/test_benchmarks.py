@@ -12,7 +12,7 @@ def _positive(report, *names):
 
 def test_full_build_times_the_backfill_and_the_plain_script(tmp_path, capsys):
     report = full_build.main(
-        ["--runs", "1", "--synthetic-days", "2", "--no-command", "--work", str(tmp_path)]
+        ["--runs", "1", "--warmup", "0", "--synthetic-days", "2", "--no-command", "--work", str(tmp_path)]
     )
     _positive(report, full_build.PIPELINE, full_build.PLAIN)
     assert "pipeline / plain script" in capsys.readouterr().out
