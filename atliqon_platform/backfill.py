@@ -19,6 +19,7 @@ from atliqon_platform import tables
 from atliqon_platform.assets.bronze import landed_order_files
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job, reporting_job
 from atliqon_platform.definitions import build_definitions
+from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.partitions import range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import Settings, delta_storage_options
@@ -55,9 +56,8 @@ class _Runs:
         self.steps = tqdm(total=runs, desc="backfill", unit="run", disable=not progress)
 
     def run(self, job_name: str, tags: dict[str, str]) -> bool:
-        result = self.defs.resolve_job_def(job_name).execute_in_process(
-            run_config=QUIET_CONSOLE, instance=self.instance, tags=tags, raise_on_error=False
-        )
+        job = self.defs.resolve_job_def(job_name)
+        result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE)
         self.steps.update()
         if not result.success:
             failures = [event.message for event in result.all_events if event.is_failure]

@@ -21,6 +21,7 @@ from dagster import DagsterInstance
 from dagster_pipes import PipesContext
 
 from atliqon_platform.definitions import build_definitions
+from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.pipes.reporting import CHANNELS, failure_text, pipes_session, report_results, run_tags
 from atliqon_platform.settings import PipesMode, Settings, load_settings
 
@@ -31,9 +32,7 @@ def materialise(pipes: PipesContext, settings: Settings) -> None:
     settings = dataclasses.replace(settings, pipes=PipesMode.OFF)
     job_name = pipes.get_extra("job")
     job = build_definitions(settings).resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=DagsterInstance.ephemeral(), tags=run_tags(pipes), raise_on_error=False
-    )
+    result = execute_in_this_process(job, DagsterInstance.ephemeral(), run_tags(pipes), {})
     materialisations, checks = report_results(pipes, result.all_events)
     pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
     if not result.success:

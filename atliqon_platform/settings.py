@@ -90,6 +90,7 @@ class Settings:
     spark_jars_folder: Path | None = None  # offline: a folder holding the local engine's jars
     spark_jars_cache: Path = Path("~/.cache/atliqon/jars").expanduser()
     ui_port: int = 3000  # the Dagster UI of `atliqon up`
+    step_threads: int = 4  # steps of a run executing at once, on threads of its process
 
     @property
     def dagster_home(self) -> Path:
@@ -363,4 +364,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         spark_jars_folder=_folder(environ, "ATLIQON_SPARK_JARS"),
         spark_jars_cache=Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon" / "jars",
         ui_port=_port(environ, "ATLIQON_PORT", 3000),
+        step_threads=int(_number(environ, "ATLIQON_STEP_THREADS", "4", 1, 64)),
     )

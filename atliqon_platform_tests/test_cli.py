@@ -1,12 +1,9 @@
-"""The atliqon command as a user runs it: seeding, configuration errors, and a demo backfill."""
+"""The atliqon command as a user runs it: seeding and configuration errors (its backfill and ``up``
+are in test_up.py, on one home)."""
 
 import csv
-import re
-import shutil
 import socket
 from pathlib import Path
-
-from deltalake import DeltaTable
 
 from atliqon_platform_tests.commands import atliqon
 
@@ -95,37 +92,3 @@ def test_not_a_reference_folder(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"atliqon: {tmp_path} is not laid out like the reference dataset")
     assert "Traceback" not in result.stderr
-
-
-def programs_started(trace: Path) -> set[str]:
-    """The programs an ``strace -e trace=execve`` log shows started (their file names)."""
-    started = re.findall(r'execve\("([^"]+)"', trace.read_text())
-    return {Path(program).name for program in started}
-
-
-def test_demo_seed_and_backfill_build_gold_and_record_runs_and_start_no_process_per_file(tmp_path):
-    # A small demo: the default size is `atliqon up`'s, tested there; this is the CLI's path.
-    assert atliqon("seed", "--demo", "--days", "3", "--lines-per-day", "50", home=tmp_path).returncode == 0
-    strace = shutil.which("strace")
-    assert strace, "strace is missing: install Debian's strace (apt-get install strace; .ci/run does)"
-    trace = tmp_path / "backfill.strace"
-    result = atliqon(
-        "backfill",
-        home=tmp_path,
-        under=[strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=execve", "-o", str(trace)],
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    view = DeltaTable(str(tmp_path / "lake" / "gold" / "vw_fact_orders_enriched")).to_pyarrow_table()
-    facts = DeltaTable(str(tmp_path / "lake" / "gold" / "fact_orders")).to_pyarrow_table()
-    assert view.num_rows == facts.num_rows > 0
-    runs = list((tmp_path / "dagster" / "storage").iterdir())
-    assert len(runs) == 4  # one run per partitioning, recorded in the instance the UI reads
-    # Without libhadoop, Hadoop's own local filesystem starts chmod for every file it creates and
-    # readlink and stat around commits; the local engine's filesystem and log store start none.
-    programs = programs_started(trace)
-    assert "java" in programs, programs  # the trace followed the command down to Spark's JVM
-    assert programs & {"chmod", "readlink", "stat"} == set(), programs
-    # Each commit has its checksum file, which spares the next process a rebuild of the table's state.
-    log = tmp_path / "lake" / "gold" / "vw_fact_orders_enriched" / "_delta_log"
-    commits = {path.stem for path in log.glob("[0-9]*.json")}
-    assert commits and commits == {path.stem for path in log.glob("[0-9]*.crc")}

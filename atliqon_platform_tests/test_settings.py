@@ -62,6 +62,7 @@ def test_automation_is_on_locally_and_off_elsewhere_unless_asked():
         ("ATLIQON_MAX_REJECTED_SHARE", "1.5"),
         ("ATLIQON_MAX_REJECTED_SHARE", "half"),
         ("ATLIQON_SENSOR_INTERVAL_SECONDS", "0"),
+        ("ATLIQON_STEP_THREADS", "0"),
     ],
 )
 def test_numbers_out_of_range_say_the_range(name, value):

@@ -5,6 +5,7 @@ same landing zone (full load, December, the parent's increment). The cold comman
 process: imports, JVM start, then the backfill) is timed too: it is what a user waits for.
 
     python -m benchmarks.full_build [--runs 3] [--warmup 1] [--dataset ../shared/data/fmcg]
+        [--one-step-at-a-time]   # also the backfill with a run's steps one at a time
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from deltalake import DeltaTable
@@ -34,6 +36,7 @@ from benchmarks.plain_pyspark import rebuild_everything
 PIPELINE = "atliqon backfill, in process (warm Spark)"
 PLAIN = "plain PySpark script, in process (warm Spark)"
 COMMAND = "atliqon backfill, cold command (new process)"
+ONE_STEP = "atliqon backfill, one step at a time (ATLIQON_STEP_THREADS=1)"
 
 
 def view_rows(home: Home) -> int:
@@ -55,6 +58,9 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--synthetic-days", type=int, help="synthetic data of that many days instead")
     parser.add_argument("--no-command", action="store_true", help="skip the cold command")
     parser.add_argument(
+        "--one-step-at-a-time", action="store_true", help="also the backfill with ATLIQON_STEP_THREADS=1"
+    )
+    parser.add_argument(
         "--warmup", type=int, default=1, help="untimed rounds of both first, so neither runs on a cold JIT"
     )
     args = parser.parse_args(argv)
@@ -62,7 +68,11 @@ def main(argv: list[str] | None = None) -> Report:
     report = Report(f"Full build of {data} from empty")
     with work_folder(args.work) as root:
         pipeline, plain = new_home(root, "pipeline"), new_home(root, "plain")
-        for home in (pipeline, plain):
+        homes = {PIPELINE: pipeline, PLAIN: plain}
+        if args.one_step_at_a_time:
+            one_step = new_home(root, "one-step")
+            homes[ONE_STEP] = replace(one_step, settings=replace(one_step.settings, step_threads=1))
+        for home in homes.values():
             if args.synthetic_days:
                 generate(home.landing.write, Scale(days=args.synthetic_days))
             else:
@@ -73,22 +83,27 @@ def main(argv: list[str] | None = None) -> Report:
         # A young JVM spends much of the machine compiling (BENCHMARKS.md): whichever side ran
         # first would pay for it, so the first rounds are not counted.
         for run in range(-args.warmup, args.runs):
-            for name in (PIPELINE, PLAIN) if run % 2 == 0 else (PLAIN, PIPELINE):
-                home = pipeline if name == PIPELINE else plain
+            names = list(homes)
+            for name in names[run % len(names) :] + names[: run % len(names)]:  # each side first in turn
+                home = homes[name]
                 home.clear_outputs()
-                if name == PIPELINE:
-                    seconds, steps = backfill(home)
-                else:
+                if name == PLAIN:
                     seconds, _ = timed(lambda: rebuild_everything(plain.landing, plain.lake))
+                else:
+                    seconds, home_steps = backfill(home)
+                    steps = home_steps if name == PIPELINE else steps
                 if run >= 0:
                     report.add(name, seconds)
-            if view_rows(pipeline) != view_rows(plain):
+            if len({view_rows(home) for home in homes.values()}) != 1:
                 raise RuntimeError("the pipeline and the plain script built different views")
             if run >= 0 and not args.no_command:
                 pipeline.clear_outputs()
                 report.add(COMMAND, cold_command(pipeline))
+        ratios = [("pipeline / plain script (target <= 1.5)", PIPELINE, PLAIN)]
+        if args.one_step_at_a_time:
+            ratios.append(("steps on threads / one step at a time", PIPELINE, ONE_STEP))
         report.print(
-            ratios=[("pipeline / plain script (target <= 1.5)", PIPELINE, PLAIN)],
+            ratios=ratios,
             notes=[f"gold view rows: {view_rows(pipeline):,} (same in both)", "target: full build <= 30 s"],
         )
         print_slowest_steps(steps)

@@ -165,14 +165,23 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}"
 
 
+def _covered(intervals: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the intervals runs (steps of a run overlap)."""
+    covered, reached = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        covered += max(0.0, end - max(start, reached))
+        reached = max(reached, end)
+    return covered
+
+
 def step_seconds(instance: DagsterInstance) -> dict[str, float]:
-    """Seconds per step of every run in the instance, and per run outside its steps: where the
-    time of a build went, read from the run's own events."""
+    """Seconds per step of every run in the instance, and per run outside its steps (while no
+    step ran): where the time of a build went, read from the run's own events."""
     seconds: dict[str, float] = {}
     for run in instance.get_runs():
         records = instance.all_logs(run.run_id)
         started: dict[str, float] = {}
-        inside = 0.0
+        steps: list[tuple[float, float]] = []
         for record in records:
             event = record.dagster_event
             if event is None or event.step_key is None:
@@ -180,10 +189,10 @@ def step_seconds(instance: DagsterInstance) -> dict[str, float]:
             if event.event_type is DagsterEventType.STEP_START:
                 started[event.step_key] = record.timestamp
             elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-                step = record.timestamp - started[event.step_key]
-                seconds[f"{run.job_name}: {event.step_key}"] = step
-                inside += step
-        seconds[f"{run.job_name}: outside steps"] = records[-1].timestamp - records[0].timestamp - inside
+                steps.append((started[event.step_key], record.timestamp))
+                seconds[f"{run.job_name}: {event.step_key}"] = record.timestamp - started[event.step_key]
+        outside = records[-1].timestamp - records[0].timestamp - _covered(steps)
+        seconds[f"{run.job_name}: outside steps"] = outside
     return seconds
 
 

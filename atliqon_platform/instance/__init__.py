@@ -1,1 +1,2 @@
-"""The Dagster instance the platform writes to: its storage and its dagster.yaml."""
+"""How Dagster runs and records the platform's runs: the executor of a run's steps, and the
+instance's storage and its dagster.yaml."""

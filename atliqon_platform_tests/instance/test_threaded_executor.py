@@ -1,0 +1,107 @@
+"""The threaded executor on plain Dagster assets (no Spark: the point is the plan, not the engine):
+independent steps run at the same time in the run's process, what depends on them waits, a
+failure fails the run and skips only what is downstream, and a terminated run starts nothing more."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from dagster import AssetKey, DagsterInstance, Definitions, InitExecutorContext, asset, define_asset_job
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.system_config.objects import ResolvedRunConfig
+
+from atliqon_platform.definitions import build_definitions
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
+from atliqon_platform.settings import load_settings
+from atliqon_platform_tests.instances import platform_instance
+
+WAIT = 60  # seconds a step waits for its sibling before giving up
+
+
+def run(assets: list, selection: str = "*"):
+    job = define_asset_job("threaded", selection=selection)
+    defs = Definitions(assets=assets, jobs=[job], executor=threaded_executor)
+    with platform_instance() as instance:
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {})
+        materialised = {event.asset_key for event in result.all_events if event.is_step_materialization}
+        return result, materialised
+
+
+def started_steps(result) -> set[str]:
+    return {event.step_key for event in result.all_events if event.event_type_value == "STEP_START"}
+
+
+def test_independent_steps_run_at_once_in_the_runs_process_and_their_child_after_both():
+    # Each of the two waits for the other: run one at a time, the first would wait in vain.
+    both_running = threading.Barrier(2, timeout=WAIT)
+    seen: dict[str, tuple[int, str]] = {}
+
+    def side(name: str):
+        @asset(name=name)
+        def _side() -> None:
+            both_running.wait()
+            seen[name] = (os.getpid(), threading.current_thread().name)
+
+        return _side
+
+    @asset(deps=["left", "right"])
+    def child() -> None:
+        seen["child"] = (os.getpid(), ",".join(sorted(seen)))
+
+    result, materialised = run([side("left"), side("right"), child])
+    assert result.success
+    assert materialised == {AssetKey("left"), AssetKey("right"), AssetKey("child")}
+    assert {pid for pid, _ in seen.values()} == {os.getpid()}
+    assert seen["left"][1] != seen["right"][1]  # two threads
+    assert seen["child"][1] == "left,right"  # started once both had ended
+
+
+def test_a_failed_step_fails_the_run_and_skips_only_what_is_downstream():
+    @asset
+    def broken() -> None:
+        raise ValueError("bad input in broken")
+
+    @asset
+    def fine() -> None:
+        pass
+
+    @asset(deps=[broken])
+    def after_broken() -> None:
+        pass
+
+    result, materialised = run([broken, fine, after_broken])
+    assert not result.success
+    assert materialised == {AssetKey("fine")}
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert [event.step_key for event in failures] == ["broken"]
+    assert "bad input in broken" in str(failures[0].step_failure_data.error)
+    assert started_steps(result) == {"broken", "fine"}  # after_broken never started
+
+
+def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():
+    @asset
+    def terminated_while_running() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # what terminating the run from the UI sends
+        time.sleep(2)  # still running when the run sees the request
+
+    @asset(deps=[terminated_while_running])
+    def next_step() -> None:
+        pass
+
+    result, materialised = run([terminated_while_running, next_step])
+    assert not result.success
+    assert materialised == {AssetKey("terminated_while_running")}
+    assert started_steps(result) == {"terminated_while_running"}
+
+
+def test_the_code_location_runs_its_steps_on_as_many_threads_as_its_settings_say(tmp_path):
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_STEP_THREADS": "3"})
+    job = build_definitions(settings).resolve_job_def("dimensions_job")
+    assert job.executor_def.name == "threaded_executor"
+    config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config  # as a run resolves it
+    context = InitExecutorContext(InMemoryJob(job), job.executor_def, config, DagsterInstance.ephemeral())
+    executor = job.executor_def.executor_creation_fn(context)
+    assert executor.max_concurrent == 3
