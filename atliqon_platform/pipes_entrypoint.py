@@ -32,7 +32,8 @@ def materialise(pipes: PipesContext, settings: Settings) -> None:
     settings = dataclasses.replace(settings, pipes=PipesMode.OFF)
     job_name = pipes.get_extra("job")
     job = build_definitions(settings).resolve_job_def(job_name)
-    result = execute_in_this_process(job, DagsterInstance.ephemeral(), run_tags(pipes), {})
+    instance = DagsterInstance.ephemeral()
+    result = execute_in_this_process(job, instance, run_tags(pipes), {}, settings.step_threads)
     materialisations, checks = report_results(pipes, result.all_events)
     pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
     if not result.success:

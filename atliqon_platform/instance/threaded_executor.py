@@ -173,17 +173,26 @@ def threaded_executor(init_context: InitExecutorContext) -> ThreadedExecutor:
     return ThreadedExecutor(RetryMode.from_config(config["retries"]), config["max_concurrent"])
 
 
+def on_threads(job: JobDefinition, threads: int) -> JobDefinition:
+    """``job`` with its steps on up to ``threads`` threads of the run's process."""
+    return job.with_executor_def(threaded_executor.configured({"max_concurrent": threads}))
+
+
 def execute_in_this_process(
-    job: JobDefinition, instance: DagsterInstance, tags: Mapping[str, str], run_config: Mapping[str, Any]
+    job: JobDefinition,
+    instance: DagsterInstance,
+    tags: Mapping[str, str],
+    run_config: Mapping[str, Any],
+    threads: int,
 ) -> ExecuteInProcessResult:
-    """``job`` run here with its own executor, recorded in ``instance`` like a launched run.
+    """``job`` run here with its steps on threads, recorded in ``instance`` like a launched run.
 
     ``JobDefinition.execute_in_process`` would run it on Dagster's serial in-process executor
-    whatever the job names; the headless backfill wants the steps on threads as the daemon runs them.
+    whatever executor the job names.
     """
     return core_execute_in_process(
         run_config=run_config,
-        job=InMemoryJob(job),
+        job=InMemoryJob(on_threads(job, threads)),
         instance=instance,
         output_capturing_enabled=False,
         raise_on_error=False,

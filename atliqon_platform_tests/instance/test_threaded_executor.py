@@ -14,7 +14,7 @@ from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.system_config.objects import ResolvedRunConfig
 
 from atliqon_platform.definitions import build_definitions
-from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, on_threads
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import platform_instance
 
@@ -23,9 +23,9 @@ WAIT = 60  # seconds a step waits for its sibling before giving up
 
 def run(assets: list, selection: str = "*"):
     job = define_asset_job("threaded", selection=selection)
-    defs = Definitions(assets=assets, jobs=[job], executor=threaded_executor)
+    defs = Definitions(assets=assets, jobs=[job])
     with platform_instance() as instance:
-        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {})
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {}, threads=4)
         materialised = {event.asset_key for event in result.all_events if event.is_step_materialization}
         return result, materialised
 
@@ -97,9 +97,9 @@ def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():
     assert started_steps(result) == {"terminated_while_running"}
 
 
-def test_the_code_location_runs_its_steps_on_as_many_threads_as_its_settings_say(tmp_path):
+def test_a_job_on_threads_runs_as_many_steps_at_once_as_asked(tmp_path):
     settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_STEP_THREADS": "3"})
-    job = build_definitions(settings).resolve_job_def("dimensions_job")
+    job = on_threads(build_definitions(settings).resolve_job_def("dimensions_job"), settings.step_threads)
     assert job.executor_def.name == "threaded_executor"
     config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config  # as a run resolves it
     context = InitExecutorContext(InMemoryJob(job), job.executor_def, config, DagsterInstance.ephemeral())
