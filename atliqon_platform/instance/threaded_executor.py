@@ -52,7 +52,6 @@ from dagster._core.execution.plan.instance_concurrency_context import InstanceCo
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.retries import RetryMode, get_retries_config
 
-DEFAULT_THREADS = 4
 _POLL_SECONDS = 0.5  # how often the plan looks for a termination request while steps run
 _DONE = None  # what a step's thread puts last, after its events
 
@@ -163,7 +162,7 @@ class ThreadedExecutor(Executor):
 @executor(
     name="threaded_executor",
     config_schema={
-        "max_concurrent": Field(int, default_value=DEFAULT_THREADS, description="Steps running at once."),
+        "max_concurrent": Field(int, description="Steps running at once (ATLIQON_STEP_THREADS)."),
         "retries": get_retries_config(),
     },
 )

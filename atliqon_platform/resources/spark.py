@@ -1,6 +1,6 @@
 """The Spark session: local Spark on a laptop, or a remote Spark Connect / Databricks session.
 
-One session serves a whole run (its steps run on threads of one process), and the
+One session serves a whole run (its steps run in its one process), and the
 session is created on first use, so runs that touch no Spark start no JVM. The local session
 has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clusters do.
 """
