@@ -87,6 +87,7 @@ class Settings:
     databricks: DatabricksSettings | None = None
     dashboard_port: int = 8050
     spark_driver_memory: str = "4g"
+    spark_codegen: bool = False  # Spark's generated code: for builds of millions of lines
     spark_jars_folder: Path | None = None  # offline: a folder holding the local engine's jars
     spark_jars_cache: Path = Path("~/.cache/atliqon/jars").expanduser()
     ui_port: int = 3000  # the Dagster UI of `atliqon up`
@@ -361,6 +362,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         databricks=databricks,
         dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
         spark_driver_memory=environ.get("ATLIQON_SPARK_DRIVER_MEMORY", "4g"),
+        spark_codegen=_switch(environ, "ATLIQON_SPARK_CODEGEN", False),
         spark_jars_folder=_folder(environ, "ATLIQON_SPARK_JARS"),
         spark_jars_cache=Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon" / "jars",
         ui_port=_port(environ, "ATLIQON_PORT", 3000),

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from atliqon_platform.lifecycle import HomeLock
+from atliqon_platform.resources.spark import spark_config
 from atliqon_platform.settings import ConfigurationError, Environment, delta_storage_options, load_settings
 
 
@@ -54,6 +55,15 @@ def test_automation_is_on_locally_and_off_elsewhere_unless_asked():
     assert load_settings({**s3, "ATLIQON_AUTOMATION": "on"}).automation_on
     with pytest.raises(ConfigurationError, match="ATLIQON_AUTOMATION='yes' is not valid; use on or off"):
         load_settings({"ATLIQON_AUTOMATION": "yes"})
+
+
+def test_spark_code_generation_is_off_unless_asked_for_a_build_of_millions_of_lines():
+    assert spark_config(load_settings({}))["spark.sql.codegen.wholeStage"] == "false"
+    generated = spark_config(load_settings({"ATLIQON_SPARK_CODEGEN": "on"}))
+    assert generated["spark.sql.codegen.wholeStage"] == "true"
+    assert generated["spark.sql.codegen.factoryMode"] == "FALLBACK"
+    with pytest.raises(ConfigurationError, match="ATLIQON_SPARK_CODEGEN='1' is not valid; use on or off"):
+        load_settings({"ATLIQON_SPARK_CODEGEN": "1"})
 
 
 @pytest.mark.parametrize(

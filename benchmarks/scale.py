@@ -9,6 +9,9 @@ One run by default: at 10 M lines a run (pipeline and raw copy) takes about 7 mi
 `--runs 3 --lines 1000000` (about 7 minutes), or `--runs 3` given 20 minutes.
 
     python -m benchmarks.scale [--lines 10000000] [--days 365] [--runs 1]
+
+At a million lines and more, Spark's generated code pays for its compiling: run it with
+ATLIQON_SPARK_CODEGEN=on, as a user backfilling that much would (README, Configuration).
 """
 
 from __future__ import annotations

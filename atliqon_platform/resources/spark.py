@@ -79,6 +79,19 @@ LOCAL_DELTA = {
 }
 
 
+def code_generation(on: bool) -> dict[str, str]:
+    """Spark's compiling of Java source for each new query stage and expression (Janino, then the
+    JVM's JIT), on for builds of millions of lines only (ATLIQON_SPARK_CODEGEN).
+
+    A build runs some 400 small jobs, each a new plan (most of them Delta's reads of its own log),
+    and at the sizes of a day or of the real dataset the compiling costs more than it saves
+    (BENCHMARKS.md, 2026-12-03)."""
+    return {
+        "spark.sql.codegen.wholeStage": str(on).lower(),
+        "spark.sql.codegen.factoryMode": "FALLBACK" if on else "NO_CODEGEN",
+    }
+
+
 def spark_config(settings: Settings) -> dict[str, Any]:
     """Spark settings for the environment: a remote session when configured, else local.
 
@@ -111,6 +124,7 @@ def spark_config(settings: Settings) -> dict[str, Any]:
         # evaluate the rules' expressions on the driver, one row at a time without code
         # generation: three times slower on silver.orders (BENCHMARKS.md).
         "spark.sql.optimizer.excludedRules": "org.apache.spark.sql.catalyst.optimizer.ConvertToLocalRelation",
+        **code_generation(settings.spark_codegen),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),

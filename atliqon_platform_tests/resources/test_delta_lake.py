@@ -188,3 +188,15 @@ def test_a_range_of_another_column_than_the_tables_partition_column_is_refused(s
     july_1 = PartitionRange("amount", dt.date(2025, 7, 1), dt.date(2025, 7, 1))
     with pytest.raises(ValueError, match="silver.sample is partitioned by day, not amount"):
         lake.overwrite(frame(spark, 1), SAMPLE, replace=july_1)
+
+
+def test_the_local_engine_interprets_its_plans_instead_of_generating_code(lake, spark):
+    """Generated code cost a build more than it saved (resources/spark.py): neither a query stage
+    nor an expression of the local session is compiled, and a Delta round trip still holds."""
+    table = Table("silver", "interpreted", "Rows written and aggregated without generated code.")
+    lake.overwrite(frame(spark, 1, 2, 3), table)
+    totals = lake.read(table).groupBy().agg(F.sum("amount").alias("amount"), F.max("label").alias("label"))
+    assert totals.collect()[0].asDict() == {"amount": Decimal("75.00"), "label": "v3"}
+    plan = totals._jdf.queryExecution().executedPlan().toString()  # as run: adaptive plans settle then
+    assert "isFinalPlan=true" in plan and "WholeStageCodegen" not in plan and "*(" not in plan, plan
+    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
