@@ -59,10 +59,14 @@ class ServiceExited(RuntimeError):
 
 
 def raise_on_stop_signals() -> None:
-    """Turn SIGINT, SIGTERM and SIGHUP into ``Stopped``. One ignored when ``atliqon up`` started
-    (SIGHUP under nohup, SIGINT in a background job) stays without effect, through a handler
+    """Turn SIGINT, SIGTERM and SIGHUP into ``Stopped``. SIGHUP or SIGINT ignored when ``atliqon
+    up`` started (under nohup, in a background job) stays without effect, through a handler
     that does nothing: a signal ignored would be ignored by every process started, too, and
-    Dagster's processes take SIGTERM as they take SIGINT."""
+    Dagster's processes take SIGTERM as they take SIGINT.
+
+    SIGTERM always stops it, as a service manager expects. No shell leaves it ignored, but a
+    parent that ran Dagster in a background job may: Dagster gives SIGTERM the handler of
+    SIGINT, there SIG_IGN, and a child inherits an ignored signal."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise Stopped(signum)
@@ -71,7 +75,8 @@ def raise_on_stop_signals() -> None:
         pass
 
     for signum in STOP_SIGNALS:
-        signal.signal(signum, carry_on if signal.getsignal(signum) is signal.SIG_IGN else stop)
+        ignored = signal.getsignal(signum) is signal.SIG_IGN and signum != signal.SIGTERM
+        signal.signal(signum, carry_on if ignored else stop)
 
 
 def ignore_stop_signals() -> None:

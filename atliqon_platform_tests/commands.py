@@ -34,6 +34,14 @@ def start_atliqon(*args: str, home: Path, log: Path, **env: str) -> subprocess.P
     return start_module("atliqon_platform.cli", *args, home=home, log=log, **env)
 
 
+def as_a_shells_job() -> None:
+    """In the child: SIGINT and SIGTERM at their defaults, as a shell starts a command. The tests
+    may run with them ignored (a background job ignores SIGINT, and Dagster, run in process,
+    gives SIGTERM SIGINT's handler), and a child inherits an ignored signal."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def start_module(module: str, *args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:
     """``python -m module args`` on ``home``, in its own process group, its output in ``log``."""
     with log.open("wb") as output:
@@ -43,6 +51,7 @@ def start_module(module: str, *args: str, home: Path, log: Path, **env: str) -> 
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=as_a_shells_job,
         )
 
 

@@ -30,7 +30,14 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
 from atliqon_platform.spark_connect_server import free_port
-from atliqon_platform_tests.commands import atliqon, environment, start_atliqon, stop, wait_for_http
+from atliqon_platform_tests.commands import (
+    as_a_shells_job,
+    atliqon,
+    environment,
+    start_atliqon,
+    stop,
+    wait_for_http,
+)
 
 # After `atliqon up` has ended, how long a process it started may still be alive.
 FEW_SECONDS = 8
@@ -52,11 +59,11 @@ def seeded_home(home: Path) -> Path:
 
 
 def _as_a_terminals_job() -> None:
-    """In the child: the terminal becomes its controlling terminal, and SIGHUP and SIGINT act as
+    """In the child: the terminal becomes its controlling terminal, and SIGHUP, SIGINT and SIGTERM act as
     a shell in a terminal window leaves them, even when the tests run under ``nohup`` or in a
     background job (which ignore them, and a command started there rightly keeps ignoring them)."""
-    for signum in (signal.SIGHUP, signal.SIGINT):
-        signal.signal(signum, signal.SIG_DFL)
+    as_a_shells_job()
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
@@ -146,6 +153,33 @@ STOPS = {
     "closed terminal": lambda terminal, pid: terminal.close(),
     "SIGKILL": lambda terminal, pid: os.kill(pid, signal.SIGKILL),
 }
+
+
+STARTED_WITH_SIGNALS_IGNORED = """
+import os, signal, sys
+from atliqon_platform.lifecycle import Stopped, raise_on_stop_signals
+for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, signal.SIG_IGN)
+raise_on_stop_signals()
+for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+    try:
+        os.kill(os.getpid(), signum)
+        print(signal.Signals(signum).name, "carried on")
+    except Stopped as stop:
+        print(stop, "stopped")
+"""
+
+
+def test_sigterm_stops_up_even_when_it_started_ignored_and_hup_and_int_stay_ignored():
+    """A background job started by a process that ran Dagster inherits SIGTERM ignored (Dagster
+    gives SIGTERM SIGINT's handler, SIG_IGN in a background job): ``up`` must stop on it all
+    the same, while nohup's SIGHUP and a background job's SIGINT keep being ignored."""
+    result = subprocess.run(
+        [sys.executable, "-c", STARTED_WITH_SIGNALS_IGNORED], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split("\n")[:3] == ["SIGHUP carried on", "SIGINT carried on", "SIGTERM stopped"], (
+        result.stdout + result.stderr
+    )
 
 
 @pytest.mark.parametrize("how", STOPS)

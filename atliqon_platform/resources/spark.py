@@ -85,7 +85,7 @@ def code_generation(on: bool) -> dict[str, str]:
 
     A build runs some 400 small jobs, each a new plan (most of them Delta's reads of its own log),
     and at the sizes of a day or of the real dataset the compiling costs more than it saves
-    (BENCHMARKS.md, 2026-12-03)."""
+    (BENCHMARKS.md, "Spark's code generation off")."""
     return {
         "spark.sql.codegen.wholeStage": str(on).lower(),
         "spark.sql.codegen.factoryMode": "FALLBACK" if on else "NO_CODEGEN",
