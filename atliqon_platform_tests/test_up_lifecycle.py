@@ -59,9 +59,10 @@ def seeded_home(home: Path) -> Path:
 
 
 def _as_a_terminals_job() -> None:
-    """In the child: the terminal becomes its controlling terminal, and SIGHUP, SIGINT and SIGTERM act as
-    a shell in a terminal window leaves them, even when the tests run under ``nohup`` or in a
-    background job (which ignore them, and a command started there rightly keeps ignoring them)."""
+    """In the child: the terminal becomes its controlling terminal, and SIGHUP, SIGINT and SIGTERM
+    act as a shell in a terminal window leaves them, even when the tests run under ``nohup`` or
+    in a background job (which ignore SIGHUP or SIGINT, and a command started there rightly
+    keeps ignoring them)."""
     as_a_shells_job()
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -156,7 +157,7 @@ STOPS = {
 
 
 STARTED_WITH_SIGNALS_IGNORED = """
-import os, signal, sys
+import os, signal
 from atliqon_platform.lifecycle import Stopped, raise_on_stop_signals
 for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, signal.SIG_IGN)
