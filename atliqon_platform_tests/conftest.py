@@ -18,6 +18,7 @@ from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E40
 from atliqon_platform.resources.spark import SparkSessionResource  # noqa: E402
 from atliqon_platform.settings import load_settings  # noqa: E402
 from atliqon_platform.spark_connect_server import free_port  # noqa: E402
+from atliqon_platform_tests.instances import home_settings, platform_instance  # noqa: E402
 
 REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmcg"
 
@@ -97,9 +98,25 @@ def spark_connect_url(tmp_path_factory) -> Iterator[str]:
     from atliqon_platform.spark_connect_server import local_spark_connect_server
 
     home = tmp_path_factory.mktemp("spark-connect")
-    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    settings = home_settings(home)
     with local_spark_connect_server(settings, free_port(), home / "server.log") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def three_real_days(reference_dataset, tmp_path_factory) -> dict:
+    """The real data up to remote_runs.UNTIL backfilled in this process, once per run: its home,
+    the folder of the instance that recorded the build, and every materialisation and check result
+    it recorded. Tests read it, or go on from copies (tiny.copy_home, instances.forked_instance)."""
+    from atliqon_platform.backfill import backfill_everything
+    from atliqon_platform_tests.remote_runs import recorded_results, seeded
+
+    folder = tmp_path_factory.mktemp("three-real-days")
+    settings = seeded(reference_dataset, folder / "home")
+    with platform_instance(folder / "instance") as instance:
+        assert backfill_everything(settings, instance=instance)
+        recorded = recorded_results(instance, settings.home)
+    return {"home": settings.home, "instance": folder / "instance", **recorded}
 
 
 @pytest.fixture(scope="session")

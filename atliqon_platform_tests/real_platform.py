@@ -14,8 +14,7 @@ from deltalake import DeltaTable
 from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
-from atliqon_platform.settings import load_settings
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance
 
 REAL_TABLES = [
     "bronze/orders",
@@ -53,7 +52,7 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
 
     ``home`` ends with the whole real dataset in its lake; tests must only read it.
     """
-    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    settings = home_settings(home)
     landing = LandingZoneResource(uri=settings.landing_uri)
     copy_reference_dataset(dataset, landing, until=dt.date(2025, 11, 30))
     with platform_instance() as instance:

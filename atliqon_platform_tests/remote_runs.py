@@ -10,14 +10,15 @@ from dagster import DagsterEventType, DagsterInstance
 
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
-from atliqon_platform.settings import Settings, load_settings
+from atliqon_platform.settings import Settings
+from atliqon_platform_tests.instances import home_settings
 
 UNTIL = dt.date(2025, 7, 3)  # three days of orders: every asset, every run, in little time
 
 
 def seeded(dataset: Path, home: Path) -> Settings:
     """A home whose landing zone holds the real data up to UNTIL."""
-    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    settings = home_settings(home)
     copy_reference_dataset(dataset, LandingZoneResource(uri=settings.landing_uri), until=UNTIL)
     return settings
 

@@ -19,8 +19,7 @@ from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
-from atliqon_platform.settings import load_settings
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance
 from atliqon_platform_tests.ui import check_statuses, served_ui
 
 LAST_DAY = dt.date(2025, 7, 2)
@@ -44,7 +43,7 @@ def recorded_per_partition(instance: DagsterInstance) -> dict[tuple[str, str, st
 def small_platform(dataset: Path, home: Path) -> Iterator[dict[str, Any]]:
     """The real data up to LAST_DAY backfilled (a range run), the UI serving its instance, and the
     checks as the UI showed them then."""
-    settings = load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
+    settings = home_settings(home)
     landing = LandingZoneResource(uri=settings.landing_uri)
     copy_reference_dataset(dataset, landing, until=LAST_DAY)
     defs = build_definitions(settings)

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
 from atliqon_platform.tables import Table
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance
 from atliqon_platform_tests.real_platform import content
 from atliqon_platform_tests.tiny import (
     DAILY_CHAIN,
@@ -30,7 +30,6 @@ from atliqon_platform_tests.tiny import (
     day,
     deliver_third_day,
     start_daily_chain,
-    tiny_settings,
     when_writing,
 )
 
@@ -49,7 +48,7 @@ def test_a_range_run_and_a_day_run_inside_it_in_two_processes_write_each_table_o
     log = tmp_path / "range.log"
     process = start_daily_chain(home, day(0), day(2), log)
     when_writing(home / "lake" / "bronze" / "orders", set(), process, log)
-    job = build_definitions(tiny_settings(home)).resolve_job_def("daily_orders_job")
+    job = build_definitions(home_settings(home)).resolve_job_def("daily_orders_job")
     with platform_instance() as instance:
         assert job.execute_in_process(partition_key=day(1).isoformat(), instance=instance).success
     assert process.wait(timeout=900) == 0, log.read_text()[-3000:]

@@ -20,22 +20,17 @@ import pyarrow as pa
 from atliqon_platform.backfill import backfill_everything, load_days
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.synthetic import Scale, generate, orders_file
-from atliqon_platform.settings import Settings, load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.commands import start_module
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance
 from atliqon_platform_tests.real_platform import content
 
 TINY = Scale(days=2, customers=6, products=6, lines_per_day=12, parent_customers=2, parent_products=3)
 
 
-def tiny_settings(home: Path) -> Settings:
-    return load_settings({"ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]"})
-
-
 def seed_tiny(home: Path, scale: Scale = TINY) -> LandingZoneResource:
     """The landing zone of ``home`` with the tiny synthetic delivery of ``scale``."""
-    landing = LandingZoneResource(uri=tiny_settings(home).landing_uri)
+    landing = LandingZoneResource(uri=home_settings(home).landing_uri)
     generate(landing.write, scale)
     return landing
 
@@ -73,14 +68,14 @@ def copy_home(home: Path, to: Path, with_lake: bool = True) -> Path:
 
 
 def deliver_third_day(home: Path) -> None:
-    landing = LandingZoneResource(uri=tiny_settings(home).landing_uri)
+    landing = LandingZoneResource(uri=home_settings(home).landing_uri)
     landing.write(order_file_key(day(2)), orders_file(replace(TINY, days=3), 7, day(2)))
 
 
 def load(home: Path, days: list[dt.date]) -> None:
     """What a new day's sensor run and the automation do: the days, their month, the view."""
     with platform_instance() as instance:
-        assert load_days(tiny_settings(home), days, instance=instance)
+        assert load_days(home_settings(home), days, instance=instance)
 
 
 def build_tiny_history(folder: Path) -> TinyHistory:
@@ -88,7 +83,7 @@ def build_tiny_history(folder: Path) -> TinyHistory:
     before = folder / "before"
     seed_tiny(before)
     with platform_instance() as instance:
-        assert backfill_everything(tiny_settings(before), instance=instance)
+        assert backfill_everything(home_settings(before), instance=instance)
     after = copy_home(before, folder / "after")
     deliver_third_day(after)
     load(after, [day(2)])

@@ -30,9 +30,9 @@ from atliqon_platform.backfill import load_days
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import ORDERS, order_file_key
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance
 from atliqon_platform_tests.real_platform import latest_check_results
-from atliqon_platform_tests.tiny import copy_home, day, tiny_settings
+from atliqon_platform_tests.tiny import copy_home, day
 
 HEADER = "order_id,order_placement_date,customer_id,product_id,order_qty"
 
@@ -117,7 +117,7 @@ def child_quantity(home) -> float:
 def delivered(tiny_history, tmp_path_factory):
     """The tiny home, then a day of each kind loaded in one range run, as a backfill of them would."""
     home = copy_home(tiny_history.before, tmp_path_factory.mktemp("bad-input"))
-    settings = tiny_settings(home)
+    settings = home_settings(home)
     landing = LandingZoneResource(uri=settings.landing_uri)
     for offset, (_, make) in DELIVERIES.items():
         landing.write(order_file_key(day(offset)), make(offset))

@@ -27,7 +27,6 @@ from dagster import AssetKey, DagsterInstance, Definitions, evaluate_automation_
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from deltalake import DeltaTable
 
-from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.checks.gold import ONE_ROW_PER_FACT
 from atliqon_platform.checks.results import Offending, rule_results
 from atliqon_platform.checks.rules import view_row_mismatch
@@ -36,8 +35,9 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import order_file_key, parent_increment_key
 from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform_tests.checks.test_checks import checks_of
-from atliqon_platform_tests.instances import platform_instance
-from atliqon_platform_tests.remote_runs import UNTIL, seeded
+from atliqon_platform_tests.instances import forked_instance, home_settings
+from atliqon_platform_tests.remote_runs import UNTIL
+from atliqon_platform_tests.tiny import copy_home
 
 JULY = dt.date(2025, 7, 1)
 LATE_DAY = UNTIL + dt.timedelta(days=1)  # the next real day of July, landing after July was built
@@ -137,15 +137,16 @@ def last_materialising_run(instance: DagsterInstance, key: AssetKey) -> str:
 
 
 @pytest.fixture(scope="module")
-def gold(reference_dataset, tmp_path_factory) -> Iterator[dict]:
-    """Three real days backfilled; then a late fourth day of July, loaded and followed by
-    automation; then July's parent increment, broken and then mended, each loaded and followed."""
-    settings = seeded(reference_dataset, tmp_path_factory.mktemp("gold-blocking"))
+def gold(three_real_days, reference_dataset, tmp_path_factory) -> Iterator[dict]:
+    """Three real days backfilled (a copy of the run's shared build); then a late fourth day of
+    July, loaded and followed by automation; then July's parent increment, broken and then mended,
+    each loaded and followed."""
+    folder = tmp_path_factory.mktemp("gold-blocking")
+    settings = home_settings(copy_home(three_real_days["home"], folder / "home"))
     landing = LandingZoneResource(uri=settings.landing_uri)
     defs = build_definitions(settings)
     phases = {}
-    with platform_instance() as instance:
-        assert backfill_everything(settings, instance=instance)
+    with forked_instance(three_real_days["instance"], folder / "instance") as instance:
         cursor = evaluate_automation_conditions(defs, instance).cursor  # nothing is news after it
         before = july_quantities(settings.home / "lake")
         late = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"

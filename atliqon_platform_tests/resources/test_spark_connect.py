@@ -17,7 +17,7 @@ from deltalake import DeltaTable
 from atliqon_platform.resources.spark import start_spark_session
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform.settings import ConfigurationError
-from atliqon_platform_tests.remote_runs import seeded
+from atliqon_platform_tests.tiny import seed_tiny
 
 
 def atliqon_backfill(home: Path, **environment: str) -> subprocess.CompletedProcess:
@@ -32,12 +32,12 @@ def atliqon_backfill(home: Path, **environment: str) -> subprocess.CompletedProc
 
 
 def test_catalog_names_through_a_spark_connect_server_with_delta(
-    reference_dataset, spark_connect_url, tmp_path, tmp_path_factory
+    spark_connect_url, tmp_path, tmp_path_factory
 ):
     """Tables by name (``<catalog>.<layer>.<name>``, as in Unity Catalog) in the server's catalog:
     written by the server's Delta, nothing under the lake path. A catalog that does not exist:
     pipes/test_entrypoint.py."""
-    seeded(reference_dataset, tmp_path)
+    seed_tiny(tmp_path)
     completed = atliqon_backfill(
         tmp_path, ATLIQON_SPARK_REMOTE=spark_connect_url, ATLIQON_CATALOG="spark_catalog"
     )
