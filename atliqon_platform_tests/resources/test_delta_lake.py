@@ -51,6 +51,24 @@ def test_round_trip_keeps_types_and_is_readable_by_deltalake(spark, any_lake):
     assert str(table.schema.field("amount").type) == "decimal128(12, 2)"
 
 
+def test_new_tables_keep_statistics_of_their_date_column_only_and_every_files_row_count(spark, any_lake):
+    any_lake.overwrite(frame(spark, 1, 2, 3), SAMPLE)
+    any_lake.overwrite(frame(spark, 1, 2), WHOLE)
+    for table, statistics, properties in (
+        (SAMPLE, {"min.day", "max.day", "null_count.day"}, {"delta.dataSkippingStatsColumns": "day"}),
+        (WHOLE, set(), {"delta.dataSkippingNumIndexedCols": "0"}),
+    ):
+        [detail] = any_lake.command(table, "DESCRIBE DETAIL {table}")
+        assert detail["properties"] == properties, table
+        uri = any_lake.uri(table)
+        delta = DeltaTable(uri, storage_options=delta_storage_options(uri) or None)
+        files = delta.get_add_actions(flatten=True)
+        kinds = ("min", "max", "null_count")
+        collected = {name for name in files.column_names if name.split(".")[0] in kinds}
+        assert collected == statistics, table
+        assert sum(files["num_records"].to_pylist()) == any_lake.count(table), table
+
+
 def test_partition_overwrite_replaces_only_its_range(spark, any_lake):
     # One file for the month: replacing two of its days rewrites it, copying days 1 and 4.
     any_lake.overwrite(frame(spark, 1, 2, 3, 4).coalesce(1), SAMPLE)
