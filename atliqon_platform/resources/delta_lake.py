@@ -214,12 +214,12 @@ class DeltaTables:
         frame, exists = self._conformed(data, uri, monthly_by)
         previous = int(self.history(uri, 1)[0]["version"]) if exists else None
         writer = frame.write.format("delta").mode("overwrite")
-        if not exists:
+        if not exists:  # what a new table is created with
             writer = writer.options(**skipping_statistics(monthly_by))
-        if replace is not None and exists:
+            if monthly_by:
+                writer = writer.partitionBy(month_column(monthly_by))
+        elif replace is not None:
             writer = writer.option("replaceWhere", replace.sql(monthly=True))
-        if monthly_by and not exists:
-            writer = writer.partitionBy(month_column(monthly_by))
         if self._by_name:
             self._spark.sql(f"CREATE SCHEMA IF NOT EXISTS {uri.rsplit('.', 1)[0]}")
             writer.saveAsTable(uri)
