@@ -84,11 +84,12 @@ def real_platform(reference_dataset, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def small_platform(reference_dataset, tmp_path_factory) -> Iterator[dict]:
-    """Two real days through the whole graph, the UI serving it, built once per run (small_platform.py)."""
+def small_platform(real_days, tmp_path_factory) -> Iterator[dict]:
+    """A copy of the real days, the UI serving a fork of their instance, for the tests that change
+    them (small_platform.py)."""
     from atliqon_platform_tests.small_platform import small_platform as build
 
-    with build(reference_dataset, tmp_path_factory.mktemp("small")) as platform:
+    with build(real_days, tmp_path_factory.mktemp("small")) as platform:
         yield platform
 
 
@@ -104,14 +105,14 @@ def spark_connect_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def three_real_days(reference_dataset, tmp_path_factory) -> dict:
+def real_days(reference_dataset, tmp_path_factory) -> dict:
     """The real data up to remote_runs.UNTIL backfilled in this process, once per run: its home,
     the folder of the instance that recorded the build, and every materialisation and check result
-    it recorded. Tests read it, or go on from copies (tiny.copy_home, instances.forked_instance)."""
+    it recorded. Tests read it, or go on from a copy (tiny.forked_home)."""
     from atliqon_platform.backfill import backfill_everything
     from atliqon_platform_tests.remote_runs import recorded_results, seeded
 
-    folder = tmp_path_factory.mktemp("three-real-days")
+    folder = tmp_path_factory.mktemp("real-days")
     settings = seeded(reference_dataset, folder / "home")
     with platform_instance(folder / "instance") as instance:
         assert backfill_everything(settings, instance=instance)

@@ -13,7 +13,7 @@ from atliqon_platform.sample_data.reference_dataset import copy_reference_datase
 from atliqon_platform.settings import Settings
 from atliqon_platform_tests.instances import home_settings
 
-UNTIL = dt.date(2025, 7, 3)  # three days of orders: every asset, every run, in little time
+UNTIL = dt.date(2025, 7, 2)  # two days of orders: every asset, every run, in little time
 
 
 def seeded(dataset: Path, home: Path) -> Settings:

@@ -1,13 +1,13 @@
-"""Two real days through the whole graph, in a test instance the Dagster UI serves: built once per
-test run for the tests that look at the UI (checks) and operate the lake (maintenance, restore).
+"""The run's real days (the ``real_days`` build, up to remote_runs.UNTIL) in a copy, and a fork of
+their instance that the Dagster UI serves: for the tests that look at the UI (checks) and operate
+the lake (maintenance, restore).
 
-Each of them adds the days it needs after 2025-07-02, and reads only what it wrote or what the
-build recorded before any of them ran (``after_backfill``).
+Each of them adds the days it needs after UNTIL, and reads only what it wrote or what the build
+recorded before any of them ran (``after_backfill``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,14 +15,10 @@ from typing import Any
 
 from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 
-from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
-from atliqon_platform_tests.instances import home_settings, platform_instance
+from atliqon_platform_tests.tiny import forked_home
 from atliqon_platform_tests.ui import check_statuses, served_ui
-
-LAST_DAY = dt.date(2025, 7, 2)
 
 
 def recorded_per_partition(instance: DagsterInstance) -> dict[tuple[str, str, str], bool]:
@@ -40,19 +36,15 @@ def recorded_per_partition(instance: DagsterInstance) -> dict[tuple[str, str, st
 
 
 @contextmanager
-def small_platform(dataset: Path, home: Path) -> Iterator[dict[str, Any]]:
-    """The real data up to LAST_DAY backfilled (a range run), the UI serving its instance, and the
+def small_platform(real_days: dict[str, Any], folder: Path) -> Iterator[dict[str, Any]]:
+    """The real days in a copy, the UI serving a fork of the instance that built them, and the
     checks as the UI showed them then."""
-    settings = home_settings(home)
-    landing = LandingZoneResource(uri=settings.landing_uri)
-    copy_reference_dataset(dataset, landing, until=LAST_DAY)
-    defs = build_definitions(settings)
-    with platform_instance() as instance, served_ui(instance) as url:
-        assert backfill_everything(settings, instance=instance)
+    with forked_home(real_days, folder) as (settings, instance), served_ui(instance) as url:
+        defs = build_definitions(settings)
         after_backfill = {"statuses": check_statuses(url, defs), "recorded": recorded_per_partition(instance)}
         yield {
-            "home": home,
-            "landing": landing,
+            "home": settings.home,
+            "landing": LandingZoneResource(uri=settings.landing_uri),
             "defs": defs,
             "instance": instance,
             "url": url,

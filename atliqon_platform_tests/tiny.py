@@ -11,18 +11,22 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote
 
 import pyarrow as pa
+from dagster import DagsterInstance
 
 from atliqon_platform.backfill import backfill_everything, load_days
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.synthetic import Scale, generate, orders_file
+from atliqon_platform.settings import Settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.commands import start_module
-from atliqon_platform_tests.instances import home_settings, platform_instance
+from atliqon_platform_tests.instances import forked_instance, home_settings, platform_instance
 from atliqon_platform_tests.real_platform import content
 
 TINY = Scale(days=2, customers=6, products=6, lines_per_day=12, parent_customers=2, parent_products=3)
@@ -65,6 +69,15 @@ def copy_home(home: Path, to: Path, with_lake: bool = True) -> Path:
     if with_lake:
         shutil.copytree(home / "lake", to / "lake")
     return to
+
+
+@contextmanager
+def forked_home(built: dict, to: Path) -> Iterator[tuple[Settings, DagsterInstance]]:
+    """A copy of a shared build's home (``home``), and a fork of the instance that built it
+    (``instance``): a test goes on from the build without changing it for others."""
+    settings = home_settings(copy_home(built["home"], to / "home"))
+    with forked_instance(built["instance"], to / "instance") as instance:
+        yield settings, instance
 
 
 def deliver_third_day(home: Path) -> None:

@@ -35,9 +35,8 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import order_file_key, parent_increment_key
 from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform_tests.checks.test_checks import checks_of
-from atliqon_platform_tests.instances import forked_instance, home_settings
 from atliqon_platform_tests.remote_runs import UNTIL
-from atliqon_platform_tests.tiny import copy_home
+from atliqon_platform_tests.tiny import forked_home
 
 JULY = dt.date(2025, 7, 1)
 LATE_DAY = UNTIL + dt.timedelta(days=1)  # the next real day of July, landing after July was built
@@ -137,16 +136,14 @@ def last_materialising_run(instance: DagsterInstance, key: AssetKey) -> str:
 
 
 @pytest.fixture(scope="module")
-def gold(three_real_days, reference_dataset, tmp_path_factory) -> Iterator[dict]:
-    """Three real days backfilled (a copy of the run's shared build); then a late fourth day of
-    July, loaded and followed by automation; then July's parent increment, broken and then mended,
-    each loaded and followed."""
-    folder = tmp_path_factory.mktemp("gold-blocking")
-    settings = home_settings(copy_home(three_real_days["home"], folder / "home"))
-    landing = LandingZoneResource(uri=settings.landing_uri)
-    defs = build_definitions(settings)
+def gold(real_days, reference_dataset, tmp_path_factory) -> Iterator[dict]:
+    """The real days backfilled (a copy of the run's shared build); then the next day of July,
+    landing late, loaded and followed by automation; then July's parent increment, broken and then
+    mended, each loaded and followed."""
     phases = {}
-    with forked_instance(three_real_days["instance"], folder / "instance") as instance:
+    with forked_home(real_days, tmp_path_factory.mktemp("gold-blocking")) as (settings, instance):
+        landing = LandingZoneResource(uri=settings.landing_uri)
+        defs = build_definitions(settings)
         cursor = evaluate_automation_conditions(defs, instance).cursor  # nothing is news after it
         before = july_quantities(settings.home / "lake")
         late = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"

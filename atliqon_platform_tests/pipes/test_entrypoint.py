@@ -19,7 +19,7 @@ from atliqon_platform_tests.remote_runs import UNTIL, recorded_results, seeded
 
 @pytest.fixture(scope="module")
 def pipes_run(reference_dataset, spark_connect_url, tmp_path_factory) -> dict:
-    """The days of ``three_real_days`` (built in this process) as four Pipes launches of the entry
+    """The days of ``real_days`` (built in this process) as four Pipes launches of the entry
     point, each on the Spark Connect server."""
     settings = seeded(reference_dataset, tmp_path_factory.mktemp("pipes"))
     with pytest.MonkeyPatch.context() as environment, platform_instance() as instance:
@@ -32,17 +32,17 @@ def pipes_run(reference_dataset, spark_connect_url, tmp_path_factory) -> dict:
         return {"home": settings.home, **recorded_results(instance, settings.home)}
 
 
-def test_medallion_through_spark_connect_equals_the_local_engine(three_real_days, pipes_run):
+def test_medallion_through_spark_connect_equals_the_local_engine(real_days, pipes_run):
     for table in REAL_TABLES:
-        remote, local = content(pipes_run["home"], table), content(three_real_days["home"], table)
+        remote, local = content(pipes_run["home"], table), content(real_days["home"], table)
         assert remote.num_rows > 0 or table.endswith("_rejected"), table
         assert remote.equals(local), table
 
 
-def test_pipes_reports_the_same_materialisations_and_metadata(three_real_days, pipes_run):
-    local, remote = three_real_days["materialisations"], pipes_run["materialisations"]
+def test_pipes_reports_the_same_materialisations_and_metadata(real_days, pipes_run):
+    local, remote = real_days["materialisations"], pipes_run["materialisations"]
     assert sorted(remote) == sorted(local)
-    assert ("bronze/orders", "2025-07-03") in remote and len(local) > 25
+    assert ("bronze/orders", UNTIL.isoformat()) in remote and len(local) > 25
     for key, metadata in local.items():
         assert remote[key]["dagster/row_count"] == metadata["dagster/row_count"], key
         # A preview is the first rows as each engine happened to write them, a history has the times
@@ -54,8 +54,8 @@ def test_pipes_reports_the_same_materialisations_and_metadata(three_real_days, p
             assert remote[key][name].splitlines()[0] == metadata[name].splitlines()[0], (key, name)
 
 
-def test_pipes_reports_the_same_check_results(three_real_days, pipes_run):
-    assert pipes_run["checks"] == three_real_days["checks"]
+def test_pipes_reports_the_same_check_results(real_days, pipes_run):
+    assert pipes_run["checks"] == real_days["checks"]
 
 
 def test_a_failing_launch_tells_the_launching_run_what_to_set(spark_connect_url, tmp_path, monkeypatch):
