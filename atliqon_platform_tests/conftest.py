@@ -18,7 +18,7 @@ from atliqon_platform.resources.delta_lake import DeltaLakeResource  # noqa: E40
 from atliqon_platform.resources.spark import SparkSessionResource  # noqa: E402
 from atliqon_platform.settings import load_settings  # noqa: E402
 from atliqon_platform.spark_connect_server import free_port  # noqa: E402
-from atliqon_platform_tests.instances import home_settings, platform_instance  # noqa: E402
+from atliqon_platform_tests.instances import home_settings  # noqa: E402
 
 REFERENCE_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmcg"
 
@@ -106,18 +106,19 @@ def spark_connect_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def real_days(reference_dataset, tmp_path_factory) -> dict:
-    """The real data up to remote_runs.UNTIL backfilled in this process, once per run: its home,
-    the folder of the instance that recorded the build, and every materialisation and check result
-    it recorded. Tests read it, or go on from a copy (tiny.forked_home)."""
-    from atliqon_platform.backfill import backfill_everything
-    from atliqon_platform_tests.remote_runs import recorded_results, seeded
+    """The real data up to remote_runs.UNTIL backfilled as a user does it, once per run: ``atliqon
+    backfill`` in its own process, traced for the programs it starts. Its home, its instance's
+    folder, what the trace showed, and every materialisation and check result the instance
+    recorded. Nothing changes it: tests read it, or go on from a copy (tiny.forked_home)."""
+    from dagster import DagsterInstance
 
-    folder = tmp_path_factory.mktemp("real-days")
-    settings = seeded(reference_dataset, folder / "home")
-    with platform_instance(folder / "instance") as instance:
-        assert backfill_everything(settings, instance=instance)
+    from atliqon_platform_tests.remote_runs import headless_backfill, recorded_results, seeded
+
+    settings = seeded(reference_dataset, tmp_path_factory.mktemp("real-days"))
+    backfill = headless_backfill(settings.home)
+    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         recorded = recorded_results(instance, settings.home)
-    return {"home": settings.home, "instance": folder / "instance", **recorded}
+    return {"home": settings.home, "instance": settings.dagster_home, "backfill": backfill, **recorded}
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
-"""Helpers for tests that run the platform in other processes: seeded homes, recorded results."""
+"""Helpers for tests that run the platform in other processes: seeded homes, a traced headless
+backfill, recorded results."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from dagster import DagsterEventType, DagsterInstance
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 from atliqon_platform.settings import Settings
+from atliqon_platform_tests.commands import atliqon
 from atliqon_platform_tests.instances import home_settings
 
 UNTIL = dt.date(2025, 7, 2)  # two days of orders: every asset, every run, in little time
@@ -21,6 +25,32 @@ def seeded(dataset: Path, home: Path) -> Settings:
     settings = home_settings(home)
     copy_reference_dataset(dataset, LandingZoneResource(uri=settings.landing_uri), until=UNTIL)
     return settings
+
+
+def programs_started(trace: Path) -> set[str]:
+    """The programs an ``strace -e trace=execve`` log shows started (their file names)."""
+    started = re.findall(r'execve\("([^"]+)"', trace.read_text())
+    return {Path(program).name for program in started}
+
+
+def headless_backfill(home: Path) -> dict:
+    """``atliqon backfill`` as a user runs it, traced for the programs it starts; what it left."""
+    strace = shutil.which("strace")
+    assert strace, "strace is missing: install Debian's strace (apt-get install strace; .ci/run does)"
+    trace = home / "backfill.strace"
+    result = atliqon(
+        "backfill",
+        home=home,
+        under=[strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=execve", "-o", str(trace)],
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    log = home / "lake" / "gold" / "vw_fact_orders_enriched" / "_delta_log"
+    return {
+        "programs": programs_started(trace),
+        "runs": len(list((home / "dagster" / "storage").iterdir())),
+        "view_commits": {path.stem for path in log.glob("[0-9]*.json")},
+        "view_checksums": {path.stem for path in log.glob("[0-9]*.crc")},
+    }
 
 
 def _comparable(value: Any, home: Path) -> Any:

@@ -1,16 +1,14 @@
-"""``atliqon seed``, ``atliqon backfill`` and ``atliqon up`` as a user runs them: the history
-backfilled headlessly (starting no process per file), then the daemon picks up a file dropped into
+"""``atliqon backfill`` and ``atliqon up`` as a user runs them: the history backfilled headlessly
+(the run's real days, starting no process per file), then the daemon picks up a file dropped into
 the landing folder and gold follows with no click; the webserver's GraphQL API shows every asset's
 checks."""
 
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import time
 import urllib.request
-from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -22,9 +20,10 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform.spark_connect_server import free_port, listening
-from atliqon_platform_tests.commands import atliqon, start_atliqon, stop, wait_for_http
+from atliqon_platform_tests.commands import start_atliqon, stop, wait_for_http
 from atliqon_platform_tests.expected_graph import CHECK_KEYS, CHECKS
 from atliqon_platform_tests.real_platform import latest_check_results
+from atliqon_platform_tests.tiny import copy_home
 from benchmarks.landing import timeline
 
 NEW_DAY = "2025-07-03"
@@ -35,39 +34,13 @@ CHECKS_QUERY = """{ assetNodes { assetKey { path } assetChecksOrError { __typena
   checks { name executionForLatestMaterialization { status evaluation { success description } } } } } } }"""
 
 
-def programs_started(trace: Path) -> set[str]:
-    """The programs an ``strace -e trace=execve`` log shows started (their file names)."""
-    started = re.findall(r'execve\("([^"]+)"', trace.read_text())
-    return {Path(program).name for program in started}
-
-
-def headless_backfill(home: Path) -> dict:
-    """``atliqon backfill`` as a user runs it, traced for the programs it starts; what it left."""
-    strace = shutil.which("strace")
-    assert strace, "strace is missing: install Debian's strace (apt-get install strace; .ci/run does)"
-    trace = home / "backfill.strace"
-    result = atliqon(
-        "backfill",
-        home=home,
-        under=[strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=execve", "-o", str(trace)],
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    log = home / "lake" / "gold" / "vw_fact_orders_enriched" / "_delta_log"
-    return {
-        "programs": programs_started(trace),
-        "runs": len(list((home / "dagster" / "storage").iterdir())),
-        "view_commits": {path.stem for path in log.glob("[0-9]*.json")},
-        "view_checksums": {path.stem for path in log.glob("[0-9]*.crc")},
-    }
-
-
 @pytest.fixture(scope="module")
-def platform(reference_dataset, tmp_path_factory):
-    """History loaded headlessly, then `atliqon up` serving that home (sensors on by default)."""
-    home = tmp_path_factory.mktemp("up")
-    result = atliqon("seed", "--from", str(reference_dataset), "--until", "2025-07-02", home=home)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    backfill = headless_backfill(home)
+def platform(real_days, tmp_path_factory):
+    """A copy of the run's real days, backfilled headlessly (conftest.real_days), with the runs and
+    results of their instance; then `atliqon up` serving that home (sensors on by default)."""
+    home = copy_home(real_days["home"], tmp_path_factory.mktemp("up"))
+    # The original's dagster.yaml names its own folders: `atliqon up` writes this home's.
+    shutil.copytree(real_days["instance"], home / "dagster", ignore=shutil.ignore_patterns("dagster.yaml"))
     port, log, up_started = free_port(), home / "up.log", time.time()
     process = start_atliqon(
         "up", "--port", str(port), home=home, log=log, ATLIQON_SENSOR_INTERVAL_SECONDS="2"
@@ -81,7 +54,6 @@ def platform(reference_dataset, tmp_path_factory):
             "process": process,
             "log": log,
             "up_started": up_started,
-            "backfill": backfill,
         }
     finally:
         stop(process)
@@ -104,8 +76,8 @@ def july(home):
     }
 
 
-def test_the_headless_backfill_records_its_runs_and_starts_no_process_per_file(platform):
-    backfill = platform["backfill"]
+def test_the_headless_backfill_records_its_runs_and_starts_no_process_per_file(real_days):
+    backfill = real_days["backfill"]
     assert backfill["runs"] == 4  # one run per partitioning, recorded in the instance the UI reads
     # Without libhadoop, Hadoop's own local filesystem starts chmod for every file it creates and
     # readlink and stat around commits; the local engine's filesystem and log store start none.
