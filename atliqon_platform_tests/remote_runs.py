@@ -33,6 +33,10 @@ def programs_started(trace: Path) -> set[str]:
     return {Path(program).name for program in started}
 
 
+# An execve of PySpark's worker daemon, which the engine starts to run Python code on rows.
+PYTHON_WORKER_START = re.compile(r'execve\("[^"]+", \[[^]]*"pyspark\.daemon"')
+
+
 def headless_backfill(home: Path) -> dict:
     """``atliqon backfill`` as a user runs it, traced for the programs it starts; what it left."""
     strace = shutil.which("strace")
@@ -47,6 +51,7 @@ def headless_backfill(home: Path) -> dict:
     log = home / "lake" / "gold" / "vw_fact_orders_enriched" / "_delta_log"
     return {
         "programs": programs_started(trace),
+        "python_worker_starts": len(PYTHON_WORKER_START.findall(trace.read_text())),
         "runs": len(list((home / "dagster" / "storage").iterdir())),
         "view_commits": {path.stem for path in log.glob("[0-9]*.json")},
         "view_checksums": {path.stem for path in log.glob("[0-9]*.crc")},

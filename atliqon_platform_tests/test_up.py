@@ -84,6 +84,9 @@ def test_the_headless_backfill_records_its_runs_and_starts_no_process_per_file(r
     programs = backfill["programs"]
     assert "java" in programs, programs  # the trace followed the command down to Spark's JVM
     assert programs & {"chmod", "readlink", "stat"} == set(), programs
+    # The rows stay in the JVM: no Python worker starts (one would run whichever python3 is first
+    # on PATH, not necessarily this environment's).
+    assert backfill["python_worker_starts"] == 0
     # Each commit has its checksum file, which spares the next process a rebuild of the table's state.
     assert backfill["view_commits"] and backfill["view_commits"] == backfill["view_checksums"]
 

@@ -48,7 +48,10 @@ def dim_customers(parent: DataFrame, sb_dim_customers: DataFrame) -> DataFrame:
     """Parent customers, child customers, and the unknown customer 999999 as a real member."""
     child = sb_dim_customers.select(F.col("customer_id").alias("customer_code"), *CUSTOMER_COLUMNS[1:])
     known = parent.select(*CUSTOMER_COLUMNS).unionByName(child)
-    unknown = known.sparkSession.createDataFrame([UNKNOWN_CUSTOMER]).select(*CUSTOMER_COLUMNS)
+    # Literals, not createDataFrame of Python rows: those would start a Python worker in the engine.
+    unknown = known.sparkSession.range(1).select(
+        *(F.lit(UNKNOWN_CUSTOMER[c]).alias(c) for c in CUSTOMER_COLUMNS)
+    )
     return known.unionByName(unknown.join(known, "customer_code", "left_anti"))
 
 
