@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 
 from atliqon_platform.lifecycle import stop_group
@@ -18,10 +17,10 @@ def environment(home: Path, **env: str) -> dict[str, str]:
     return {**os.environ, "ATLIQON_HOME": str(home), "ATLIQON_SPARK_MASTER": "local[2]", **env}
 
 
-def atliqon(*args: str, home: Path, under: Sequence[str] = (), **env: str) -> subprocess.CompletedProcess:
-    """``atliqon args`` to its end; ``under`` a command that runs it (strace ...)."""
+def atliqon(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    """``atliqon args`` to its end."""
     return subprocess.run(
-        [*under, sys.executable, "-m", "atliqon_platform.cli", *args],
+        [sys.executable, "-m", "atliqon_platform.cli", *args],
         env=environment(home, **env),
         capture_output=True,
         text=True,
