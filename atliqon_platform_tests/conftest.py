@@ -107,8 +107,8 @@ def spark_connect_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def real_days(reference_dataset, tmp_path_factory) -> dict:
     """The real data up to remote_runs.UNTIL backfilled as a user does it, once per run: ``atliqon
-    backfill`` in its own process, traced for the programs it starts. Its home, its instance's
-    folder, what the trace showed, and every materialisation and check result the instance
+    backfill`` in its own process, the programs it starts watched. Its home, its instance's
+    folder, the programs it started, and every materialisation and check result the instance
     recorded. Nothing changes it: tests read it, or go on from a copy (tiny.forked_home)."""
     from dagster import DagsterInstance
 
