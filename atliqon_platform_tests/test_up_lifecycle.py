@@ -38,6 +38,7 @@ from atliqon_platform_tests.commands import (
     stop,
     wait_for_http,
 )
+from atliqon_platform_tests.tiny import copy_home
 
 # After `atliqon up` has ended, how long a process it started may still be alive.
 FEW_SECONDS = 8
@@ -51,8 +52,11 @@ run_queue:
 """
 
 
-def seeded_home(home: Path) -> Path:
-    """A home with two small days of demo data, so that a run starts at once and ends soon."""
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    """A home with two small days of demo data, so that a run starts at once and ends soon:
+    seeded once with the user's command, each test starting ``up`` on a copy of it."""
+    home = tmp_path_factory.mktemp("seeded")
     result = atliqon("seed", "--demo", "--days", "2", "--lines-per-day", "20", home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     return home
@@ -184,8 +188,8 @@ def test_sigterm_stops_up_even_when_it_started_ignored_and_hup_and_int_stay_igno
 
 
 @pytest.mark.parametrize("how", STOPS)
-def test_no_process_started_by_up_outlives_it(tmp_path, how):
-    home = seeded_home(tmp_path / "home")
+def test_no_process_started_by_up_outlives_it(seeded, tmp_path, how):
+    home = copy_home(seeded, tmp_path / "home", with_lake=False)
     terminal = Terminal(tmp_path / "up.log")
     process = terminal.run("up", "--port", str(free_port()), home=home, ATLIQON_SENSOR_INTERVAL_SECONDS="2")
     tree: list[psutil.Process] = []
@@ -213,9 +217,9 @@ def test_no_process_started_by_up_outlives_it(tmp_path, how):
 
 
 @pytest.fixture(scope="module")
-def running_up(tmp_path_factory) -> Iterator[dict]:
+def running_up(seeded, tmp_path_factory) -> Iterator[dict]:
     """`atliqon up` on a home that an older version prepared (automation off: no run needed)."""
-    home = seeded_home(tmp_path_factory.mktemp("lifecycle"))
+    home = copy_home(seeded, tmp_path_factory.mktemp("lifecycle"), with_lake=False)
     (home / "dagster").mkdir()
     (home / "dagster" / "dagster.yaml").write_text(OLD_DAGSTER_YAML)
     port, log = free_port(), home / "up.log"
