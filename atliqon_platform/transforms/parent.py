@@ -26,9 +26,8 @@ def _typed(
     later_rules: tuple[tuple[Column, str], ...] = (),
 ) -> tuple[DataFrame, DataFrame]:
     """Cast each column (as ``_name``); a missing or uncastable required value rejects the row."""
-    marked = bronze
-    for name, expression in columns.items():
-        marked = marked.withColumn(f"_{name}", expression)
+    # One projection, not a withColumn each: every withColumn is analysed anew by Spark.
+    marked = bronze.withColumns({f"_{name}": expression for name, expression in columns.items()})
     rules = [parse_error_reason()]
     for name in required:
         invalid = F.concat(F.lit(f"invalid {name}: "), F.coalesce(name, F.lit("")))
