@@ -9,7 +9,7 @@ from dagster import AssetCheckSeverity
 from deltalake import DeltaTable
 
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
-from atliqon_platform.tables import table_named
+from atliqon_platform.tables import SILVER_TABLES, rejected, table_named
 from atliqon_platform_tests.expected_graph import ASSETS, CHECK_KEYS, REAL_DATA_WARNINGS
 from atliqon_platform_tests.real_platform import REAL_TABLES, ordered, read_delta
 
@@ -124,6 +124,21 @@ def test_december_is_added_to_the_daily_and_monthly_facts(real_platform):
         )
     )
     assert december_parent.num_rows == 4_485
+
+
+def test_each_silver_write_accounts_for_every_row_read_with_the_reasons_of_its_quarantine(real_platform):
+    """The last backfill wrote every silver table whole (all days in one range), so its accounting
+    must match the quarantine as written, reason by reason."""
+    home, metadata = real_platform["home"], real_platform["metadata"]
+    for table in SILVER_TABLES:
+        quarantine = read_delta(home, f"silver/{rejected(table).name}")
+        kind = pc.struct_field(pc.extract_regex(quarantine["reject_reason"], r"^(?P<kind>[^:]+)"), "kind")
+        kinds = pc.value_counts(kind)
+        written = {item["values"]: item["counts"] for item in kinds.to_pylist()}
+        rows = metadata[f"silver/{table.name}"]
+        assert rows["rejected_by_reason"].value == written, table
+        assert rows["rows_rejected"].value == quarantine.num_rows, table
+        assert rows["rows_read"].value == rows["rows_kept"].value + quarantine.num_rows, table
 
 
 def test_no_table_has_duplicate_rows(real_platform):

@@ -5,6 +5,8 @@ commits on different tables overlap well on one Spark session (12 commits: 23.0 
 13.7 s on 2 threads, 9.0 s on 4; BENCHMARKS.md). Dagster's in-process executor runs one step
 at a time, and its multiprocess executor starts a process (and a JVM) per step. This one runs
 every step whose inputs are ready, up to ``max_concurrent`` at once, in the same process.
+When more steps are ready than there are threads, the one heading the longest chain of steps
+still to run starts first (``critical_path_first``).
 
 Events are created (and written to the instance) by the step's own thread, as in Dagster's
 executors; this thread hands them to the plan in the order they arrive. A terminated run stops
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import os
 import queue
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
@@ -50,7 +53,9 @@ from dagster._core.execution.execute_in_process import core_execute_in_process
 from dagster._core.execution.plan.execute_plan import _trigger_hook, dagster_event_sequence_for_step
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.plan.step import ExecutionStep
 from dagster._core.execution.retries import RetryMode, get_retries_config
+from dagster._core.storage.tags import PRIORITY_TAG
 
 _POLL_SECONDS = 0.5  # how often the plan looks for a termination request while steps run
 _DONE = None  # what a step's thread puts last, after its events
@@ -62,6 +67,29 @@ def _run_step(step_context: StepExecutionContext, events: queue.Queue) -> None:
             events.put((step_context.step.key, event))
     finally:
         events.put((step_context.step.key, _DONE))
+
+
+def critical_path_first(execution_plan: ExecutionPlan) -> Callable[[ExecutionStep], float]:
+    """The order in which ready steps start: by their ``dagster/priority`` tag as in Dagster's own
+    executors, then the step with the longest chain of steps waiting on it first.
+
+    Why: in the order of the plan, the dimensions job started silver.products after the parent
+    company's four silver tables, and everything after it waits on it (its checks, gross prices,
+    their checks, the gold price dims): the chain ran last, at the end of the run
+    (BENCHMARKS.md)."""
+    waiting_on: dict[str, set[str]] = defaultdict(set)
+    for key, upstream in execution_plan.get_executable_step_deps().items():
+        for dependency in upstream:
+            waiting_on[dependency].add(key)
+    chain: dict[str, int] = {}
+    for step in reversed(execution_plan.get_steps_to_execute_in_topo_order()):
+        chain[step.key] = 1 + max((chain[key] for key in waiting_on[step.key] if key in chain), default=0)
+    longest = max(chain.values(), default=0) + 1
+
+    def sort_key(step: ExecutionStep) -> float:
+        return -(int(step.tags.get(PRIORITY_TAG, 0)) * longest + chain.get(step.key, 0))
+
+    return sort_key
 
 
 def _threaded_plan(
@@ -76,6 +104,7 @@ def _threaded_plan(
         active = stack.enter_context(
             execution_plan.start(
                 retry_mode=job_context.retry_mode,
+                sort_key_fn=critical_path_first(execution_plan),
                 max_concurrent=threads,
                 instance_concurrency_context=concurrency,
                 step_dependency_config=job_context.step_dependency_config,

@@ -21,11 +21,11 @@ from atliqon_platform_tests.instances import platform_instance
 WAIT = 60  # seconds a step waits for its sibling before giving up
 
 
-def run(assets: list, selection: str = "*"):
+def run(assets: list, selection: str = "*", threads: int = 4):
     job = define_asset_job("threaded", selection=selection)
     defs = Definitions(assets=assets, jobs=[job])
     with platform_instance() as instance:
-        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {}, threads=4)
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {}, threads)
         materialised = {event.asset_key for event in result.all_events if event.is_step_materialization}
         return result, materialised
 
@@ -57,6 +57,30 @@ def test_independent_steps_run_at_once_in_the_runs_process_and_their_child_after
     assert {pid for pid, _ in seen.values()} == {os.getpid()}
     assert seen["left"][1] != seen["right"][1]  # two threads
     assert seen["child"][1] == "left,right"  # started once both had ended
+
+
+def start_order(result) -> list[str]:
+    return [event.step_key for event in result.all_events if event.event_type_value == "STEP_START"]
+
+
+def test_with_more_ready_steps_than_threads_the_head_of_the_longest_chain_starts_first():
+    def chain_of(names: list[str], first_tags: dict[str, str] | None = None) -> list:
+        assets, upstream = [], []
+        for index, name in enumerate(names):
+            tags = first_tags if index == 0 and first_tags else None
+            assets.append(asset(name=name, deps=upstream, op_tags=tags)(lambda: None))
+            upstream = [name]
+        return assets
+
+    # In the plan's own order "alone" comes first: it sorts before "chain_1" and is defined first.
+    result, _ = run([*chain_of(["alone"]), *chain_of(["chain_1", "chain_2", "chain_3"])], threads=1)
+    assert result.success
+    order = start_order(result)
+    assert order[:2] == ["chain_1", "chain_2"], order
+    # A step's dagster/priority tag still comes before the chain's length, as in Dagster's executors.
+    urgent = chain_of(["alone"], {"dagster/priority": "1"})
+    result, _ = run([*urgent, *chain_of(["chain_1", "chain_2", "chain_3"])], threads=1)
+    assert start_order(result)[0] == "alone"
 
 
 def test_a_failed_step_fails_the_run_and_skips_only_what_is_downstream():
