@@ -90,6 +90,8 @@ class Settings:
     spark_codegen: bool = False  # Spark's generated code: for builds of millions of lines
     spark_jars_folder: Path | None = None  # offline: a folder holding the local engine's jars
     spark_jars_cache: Path = Path("~/.cache/atliqon/jars").expanduser()
+    # the local JVM's class archives (resources/class_archive.py); None: no archive
+    spark_class_archives: Path | None = None
     ui_port: int = 3000  # the Dagster UI of `atliqon up`
     step_threads: int = 4  # steps of a run executing at once, on threads of its process
 
@@ -183,6 +185,11 @@ def _number(environ: Mapping[str, str], name: str, default: str, low: float, hig
     if not low <= value <= high:  # also false for nan
         raise ConfigurationError(f"{name}={raw!r} must be a number from {low:g} to {high:g}")
     return value
+
+
+def _cache(environ: Mapping[str, str]) -> Path:
+    """The user's cache folder for the platform, shared by every home."""
+    return Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon"
 
 
 def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -364,7 +371,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         spark_driver_memory=environ.get("ATLIQON_SPARK_DRIVER_MEMORY", "4g"),
         spark_codegen=_switch(environ, "ATLIQON_SPARK_CODEGEN", False),
         spark_jars_folder=_folder(environ, "ATLIQON_SPARK_JARS"),
-        spark_jars_cache=Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon" / "jars",
+        spark_jars_cache=_cache(environ) / "jars",
+        spark_class_archives=_cache(environ) / "classes"
+        if _switch(environ, "ATLIQON_SPARK_CLASS_ARCHIVE", True)
+        else None,
         ui_port=_port(environ, "ATLIQON_PORT", 3000),
         step_threads=int(_number(environ, "ATLIQON_STEP_THREADS", "4", 1, 64)),
     )

@@ -61,7 +61,9 @@ def server_launch(settings: Settings, port: int) -> tuple[list[str], dict[str, s
     if settings.spark_remote:
         raise ConfigurationError("a local Spark Connect server runs local Spark: unset ATLIQON_SPARK_REMOTE")
     spark_home = Path(pyspark.__file__).parent
-    java_home, config = local_launch(spark_config(settings), SparkJars.for_settings(settings))
+    java_home, config, _ = local_launch(
+        spark_config(settings), SparkJars.for_settings(settings), settings.spark_class_archives
+    )
     environment = {
         **os.environ,
         "JAVA_HOME": str(java_home),

@@ -66,6 +66,13 @@ def test_spark_code_generation_is_off_unless_asked_for_a_build_of_millions_of_li
         load_settings({"ATLIQON_SPARK_CODEGEN": "1"})
 
 
+def test_the_jvms_class_archives_live_in_the_users_cache_beside_the_jars_unless_switched_off(tmp_path):
+    settings = load_settings({"XDG_CACHE_HOME": str(tmp_path)})
+    assert settings.spark_class_archives == tmp_path / "atliqon" / "classes"
+    assert settings.spark_jars_cache == tmp_path / "atliqon" / "jars"
+    assert load_settings({"ATLIQON_SPARK_CLASS_ARCHIVE": "off"}).spark_class_archives is None
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -12,11 +12,12 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import SparkSession
 
+from atliqon_platform.resources.class_archive import ClassArchive
 from atliqon_platform.resources.session_checks import require_reachable_url
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
@@ -132,13 +133,28 @@ def spark_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def local_launch(config: dict[str, Any], jars: SparkJars) -> tuple[Path, dict[str, Any]]:
-    """The JDK and the full settings of a local Spark JVM: Delta's jars on its class path."""
+class LocalLaunch(NamedTuple):
+    java_home: Path
+    config: dict[str, Any]
+    class_archive: ClassArchive | None
+
+
+def local_launch(config: dict[str, Any], jars: SparkJars, class_archives: Path | None) -> LocalLaunch:
+    """The JDK and the full settings of a local Spark JVM: Delta's jars on its class path, and
+    the archive of its classes when ``class_archives`` names their folder."""
     java_home = resolve_java_home()
-    return java_home, {**config, "spark.driver.extraClassPath": jars.classpath(java_home)}
+    classpath = jars.classpath(java_home)
+    config = {**config, "spark.driver.extraClassPath": classpath}
+    archive = ClassArchive.for_launch(class_archives, java_home, classpath) if class_archives else None
+    if archive is not None:
+        options = config.get("spark.driver.extraJavaOptions", "")
+        config["spark.driver.extraJavaOptions"] = f"{options} {archive.java_options()}".strip()
+    return LocalLaunch(java_home, config, archive)
 
 
-def start_spark_session(config: dict[str, Any], jars: SparkJars | None = None) -> SparkSession:
+def start_spark_session(
+    config: dict[str, Any], jars: SparkJars | None = None, class_archives: Path | None = None
+) -> SparkSession:
     """getOrCreate with Java and the jars resolved first, so a machine without Java still runs.
 
     A remote server is checked for first: the Spark Connect client would retry for minutes.
@@ -149,7 +165,7 @@ def start_spark_session(config: dict[str, Any], jars: SparkJars | None = None) -
     if local:
         if jars is None:
             raise ConfigurationError("a local Spark session needs its jars (SparkJars.for_settings)")
-        java_home, config = local_launch(config, jars)
+        java_home, config, archive = local_launch(config, jars, class_archives)
         os.environ["JAVA_HOME"] = str(java_home)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
@@ -158,6 +174,8 @@ def start_spark_session(config: dict[str, Any], jars: SparkJars | None = None) -
     session = builder.getOrCreate()
     if local:
         session.sparkContext.setLogLevel("ERROR")
+        if archive is not None:
+            archive.write_at_exit(session.sparkContext._jvm)
     return session
 
 
@@ -166,6 +184,7 @@ class SparkSessionResource(LazyPySparkResource):
 
     jars_folder: str | None = None
     jars_cache: str | None = None
+    class_archives: str | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> SparkSessionResource:
@@ -173,6 +192,7 @@ class SparkSessionResource(LazyPySparkResource):
             spark_config=spark_config(settings),
             jars_folder=str(settings.spark_jars_folder) if settings.spark_jars_folder else None,
             jars_cache=str(settings.spark_jars_cache),
+            class_archives=str(settings.spark_class_archives) if settings.spark_class_archives else None,
         )
 
     @property
@@ -189,4 +209,5 @@ class SparkSessionResource(LazyPySparkResource):
 
     def _init_session(self) -> None:
         if not self._spark_session:
-            self._spark_session = start_spark_session(self.spark_config, self.jars)
+            archives = Path(self.class_archives) if self.class_archives else None
+            self._spark_session = start_spark_session(self.spark_config, self.jars, archives)
