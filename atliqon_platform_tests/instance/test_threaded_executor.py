@@ -30,8 +30,12 @@ def run(assets: list, selection: str = "*", threads: int = 4):
         return result, materialised
 
 
+def start_order(result) -> list[str]:
+    return [event.step_key for event in result.all_events if event.event_type_value == "STEP_START"]
+
+
 def started_steps(result) -> set[str]:
-    return {event.step_key for event in result.all_events if event.event_type_value == "STEP_START"}
+    return set(start_order(result))
 
 
 def test_independent_steps_run_at_once_in_the_runs_process_and_their_child_after_both():
@@ -57,10 +61,6 @@ def test_independent_steps_run_at_once_in_the_runs_process_and_their_child_after
     assert {pid for pid, _ in seen.values()} == {os.getpid()}
     assert seen["left"][1] != seen["right"][1]  # two threads
     assert seen["child"][1] == "left,right"  # started once both had ended
-
-
-def start_order(result) -> list[str]:
-    return [event.step_key for event in result.all_events if event.event_type_value == "STEP_START"]
 
 
 def test_with_more_ready_steps_than_threads_the_head_of_the_longest_chain_starts_first():
