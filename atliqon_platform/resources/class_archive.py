@@ -5,14 +5,17 @@ on 2 cores (BENCHMARKS.md, "The JVM's CPU in a tiny build").
 One archive per JDK build and class path, in the cache beside the jars, shared by every home.
 A local session that finds none records what it loads, and when its process ends the archive
 is written from the running JVM (``jcmd <pid> VM.cds dynamic_dump``), under a temporary name
-then renamed, so a half-written archive is never used. A JVM given an archive that does not
-match it ignores it. Without ``jcmd`` (a runtime without the JDK's tools) there is no archive.
+then renamed, so a half-written archive is never used. A file at the archive's name that is not
+one (damaged by something else) is written anew, as a missing one is; a JVM given an archive
+that does not match it ignores it. Without ``jcmd`` (a runtime without the JDK's tools) there is
+no archive.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,8 @@ if TYPE_CHECKING:  # Py4J comes with a local JVM; a Spark Connect client has non
 QUIET = "-Xlog:cds*=off"
 DUMP_SECONDS = 60  # a dump takes 2 to 5 s here; a process must not hang at its end
 KEEP = 3  # archives kept in the folder, the newest
+# The first bytes of a dynamic archive: HotSpot's CDS_DYNAMIC_ARCHIVE_MAGIC, in the machine's order.
+DYNAMIC_ARCHIVE_MAGIC = struct.pack("=I", 0xF00BABA8)
 
 
 @dataclass(frozen=True)
@@ -46,22 +51,30 @@ class ClassArchive:
         key = hashlib.sha256("\n".join((jdk, spark, classpath)).encode()).hexdigest()[:16]
         return cls(folder / f"spark-{key}.jsa", jcmd)
 
+    def exists(self) -> bool:
+        """An archive is at its path: a file that starts as a dynamic archive does."""
+        try:
+            with self.path.open("rb") as archive:
+                return archive.read(len(DYNAMIC_ARCHIVE_MAGIC)) == DYNAMIC_ARCHIVE_MAGIC
+        except OSError:
+            return False
+
     def java_options(self) -> str:
         """Use the archive when it exists, else record what is needed to write it."""
-        if self.path.is_file():
+        if self.exists():
             return f"-XX:SharedArchiveFile={self.path} {QUIET}"
         return f"-XX:+RecordDynamicDumpInfo {QUIET}"
 
     def write_at_exit(self, jvm: JVMView) -> None:
         """Write the archive from the session's JVM (``jvm``, its Py4J view) when this process
         ends, unless one exists by then."""
-        if not self.path.is_file():
+        if not self.exists():
             atexit.register(self._write_from, jvm)
 
     def _write_from(self, jvm: JVMView) -> None:
         from py4j.protocol import Py4JError
 
-        if self.path.is_file():
+        if self.exists():
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -1,6 +1,7 @@
 """The local JVM's class archive, on real JVMs in their own processes (an archive is written when
 a process ends): the first session records, its process writes the archive, the next session
-maps its classes from it, and an archive that is not one is ignored."""
+maps its classes from it, and a file at its name that is not an archive is ignored, then
+written anew."""
 
 from __future__ import annotations
 
@@ -63,7 +64,13 @@ def test_the_first_session_writes_the_archive_and_the_next_maps_its_classes_from
     assert [path.suffix for path in archives] == [".jsa"], archives  # no partial file left behind
     second = classes_from_archives(folder, jcmd, tmp_path / "home")
     assert second > first + 3000, (first, second)
-    # Something that is not an archive at its name: ignored, the session starts as without one.
+    # Something that is not an archive at its name: ignored, the session starts as without one,
+    # and its process writes the archive again.
     archives[0].chmod(0o644)
     archives[0].write_bytes(b"not a class archive")
     assert classes_from_archives(folder, jcmd, tmp_path / "home") < second
+    assert list(folder.iterdir()) == archives
+    rewritten = archives[0].read_bytes()
+    # HotSpot's CDS_DYNAMIC_ARCHIVE_MAGIC opens a dynamic archive, then its classes follow.
+    assert int.from_bytes(rewritten[:4], sys.byteorder) == 0xF00BABA8, rewritten[:16]
+    assert len(rewritten) > 10_000_000, len(rewritten)
