@@ -3,6 +3,7 @@
 import datetime as dt
 
 from dagster import AssetKey, TimeWindowPartitionsDefinition
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
 
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.settings import load_settings
@@ -50,3 +51,25 @@ def test_two_settings_give_two_code_locations_side_by_side(tmp_path):
     )
     assert partitions_of(first, ["bronze", "orders"]).get_first_partition_key() == "2025-07-01"
     assert partitions_of(second, ["bronze", "orders"]).get_first_partition_key() == "2025-08-01"
+
+
+def test_every_month_of_the_facts_can_be_backfilled_by_the_daemon(tmp_path):
+    """Declarative automation requests many months of gold.fact_orders at once (a parent increment
+    updates every month) as one asset backfill of the daemon. The daemon refuses a backfill whose
+    partitions depend on partitions that do not exist, and the months before the child company's
+    first day, and the days still to come of the current month, have no daily facts."""
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_FIRST_MONTH": "2024-01-01"})
+    defs = build_definitions(settings)
+    today = dt.datetime(2026, 12, 4, 9, tzinfo=dt.UTC)  # a month with days still to come
+    # The call the backfill daemon makes for each parent of a backfilled asset.
+    view = AssetGraphView.for_test(defs, effective_dt=today)
+    months = view.get_full_subset(key=AssetKey(["gold", "fact_orders"]))
+    assert len(months.expensively_compute_partition_keys()) == 36  # 2024-01 to 2026-12
+    for parent in defs.resolve_asset_graph().get(AssetKey(["gold", "fact_orders"])).parent_keys:
+        _, nonexistent = view.compute_parent_subset_and_required_but_nonexistent_subset(parent, months)
+        assert nonexistent.is_empty, (parent, nonexistent)
+    days = view.compute_parent_subset_and_required_but_nonexistent_subset(
+        AssetKey(["gold", "sb_fact_orders"]), months
+    )[0]
+    keys = sorted(days.expensively_compute_partition_keys())
+    assert (keys[0], keys[-1]) == (settings.first_order_day.isoformat(), "2026-12-04")  # today's exists

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
@@ -16,6 +17,7 @@ from dagster import (
     MaterializeResult,
     MonthlyPartitionsDefinition,
     PartitionsDefinition,
+    TimeWindowPartitionMapping,
     asset,
 )
 from pyspark.sql import DataFrame
@@ -31,6 +33,11 @@ from atliqon_platform.tables import Table
 from atliqon_platform.transforms import customers, gross_price, orders, products, unified
 
 KINDS = {"spark", "delta"}
+# A partition of a gold table reads the partitions of its input that exist: the months before
+# the child company's first day, and the current month's days still to come, have no daily
+# facts. Without this, the daemon refuses any backfill of those months (the one declarative
+# automation asks for when a parent increment updates every month).
+EXISTING_PARTITIONS = TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 
 
 def _asset_arguments(
@@ -43,7 +50,12 @@ def _asset_arguments(
     partitioned table its partitions, run over any range in one run."""
     return {
         "key": table.asset_key,
-        "deps": [source.asset_key for source in inputs],
+        "deps": [
+            AssetDep(source.asset_key, partition_mapping=EXISTING_PARTITIONS)
+            if partitions_def and source.partition_column
+            else source.asset_key
+            for source in inputs
+        ],
         "partitions_def": partitions_def,
         "backfill_policy": BackfillPolicy.single_run() if partitions_def else None,
         "group_name": "gold",
