@@ -5,6 +5,7 @@ import datetime as dt
 from dagster import AssetKey, TimeWindowPartitionsDefinition
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
 
+from atliqon_platform import tables
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.settings import load_settings
 
@@ -63,13 +64,15 @@ def test_every_month_of_the_facts_can_be_backfilled_by_the_daemon(tmp_path):
     today = dt.datetime(2026, 12, 4, 9, tzinfo=dt.UTC)  # a month with days still to come
     # The call the backfill daemon makes for each parent of a backfilled asset.
     view = AssetGraphView.for_test(defs, effective_dt=today)
-    months = view.get_full_subset(key=AssetKey(["gold", "fact_orders"]))
+    facts = tables.GOLD_FACT_ORDERS.asset_key
+    months = view.get_full_subset(key=facts)
     assert len(months.expensively_compute_partition_keys()) == 36  # 2024-01 to 2026-12
-    for parent in defs.resolve_asset_graph().get(AssetKey(["gold", "fact_orders"])).parent_keys:
-        _, nonexistent = view.compute_parent_subset_and_required_but_nonexistent_subset(parent, months)
+    parents = {
+        parent: view.compute_parent_subset_and_required_but_nonexistent_subset(parent, months)
+        for parent in defs.resolve_asset_graph().get(facts).parent_keys
+    }
+    for parent, (_, nonexistent) in parents.items():
         assert nonexistent.is_empty, (parent, nonexistent)
-    days = view.compute_parent_subset_and_required_but_nonexistent_subset(
-        AssetKey(["gold", "sb_fact_orders"]), months
-    )[0]
+    days, _ = parents[tables.GOLD_SB_FACT_ORDERS.asset_key]
     keys = sorted(days.expensively_compute_partition_keys())
     assert (keys[0], keys[-1]) == (settings.first_order_day.isoformat(), "2026-12-04")  # today's exists
