@@ -3,7 +3,8 @@ runs as possible (``atliqon backfill``).
 
 Dagster runs assets of one partitioning together, so a full backfill is four runs, recorded
 in the instance like any other run (they show in the UI): dimensions, every landed day of
-orders in one single-run range, every month of facts in one range, then the reporting tables.
+orders in one single-run range, every month of facts and of the view in one range, then the
+calendar.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import landed_order_files
-from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job, reporting_job
+from atliqon_platform.assets.jobs import calendar_job, daily_orders_job, dimensions_job, monthly_facts_job
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.partitions import range_tags
@@ -66,7 +67,8 @@ class _Runs:
         return result.success
 
     def orders_to_gold(self, days: list[dt.date], months: list[dt.date]) -> bool:
-        """The days in one daily run, their months (and ``months``) in one monthly run, then reporting."""
+        """The days in one daily run, their months (and ``months``) of the facts and the view in one
+        monthly run, then the calendar."""
         if days and not self.run(
             daily_orders_job.name, range_tags(days[0].isoformat(), days[-1].isoformat())
         ):
@@ -77,7 +79,7 @@ class _Runs:
             range_tags(_month(min(months)).isoformat(), _month(max(months)).isoformat()),
         ):
             return False
-        ok = self.run(reporting_job.name, {})
+        ok = self.run(calendar_job.name, {})
         self.steps.close()
         return ok
 
@@ -95,5 +97,5 @@ def backfill_everything(
 
 def load_days(settings: Settings, days: list[dt.date], instance: DagsterInstance | None = None) -> bool:
     """What the landing sensor and the automation run for newly landed days (dimensions unchanged):
-    the days, their months of gold.fact_orders, then gold.dim_date and the view."""
+    the days, their months of gold.fact_orders and the view, then gold.dim_date."""
     return _Runs(settings, instance, runs=3, progress=False).orders_to_gold(sorted(days), [])

@@ -210,8 +210,10 @@ GOLD_VW_FACT_ORDERS_ENRICHED = Table(
     "The dashboard's denormalised view, materialised: every gold.fact_orders row once, with "
     "date, customer, product and yearly price attributes and total_amount_inr = "
     "sold_quantity x price_inr. Each materialisation also writes the dashboard's static "
-    "snapshot (metadata `dashboard_snapshot`) and links the live dashboard (`dashboard`).",
+    "snapshot (metadata `dashboard_snapshot`) and links the live dashboard (`dashboard`). "
+    "Partitioned by month like gold.fact_orders: a new day rewrites only its month.",
     keys=FACT_KEY,
+    partition_column=ORDER_DATE,
 )
 
 DIMENSION_TABLES = (

@@ -15,6 +15,7 @@ DAILY = [
     ["silver", "orders_rejected"],
     ["gold", "sb_fact_orders"],
 ]
+MONTHLY = [["gold", "fact_orders"], ["gold", "vw_fact_orders_enriched"]]
 
 
 def partitions_of(defs, key: list[str]) -> TimeWindowPartitionsDefinition:
@@ -33,14 +34,16 @@ def test_partitions_start_on_the_days_of_the_settings_given(tmp_path, monkeypatc
     defs = build_definitions(settings)
     for key in DAILY:
         assert partitions_of(defs, key).get_first_partition_key() == "2025-09-15", key
-    assert partitions_of(defs, ["gold", "fact_orders"]).get_first_partition_key() == "2025-03-01"
-    daily_checks = {
-        spec.partitions_def.get_first_partition_key()
+    for key in MONTHLY:
+        assert partitions_of(defs, key).get_first_partition_key() == "2025-03-01", key
+    monthly = {AssetKey(key) for key in MONTHLY}
+    first_partition_of_checks = {
+        (spec.asset_key in monthly, spec.partitions_def.get_first_partition_key())
         for check in defs.asset_checks
         for spec in check.check_specs
-        if spec.partitions_def is not None and spec.asset_key != AssetKey(["gold", "fact_orders"])
+        if spec.partitions_def is not None
     }
-    assert daily_checks == {"2025-09-15"}
+    assert first_partition_of_checks == {(False, "2025-09-15"), (True, "2025-03-01")}
     job = defs.resolve_job_def("daily_orders_job")
     assert job.partitions_def.start.date() == dt.date(2025, 9, 15)
 
@@ -67,11 +70,19 @@ def test_every_month_of_the_facts_can_be_backfilled_by_the_daemon(tmp_path):
     facts = tables.GOLD_FACT_ORDERS.asset_key
     months = view.get_full_subset(key=facts)
     assert len(months.expensively_compute_partition_keys()) == 36  # 2024-01 to 2026-12
+    graph = defs.resolve_asset_graph()
     parents = {
         parent: view.compute_parent_subset_and_required_but_nonexistent_subset(parent, months)
-        for parent in defs.resolve_asset_graph().get(facts).parent_keys
+        for parent in graph.get(facts).parent_keys
     }
     for parent, (_, nonexistent) in parents.items():
+        assert nonexistent.is_empty, (parent, nonexistent)
+    # The dashboard's view is backfilled with the same months, in the same runs.
+    enriched = tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key
+    view_months = months.compute_child_subset(enriched)
+    assert view_months.expensively_compute_partition_keys() == months.expensively_compute_partition_keys()
+    for parent in graph.get(enriched).parent_keys:
+        _, nonexistent = view.compute_parent_subset_and_required_but_nonexistent_subset(parent, view_months)
         assert nonexistent.is_empty, (parent, nonexistent)
     days, _ = parents[tables.GOLD_SB_FACT_ORDERS.asset_key]
     keys = sorted(days.expensively_compute_partition_keys())

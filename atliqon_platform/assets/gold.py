@@ -148,20 +148,30 @@ def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
     return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, tables.GOLD_DIM_DATE), frame))
 
 
-ENRICHED_VIEW_INPUTS = (
-    tables.GOLD_FACT_ORDERS,
-    tables.GOLD_DIM_DATE,
-    tables.GOLD_DIM_CUSTOMERS,
-    tables.GOLD_DIM_PRODUCTS,
-    tables.GOLD_DIM_GROSS_PRICE,
-)
+VIEW_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.GOLD_DIM_GROSS_PRICE)
+"""The view's unpartitioned inputs: a change to one of them updates every month of the view."""
 
 
-@asset(**_asset_arguments(tables.GOLD_VW_FACT_ORDERS_ENRICHED, ENRICHED_VIEW_INPUTS, unified.enriched_orders))
-def vw_fact_orders_enriched(lake: DeltaLakeResource, dashboard: DashboardResource) -> MaterializeResult:
-    frame = unified.enriched_orders(*(lake.read(table) for table in ENRICHED_VIEW_INPUTS))
-    result = lake.overwrite(frame, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
-    return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))
+def _enriched_view(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
+    """The view by month, like gold.fact_orders, so that a new day rewrites only its month, in the
+    same run as that month's facts (Dagster runs assets of one partitioning together). The calendar
+    is joined as unified.dim_date gives it for those months: the rows gold.dim_date holds for them,
+    without waiting for that table's own run."""
+    view, facts = tables.GOLD_VW_FACT_ORDERS_ENRICHED, tables.GOLD_FACT_ORDERS
+
+    @asset(**_asset_arguments(view, [facts, *VIEW_DIMENSIONS], unified.enriched_orders, monthly))
+    def vw_fact_orders_enriched(
+        context: AssetExecutionContext, lake: DeltaLakeResource, dashboard: DashboardResource
+    ) -> MaterializeResult:
+        months = partition_range(context, view.partition_column)
+        month_facts = lake.read(facts, months)
+        calendar = unified.dim_date(month_facts.sparkSession, months.start, months.end)
+        dimensions = (lake.read(table) for table in VIEW_DIMENSIONS)
+        frame = unified.enriched_orders(month_facts, calendar, *dimensions)
+        result = lake.overwrite(frame, view, replace=months)
+        return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))
+
+    return vw_fact_orders_enriched
 
 
 def build_gold_assets(partitions: Partitions) -> list[AssetsDefinition]:
@@ -171,5 +181,5 @@ def build_gold_assets(partitions: Partitions) -> list[AssetsDefinition]:
         _sb_fact_orders(partitions.daily),
         _fact_orders(partitions.monthly),
         dim_date,
-        vw_fact_orders_enriched,
+        _enriched_view(partitions.monthly),
     ]

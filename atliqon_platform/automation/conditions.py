@@ -9,9 +9,11 @@ it must exist, or has a blocking check that failed, whose run failed, or that ha
 month that does not add up is not published).
 
 Waiting for an input still to be rebuilt matters where it is partitioned differently: Dagster runs
-it in a run of its own, and would otherwise request the view on the same tick as the months of
-``gold.fact_orders`` (when a dimension changed too, as a parent increment's run does), before
-their checks could say that a month does not add up.
+it in a run of its own, and would otherwise request what follows it on the same tick, before the
+input is rewritten (and its checks could say that it is wrong). The view is partitioned by month
+like ``gold.fact_orders``: a month of both is requested on the same tick and goes in one run, in
+which the facts' blocking checks hold the view back. It waits only for the dimensions it joins,
+which are unpartitioned; the calendar waits for the months.
 """
 
 from __future__ import annotations
@@ -28,30 +30,43 @@ from dagster import (
 )
 
 from atliqon_platform import tables
+from atliqon_platform.assets.gold import VIEW_DIMENSIONS
 
 
 def follows_upstream(
-    *partially_filled: AssetKey, rebuilt_inputs: tuple[AssetKey, ...] = ()
+    *partially_filled: AssetKey,
+    rebuilt_inputs: tuple[AssetKey, ...] = (),
+    rebuilt_together: tuple[AssetKey, ...] = (),
 ) -> AutomationCondition:
     """Eager for every partition; missing partitions of ``partially_filled`` inputs do not block;
-    while one of ``rebuilt_inputs`` (inputs that follow their own inputs) is due, wait for it."""
+    while one of ``rebuilt_inputs`` (inputs that follow their own inputs) is due, wait for it.
+
+    ``rebuilt_together`` are inputs partitioned alike, requested on the same tick into the same
+    run: their failed blocking checks do not hold this asset back when they are requested again,
+    since the new checks run first in that run and stop it there if they fail again."""
     missing_inputs = AutomationCondition.any_deps_missing()
     if partially_filled:
         missing_inputs = missing_inputs.ignore(AssetSelection.assets(*partially_filled))
     # A check of a range of partitions (a single-run backfill) reports one result for the range,
     # which Dagster does not count as any partition's: the failed run marks each partition's
     # check "execution failed" instead, and that holds what is downstream too.
-    unsettled_blocking_check = AutomationCondition.any_checks_match(
+    unsettled = AutomationCondition.any_checks_match(
         AutomationCondition.check_failed()
         | AutomationCondition.execution_failed()
         | AutomationCondition.in_progress(),
         blocking_only=True,
     )
+    unsettled_inputs = AutomationCondition.any_deps_match(unsettled)
+    if rebuilt_together:
+        together = AssetSelection.assets(*rebuilt_together)
+        unsettled_inputs = unsettled_inputs.ignore(together) | AutomationCondition.any_deps_match(
+            unsettled & ~AutomationCondition.will_be_requested()
+        ).allow(together)
     condition = (
         AutomationCondition.any_deps_updated().since_last_handled()
         & ~missing_inputs
         & ~AutomationCondition.any_deps_in_progress()
-        & ~AutomationCondition.any_deps_match(unsettled_blocking_check)
+        & ~unsettled_inputs
         & ~AutomationCondition.in_progress()
     )
     if rebuilt_inputs:
@@ -63,20 +78,21 @@ def follows_upstream(
 
 
 FOLLOWS_EVERY_INPUT = (*tables.DIMENSION_TABLES, tables.GOLD_SB_FACT_ORDERS)
-FOLLOWS_THE_MONTHS = (tables.GOLD_DIM_DATE, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
 
 
 def gold_conditions() -> dict[AssetKey, AutomationCondition]:
     """How each gold table follows its inputs: the monthly facts whatever days of the month have
-    arrived; the calendar and the view once the months due are rebuilt."""
+    arrived; the view with its months, once the dimensions due are rebuilt; the calendar once the
+    months due are rebuilt."""
     months = tables.GOLD_FACT_ORDERS.asset_key
+    view_dimensions = tuple(table.asset_key for table in VIEW_DIMENSIONS)
     return {
         **{table.asset_key: follows_upstream() for table in FOLLOWS_EVERY_INPUT},
         months: follows_upstream(tables.GOLD_SB_FACT_ORDERS.asset_key),
-        **{
-            table.asset_key: follows_upstream(months, rebuilt_inputs=(months,))
-            for table in FOLLOWS_THE_MONTHS
-        },
+        tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key: follows_upstream(
+            rebuilt_inputs=view_dimensions, rebuilt_together=(months,)
+        ),
+        tables.GOLD_DIM_DATE.asset_key: follows_upstream(months, rebuilt_inputs=(months,)),
     }
 
 

@@ -183,12 +183,15 @@ def _unknown_customer(
 
 
 def _view(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
+    """The run's months of the view against their facts; a price without sales in any month (only
+    the product codes of every month are read) is a warning on each month of the scope."""
     view = tables.GOLD_VW_FACT_ORDERS_ENRICHED
-    facts = lake.read(tables.GOLD_FACT_ORDERS)
-    mismatches = view_row_mismatch(lake.read(view), facts, view.keys)
-    unsold = priced_products_without_sales(lake.read(tables.GOLD_DIM_GROSS_PRICE), facts)
+    facts = lake.read(tables.GOLD_FACT_ORDERS, _dates(scope))
+    mismatches = view_row_mismatch(lake.read(view, _dates(scope)), facts, view.keys)
+    sold = lake.read(tables.GOLD_FACT_ORDERS).select("product_code")
+    unsold = priced_products_without_sales(lake.read(tables.GOLD_DIM_GROSS_PRICE), sold)
     offending = [
-        Offending(view.asset_key, ONE_ROW_PER_FACT, mismatches),
+        Offending(view.asset_key, ONE_ROW_PER_FACT, mismatches, view.partition_column),
         Offending(view.asset_key, PRICES_HAVE_SALES, unsold),
     ]
     yield from rule_results(offending, scope)
@@ -217,6 +220,11 @@ def build_gold_checks(partitions: Partitions) -> list[AssetChecksDefinition]:
             _fact_orders,
             partitions.monthly,
         ),
-        _gold_checks(tables.GOLD_VW_FACT_ORDERS_ENRICHED, [ONE_ROW_PER_FACT, PRICES_HAVE_SALES], _view),
+        _gold_checks(
+            tables.GOLD_VW_FACT_ORDERS_ENRICHED,
+            [ONE_ROW_PER_FACT, PRICES_HAVE_SALES],
+            _view,
+            partitions.monthly,
+        ),
         *(_unique_key_checks(table) for table in UNIQUE_KEY_TABLES),
     ]
