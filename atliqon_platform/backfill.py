@@ -1,10 +1,10 @@
 """The headless backfill: materialise the whole graph for everything in the landing zone, in as few
 runs as possible (``atliqon backfill``).
 
-Dagster runs assets of one partitioning together, so a full backfill is four runs, recorded
+Dagster runs assets of one partitioning together, so a full backfill is three runs, recorded
 in the instance like any other run (they show in the UI): dimensions, every landed day of
-orders in one single-run range, every month of facts and of the view in one range, then the
-calendar.
+orders in one single-run range, then every month of the facts, the calendar and the view in one
+range.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import landed_order_files
-from atliqon_platform.assets.jobs import calendar_job, daily_orders_job, dimensions_job, monthly_facts_job
+from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.partitions import range_tags
@@ -67,19 +67,17 @@ class _Runs:
         return result.success
 
     def orders_to_gold(self, days: list[dt.date], months: list[dt.date]) -> bool:
-        """The days in one daily run, their months (and ``months``) of the facts and the view in one
-        monthly run, then the calendar."""
+        """The days in one daily run, then their months (and ``months``) of the facts, the calendar
+        and the view in one monthly run."""
         if days and not self.run(
             daily_orders_job.name, range_tags(days[0].isoformat(), days[-1].isoformat())
         ):
             return False
         months = [*months, *(_month(day) for day in days[:1] + days[-1:])]
-        if months and not self.run(
+        ok = not months or self.run(
             monthly_facts_job.name,
             range_tags(_month(min(months)).isoformat(), _month(max(months)).isoformat()),
-        ):
-            return False
-        ok = self.run(calendar_job.name, {})
+        )
         self.steps.close()
         return ok
 
@@ -87,9 +85,9 @@ class _Runs:
 def backfill_everything(
     settings: Settings, progress: bool = False, instance: DagsterInstance | None = None
 ) -> bool:
-    """Run the four jobs in order; stops at the first failed run and says which."""
+    """Run the three jobs in order; stops at the first failed run and says which."""
     files, _ = landed_order_files(LandingZoneResource.for_settings(settings))
-    runs = _Runs(settings, instance, runs=4, progress=progress)
+    runs = _Runs(settings, instance, runs=3, progress=progress)
     if not runs.run(dimensions_job.name, {}):
         return False
     return runs.orders_to_gold(sorted(set(files.values())), list(parent_fact_months(settings) or ()))
@@ -97,5 +95,5 @@ def backfill_everything(
 
 def load_days(settings: Settings, days: list[dt.date], instance: DagsterInstance | None = None) -> bool:
     """What the landing sensor and the automation run for newly landed days (dimensions unchanged):
-    the days, their months of gold.fact_orders and the view, then gold.dim_date."""
-    return _Runs(settings, instance, runs=3, progress=False).orders_to_gold(sorted(days), [])
+    the days, then their months of gold.fact_orders, gold.dim_date and the view."""
+    return _Runs(settings, instance, runs=2, progress=False).orders_to_gold(sorted(days), [])

@@ -201,8 +201,10 @@ GOLD_FACT_ORDERS = Table(
 GOLD_DIM_DATE = Table(
     "gold",
     "dim_date",
-    "One row per month start, from the first to the last month with facts.",
+    "One row per month start, for every month of gold.fact_orders (partitioned by month like it: "
+    "a month's calendar row is written in the run of its facts).",
     keys=("month_start_date",),
+    partition_column="month_start_date",
 )
 GOLD_VW_FACT_ORDERS_ENRICHED = Table(
     "gold",
@@ -224,7 +226,7 @@ DIMENSION_TABLES = (
     GOLD_DIM_PRODUCTS,
     GOLD_DIM_GROSS_PRICE,
 )
-"""The gold dims rebuilt whole from silver and from each other (gold.dim_date follows the facts)."""
+"""The gold dims rebuilt whole from silver and from each other (gold.dim_date follows the months)."""
 SILVER_TABLES = (
     SILVER_CUSTOMERS,
     SILVER_PRODUCTS,

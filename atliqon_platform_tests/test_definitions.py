@@ -15,7 +15,7 @@ DAILY = [
     ["silver", "orders_rejected"],
     ["gold", "sb_fact_orders"],
 ]
-MONTHLY = [["gold", "fact_orders"], ["gold", "vw_fact_orders_enriched"]]
+MONTHLY = [["gold", "fact_orders"], ["gold", "dim_date"], ["gold", "vw_fact_orders_enriched"]]
 
 
 def partitions_of(defs, key: list[str]) -> TimeWindowPartitionsDefinition:
@@ -77,13 +77,13 @@ def test_every_month_of_the_facts_can_be_backfilled_by_the_daemon(tmp_path):
     }
     for parent, (_, nonexistent) in parents.items():
         assert nonexistent.is_empty, (parent, nonexistent)
-    # The dashboard's view is backfilled with the same months, in the same runs.
-    enriched = tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key
-    view_months = months.compute_child_subset(enriched)
-    assert view_months.expensively_compute_partition_keys() == months.expensively_compute_partition_keys()
-    for parent in graph.get(enriched).parent_keys:
-        _, nonexistent = view.compute_parent_subset_and_required_but_nonexistent_subset(parent, view_months)
-        assert nonexistent.is_empty, (parent, nonexistent)
+    # The calendar and the dashboard's view are backfilled with the same months, in the same runs.
+    for child in (tables.GOLD_DIM_DATE.asset_key, tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key):
+        alike = months.compute_child_subset(child)
+        assert alike.expensively_compute_partition_keys() == months.expensively_compute_partition_keys()
+        for parent in graph.get(child).parent_keys:
+            _, nonexistent = view.compute_parent_subset_and_required_but_nonexistent_subset(parent, alike)
+            assert nonexistent.is_empty, (child, parent, nonexistent)
     days, _ = parents[tables.GOLD_SB_FACT_ORDERS.asset_key]
     keys = sorted(days.expensively_compute_partition_keys())
     assert (keys[0], keys[-1]) == (settings.first_order_day.isoformat(), "2026-12-04")  # today's exists

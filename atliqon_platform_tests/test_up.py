@@ -78,7 +78,7 @@ def july(home):
 
 def test_the_headless_backfill_records_its_runs_and_starts_no_process_per_file(real_days):
     backfill = real_days["backfill"]
-    assert backfill["runs"] == 4  # one run per partitioning, recorded in the instance the UI reads
+    assert backfill["runs"] == 3  # one run per partitioning, recorded in the instance the UI reads
     # Without libhadoop, Hadoop's own local filesystem starts chmod for every file it creates and
     # readlink and stat around commits; the local engine's filesystem and log store start none.
     started = backfill["started"]

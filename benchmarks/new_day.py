@@ -1,8 +1,8 @@
 """One new day after the history is loaded: its file to the updated month of gold.fact_orders and
 the view, with 30, 90 and 365 days of synthetic history, beside the plain script's full reprocessing.
 
-The new day's runs are the ones the landing sensor and the automation launch (daily run, that
-month's gold.fact_orders, then gold.dim_date and the view), executed here in one process on a
+The new day's runs are the ones the landing sensor and the automation launch (daily run, then
+that month of gold.fact_orders, gold.dim_date and the view), executed here in one process on a
 warm Spark session; each run the daemon launches adds a process and a JVM start (overheads).
 One home grows from the shortest history to the longest, so the history is built once.
 

@@ -5,7 +5,7 @@ When each gold table follows its inputs (declarative automation) is decided in
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dagster import (
@@ -142,32 +142,44 @@ def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
     return fact_orders
 
 
-@asset(**_asset_arguments(tables.GOLD_DIM_DATE, [tables.GOLD_FACT_ORDERS], unified.dim_date_covering))
-def dim_date(lake: DeltaLakeResource) -> MaterializeResult:
-    frame = unified.dim_date_covering(lake.read(tables.GOLD_FACT_ORDERS))
-    return MaterializeResult(metadata=table_metadata(lake.overwrite(frame, tables.GOLD_DIM_DATE), frame))
+def _dim_date(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
+    """The calendar by month, in the run of the months of gold.fact_orders: a month's row is the
+    same whatever its facts, so a new day rewrites one row, without reading a fact."""
+    table = tables.GOLD_DIM_DATE
+
+    @asset(**_asset_arguments(table, [tables.GOLD_FACT_ORDERS], unified.dim_date, monthly))
+    def dim_date(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
+        months = partition_range(context, table.partition_column)
+        frame = unified.dim_date(lake.spark.spark_session, months.start, months.end)
+        result = lake.overwrite(frame, table, replace=months)
+        return MaterializeResult(metadata=table_metadata(result, frame))
+
+    return dim_date
 
 
 VIEW_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.GOLD_DIM_GROSS_PRICE)
 """The view's unpartitioned inputs: a change to one of them updates every month of the view."""
+VIEW_MONTHLY_INPUTS = (tables.GOLD_FACT_ORDERS, tables.GOLD_DIM_DATE)
+"""The view's inputs partitioned by month like it, written in the same run before it."""
 
 
 def _enriched_view(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
     """The view by month, like gold.fact_orders, so that a new day rewrites only its month, in the
-    same run as that month's facts (Dagster runs assets of one partitioning together). The calendar
-    is joined as unified.dim_date gives it for those months: the rows gold.dim_date holds for them,
-    without waiting for that table's own run."""
-    view, facts = tables.GOLD_VW_FACT_ORDERS_ENRICHED, tables.GOLD_FACT_ORDERS
+    same run as that month's facts and calendar (Dagster runs assets of one partitioning
+    together)."""
+    view = tables.GOLD_VW_FACT_ORDERS_ENRICHED
+    inputs = [*VIEW_MONTHLY_INPUTS, *VIEW_DIMENSIONS]
 
-    @asset(**_asset_arguments(view, [facts, *VIEW_DIMENSIONS], unified.enriched_orders, monthly))
+    @asset(**_asset_arguments(view, inputs, unified.enriched_orders, monthly))
     def vw_fact_orders_enriched(
         context: AssetExecutionContext, lake: DeltaLakeResource, dashboard: DashboardResource
     ) -> MaterializeResult:
         months = partition_range(context, view.partition_column)
-        month_facts = lake.read(facts, months)
-        calendar = unified.dim_date(month_facts.sparkSession, months.start, months.end)
+        monthly_inputs = (
+            lake.read(table, replace(months, column=table.partition_column)) for table in VIEW_MONTHLY_INPUTS
+        )
         dimensions = (lake.read(table) for table in VIEW_DIMENSIONS)
-        frame = unified.enriched_orders(month_facts, calendar, *dimensions)
+        frame = unified.enriched_orders(*monthly_inputs, *dimensions)
         result = lake.overwrite(frame, view, replace=months)
         return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))
 
@@ -180,6 +192,6 @@ def build_gold_assets(partitions: Partitions) -> list[AssetsDefinition]:
         *(_gold_table(gold) for gold in GOLD_DIMENSIONS),
         _sb_fact_orders(partitions.daily),
         _fact_orders(partitions.monthly),
-        dim_date,
+        _dim_date(partitions.monthly),
         _enriched_view(partitions.monthly),
     ]

@@ -10,10 +10,10 @@ month that does not add up is not published).
 
 Waiting for an input still to be rebuilt matters where it is partitioned differently: Dagster runs
 it in a run of its own, and would otherwise request what follows it on the same tick, before the
-input is rewritten (and its checks could say that it is wrong). The view is partitioned by month
-like ``gold.fact_orders``: a month of both is requested on the same tick and goes in one run, in
-which the facts' blocking checks hold the view back. It waits only for the dimensions it joins,
-which are unpartitioned; the calendar waits for the months.
+input is rewritten (and its checks could say that it is wrong). The calendar and the view are
+partitioned by month like ``gold.fact_orders``: a month of the three is requested on the same
+tick and goes in one run, in which the facts' blocking checks hold the view back. The view waits
+only for the dimensions it joins, which are unpartitioned.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from atliqon_platform import tables
-from atliqon_platform.assets.gold import VIEW_DIMENSIONS
+from atliqon_platform.assets.gold import VIEW_DIMENSIONS, VIEW_MONTHLY_INPUTS
 
 
 def follows_upstream(
@@ -82,17 +82,18 @@ FOLLOWS_EVERY_INPUT = (*tables.DIMENSION_TABLES, tables.GOLD_SB_FACT_ORDERS)
 
 def gold_conditions() -> dict[AssetKey, AutomationCondition]:
     """How each gold table follows its inputs: the monthly facts whatever days of the month have
-    arrived; the view with its months, once the dimensions due are rebuilt; the calendar once the
-    months due are rebuilt."""
+    arrived; the calendar with its months; the view with its months and their calendar, once the
+    dimensions due are rebuilt."""
     months = tables.GOLD_FACT_ORDERS.asset_key
     view_dimensions = tuple(table.asset_key for table in VIEW_DIMENSIONS)
+    view_months = tuple(table.asset_key for table in VIEW_MONTHLY_INPUTS)
     return {
         **{table.asset_key: follows_upstream() for table in FOLLOWS_EVERY_INPUT},
         months: follows_upstream(tables.GOLD_SB_FACT_ORDERS.asset_key),
+        tables.GOLD_DIM_DATE.asset_key: follows_upstream(rebuilt_together=(months,)),
         tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key: follows_upstream(
-            rebuilt_inputs=view_dimensions, rebuilt_together=(months,)
+            rebuilt_inputs=view_dimensions, rebuilt_together=view_months
         ),
-        tables.GOLD_DIM_DATE.asset_key: follows_upstream(months, rebuilt_inputs=(months,)),
     }
 
 

@@ -197,18 +197,17 @@ def _view(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
     yield from rule_results(offending, scope)
 
 
-def _unique_key_checks(table: Table) -> AssetChecksDefinition:
+def _unique_key_checks(
+    table: Table, partitions_def: TimeWindowPartitionsDefinition | None = None
+) -> AssetChecksDefinition:
+    """One row per key; on a table by month (gold.dim_date), among the run's months."""
     rule = unique_key_rule(table.keys)
 
     def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
-        offending = Offending(table.asset_key, rule, duplicate_keys(lake.read(table), table.keys))
-        yield from rule_results([offending], scope)
+        keys = duplicate_keys(lake.read(table, _dates(scope)), table.keys)
+        yield from rule_results([Offending(table.asset_key, rule, keys, table.partition_column)], scope)
 
-    return _gold_checks(table, [rule], evaluate)
-
-
-UNIQUE_KEY_TABLES = (*tables.DIMENSION_TABLES, tables.GOLD_DIM_DATE)
-"""The dims, whose key_unique check reads their key from the catalogue."""
+    return _gold_checks(table, [rule], evaluate, partitions_def)
 
 
 def build_gold_checks(partitions: Partitions) -> list[AssetChecksDefinition]:
@@ -226,5 +225,6 @@ def build_gold_checks(partitions: Partitions) -> list[AssetChecksDefinition]:
             _view,
             partitions.monthly,
         ),
-        *(_unique_key_checks(table) for table in UNIQUE_KEY_TABLES),
+        *(_unique_key_checks(table) for table in tables.DIMENSION_TABLES),
+        _unique_key_checks(tables.GOLD_DIM_DATE, partitions.monthly),
     ]

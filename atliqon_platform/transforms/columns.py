@@ -143,11 +143,6 @@ def _both(*lineages: Lineage) -> Lineage:
     return merged
 
 
-def _calendar_of_the_facts(columns: Iterable[str]) -> Lineage:
-    """Calendar attributes, made of the facts' month (unified.dim_date)."""
-    return {column: [(tables.GOLD_FACT_ORDERS, "date")] for column in columns}
-
-
 FACT = unified.FACT_COLUMNS
 DATE_ATTRIBUTES = unified.ENRICHED_COLUMNS[3:9]  # date_key ... year_quarter
 LINEAGE: Mapping[Table, Lineage] = {
@@ -178,11 +173,12 @@ LINEAGE: Mapping[Table, Lineage] = {
     tables.GOLD_FACT_ORDERS: _both(
         _carried(tables.SILVER_PARENT_FACT_ORDERS, FACT), _carried(tables.GOLD_SB_FACT_ORDERS, FACT)
     ),
-    tables.GOLD_DIM_DATE: _calendar_of_the_facts(("month_start_date", *DATE_ATTRIBUTES)),
-    # The view joins the calendar for its months as gold.dim_date gives it (unified.dim_date).
+    tables.GOLD_DIM_DATE: {
+        column: [(tables.GOLD_FACT_ORDERS, "date")] for column in ("month_start_date", *DATE_ATTRIBUTES)
+    },
     tables.GOLD_VW_FACT_ORDERS_ENRICHED: {
         **_carried(tables.GOLD_FACT_ORDERS, FACT),
-        **_calendar_of_the_facts(DATE_ATTRIBUTES),
+        **_carried(tables.GOLD_DIM_DATE, DATE_ATTRIBUTES),
         **_carried(tables.GOLD_DIM_CUSTOMERS, unified.CUSTOMER_COLUMNS[1:]),
         **_carried(tables.GOLD_DIM_PRODUCTS, unified.PRODUCT_COLUMNS[1:]),
         "price_inr": [(tables.GOLD_DIM_GROSS_PRICE, "price_inr")],

@@ -27,7 +27,7 @@ KNOWN_PRODUCT, KNOWN_CUSTOMER = "25891203", "789320"
 DAYS = [f"2025-07-0{day}" for day in range(1, 6)]  # two real days, two crafted, one without a file
 PASSED, FAILED = "SUCCEEDED", "FAILED"
 DAILY_CHAIN = ("bronze/orders", "silver/orders", "silver/orders_rejected", "gold/sb_fact_orders")
-MONTHLY = ("gold/fact_orders", "gold/vw_fact_orders_enriched")
+MONTHLY = ("gold/fact_orders", "gold/dim_date", "gold/vw_fact_orders_enriched")
 
 
 def order_lines(day: dt.date, lines: list[tuple[str, str]]) -> bytes:

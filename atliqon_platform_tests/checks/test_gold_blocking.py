@@ -7,11 +7,11 @@ tick after tick and what each tick requests is run (a month range as one run, as
 backfill policy has it), until a tick requests nothing.
 
 A late order file for July (an old month: the current month is a later one) updates July of
-gold.fact_orders and of the view in one run, then gold.dim_date. A crafted parent increment for
-July gives gold.fact_orders a product that is in no dimension and a parent row on a SportsBar key
-(so the child's month no longer adds up): the monthly run fails codes_resolve and
-child_monthly_equals_daily with those rows as examples, the view is skipped in that run, and
-gold.dim_date is not requested; once the increment is mended, they follow. The view's own
+gold.fact_orders, gold.dim_date and the view in one run. A crafted parent increment for July gives
+gold.fact_orders a product that is in no dimension and a parent row on a SportsBar key (so the
+child's month no longer adds up): the monthly run fails codes_resolve and
+child_monthly_equals_daily with those rows as examples, and the calendar and the view are skipped
+in that run; once the increment is mended, they follow. The view's own
 blocking check, one_row_per_fact, is given a fanned-out view on Spark frames.
 """
 
@@ -42,6 +42,7 @@ JULY = dt.date(2025, 7, 1)
 LATE_DAY = UNTIL + dt.timedelta(days=1)  # the next real day of July, landing after July was built
 FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
 VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
+MONTHLY = (FACT_ORDERS, DIM_DATE, VIEW)  # monthly_facts_job's assets
 PARENT_FACTS = [
     AssetKey(["bronze", "parent_fact_orders"]),
     AssetKey(["silver", "parent_fact_orders"]),
@@ -74,11 +75,11 @@ def parent_increment(rows: list[tuple[str, str, int]]) -> bytes:
 
 
 def run_requested(defs: Definitions, instance: DagsterInstance, requested: dict[str, set]) -> list:
-    """The runs a tick's requests make, as Dagster groups them: the months requested of the facts
-    and the view in one run (a backfill of several months, with the single-run policy, is one run
-    over their range), then the calendar."""
+    """The runs a tick's requests make, as Dagster groups them: the months requested of the facts,
+    the calendar and the view in one run (a backfill of several months, with the single-run policy,
+    is one run over their range)."""
     runs = []
-    monthly = [key for key in (FACT_ORDERS, VIEW) if key.to_user_string() in requested]
+    monthly = [key for key in MONTHLY if key.to_user_string() in requested]
     if monthly:
         months = sorted(set.union(*(requested[key.to_user_string()] for key in monthly)))
         tags = {}
@@ -93,10 +94,6 @@ def run_requested(defs: Definitions, instance: DagsterInstance, requested: dict[
                 raise_on_error=False,
             )
         )
-    if DIM_DATE.to_user_string() in requested:
-        runs.append(
-            defs.resolve_job_def("calendar_job").execute_in_process(instance=instance, raise_on_error=False)
-        )
     return runs
 
 
@@ -109,7 +106,7 @@ def follow(defs: Definitions, instance: DagsterInstance, cursor) -> tuple[list[d
         cursor = automation.cursor
         requested = {
             key.to_user_string(): set(automation.get_requested_partitions(key))
-            for key in (FACT_ORDERS, DIM_DATE, VIEW)
+            for key in MONTHLY
             if automation.get_num_requested(key)
         }
         assert automation.total_requested == sum(len(partitions) for partitions in requested.values())
@@ -179,9 +176,9 @@ def gold(real_days, reference_dataset, tmp_path_factory) -> Iterator[dict]:
 
 def test_a_late_file_for_an_old_month_updates_its_month_and_the_view_in_one_run(gold):
     late = gold["late"]
+    july = {JULY.isoformat()}
     assert [tick["requested"] for tick in late["ticks"]] == [
-        {"gold/fact_orders": {JULY.isoformat()}, "gold/vw_fact_orders_enriched": {JULY.isoformat()}},
-        {"gold/dim_date": {None}},
+        {"gold/fact_orders": july, "gold/dim_date": july, "gold/vw_fact_orders_enriched": july}
     ]
     assert all(run.success for tick in late["ticks"] for run in tick["runs"])
     before, after = late["before"], late["after"]
@@ -217,11 +214,12 @@ def test_a_parent_row_on_a_child_key_fails_child_monthly_equals_daily_with_the_m
 
 def test_a_month_that_does_not_add_up_is_not_published_downstream(gold):
     broken = gold["broken"]
-    # A parent load makes every month of the facts and the view news: they go in one run, in which
-    # the facts' failed blocking checks stop the view; the tick after that run requests nothing.
+    # A parent load makes every month of the facts, the calendar and the view news: they go in one
+    # run, in which the facts' failed blocking checks stop what follows them; the tick after that
+    # run requests nothing.
     months = set(every_month())
     assert [tick["requested"] for tick in broken["ticks"]] == [
-        {"gold/fact_orders": months, "gold/vw_fact_orders_enriched": months}
+        {key.to_user_string(): months for key in MONTHLY}
     ]
     run = broken_month_run(gold)
     assert VIEW in run.dagster_run.asset_selection
@@ -233,15 +231,14 @@ def test_once_the_month_adds_up_the_view_and_dim_date_follow(gold):
     mended = gold["mended"]
     months = set(every_month())
     assert [tick["requested"] for tick in mended["ticks"]] == [
-        {"gold/fact_orders": months, "gold/vw_fact_orders_enriched": months},
-        {"gold/dim_date": {None}},
+        {key.to_user_string(): months for key in MONTHLY}
     ]
-    monthly, calendar = (run for tick in mended["ticks"] for run in tick["runs"])
-    assert monthly.success and calendar.success
+    [monthly] = (run for tick in mended["ticks"] for run in tick["runs"])
+    assert monthly.success
     # Only the warning the real data always gives: 8 parent products priced and never sold.
     failed = {key for key, evaluation in checks_of(monthly).items() if not evaluation.passed}
     assert failed == {(VIEW.to_user_string(), "priced_products_have_sales")}
-    assert mended["reporting_after"] == (monthly.run_id, calendar.run_id)
+    assert mended["reporting_after"] == (monthly.run_id, monthly.run_id)
 
 
 def test_a_fanned_out_view_fails_one_row_per_fact_with_the_doubled_fact(spark):

@@ -19,7 +19,7 @@ from atliqon_platform_tests.remote_runs import UNTIL, recorded_results, seeded
 
 @pytest.fixture(scope="module")
 def pipes_run(reference_dataset, spark_connect_url, tmp_path_factory) -> dict:
-    """The days of ``real_days`` (built by the local engine) as four Pipes launches of the entry
+    """The days of ``real_days`` (built by the local engine) as three Pipes launches of the entry
     point, each on the Spark Connect server."""
     settings = seeded(reference_dataset, tmp_path_factory.mktemp("pipes"))
     with pytest.MonkeyPatch.context() as environment, platform_instance() as instance:
