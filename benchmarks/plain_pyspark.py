@@ -12,7 +12,7 @@ import datetime as dt
 
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import SNAPSHOTS, read_files, read_order_days, source_keys
-from atliqon_platform.assets.gold import GOLD_DIMENSIONS, VIEW_DIMENSIONS
+from atliqon_platform.assets.gold import GOLD_DIMENSIONS, VIEW_INPUTS
 from atliqon_platform.assets.silver import SILVER_SNAPSHOTS, read_bronze
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
@@ -46,9 +46,7 @@ def rebuild_everything(landing: LandingZoneResource, lake: DeltaLakeResource) ->
         lake.read(tables.SILVER_PARENT_FACT_ORDERS), lake.read(tables.GOLD_SB_FACT_ORDERS)
     )
     lake.overwrite(facts, tables.GOLD_FACT_ORDERS)
-    all_facts = lake.read(tables.GOLD_FACT_ORDERS)
-    lake.overwrite(unified.dim_date_covering(all_facts), tables.GOLD_DIM_DATE)
-    dates = lake.read(tables.GOLD_DIM_DATE)
-    view = unified.enriched_orders(all_facts, dates, *(lake.read(table) for table in VIEW_DIMENSIONS))
+    lake.overwrite(unified.dim_date_covering(lake.read(tables.GOLD_FACT_ORDERS)), tables.GOLD_DIM_DATE)
+    view = unified.enriched_orders(*(lake.read(table) for table in VIEW_INPUTS))
     lake.overwrite(view, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
     return order_lines.num_rows

@@ -161,6 +161,8 @@ VIEW_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.G
 """The view's unpartitioned inputs: a change to one of them updates every month of the view."""
 VIEW_MONTHLY_INPUTS = (tables.GOLD_FACT_ORDERS, tables.GOLD_DIM_DATE)
 """The view's inputs partitioned by month like it, written in the same run before it."""
+VIEW_INPUTS = (*VIEW_MONTHLY_INPUTS, *VIEW_DIMENSIONS)
+"""The view's inputs, in the order unified.enriched_orders takes them."""
 
 
 def _enriched_view(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
@@ -168,9 +170,8 @@ def _enriched_view(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
     same run as that month's facts and calendar (Dagster runs assets of one partitioning
     together)."""
     view = tables.GOLD_VW_FACT_ORDERS_ENRICHED
-    inputs = [*VIEW_MONTHLY_INPUTS, *VIEW_DIMENSIONS]
 
-    @asset(**_asset_arguments(view, inputs, unified.enriched_orders, monthly))
+    @asset(**_asset_arguments(view, VIEW_INPUTS, unified.enriched_orders, monthly))
     def vw_fact_orders_enriched(
         context: AssetExecutionContext, lake: DeltaLakeResource, dashboard: DashboardResource
     ) -> MaterializeResult:
