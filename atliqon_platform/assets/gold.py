@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
+from atliqon_platform.checks.gold import sportsbar_months
 from atliqon_platform.partitions import Partitions, partition_range
 from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
@@ -132,12 +133,13 @@ def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
     @asset(**_asset_arguments(table, [child, parent], unified.fact_orders, monthly))
     def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
         months = partition_range(context, table.partition_column)
+        daily = lake.read(child, months)
         facts = unified.fact_orders(
-            lake.read(parent).where(F.col("date").between(F.lit(months.start), F.lit(months.end))),
-            lake.read(child, months),
+            lake.read(parent).where(F.col("date").between(F.lit(months.start), F.lit(months.end))), daily
         )
         result = lake.overwrite(facts, table, replace=months)
-        return MaterializeResult(metadata=table_metadata(result, facts))
+        recorded = sportsbar_months(unified.child_monthly_facts(daily), context.partition_keys)
+        return MaterializeResult(metadata={**table_metadata(result, facts), **recorded})
 
     return fact_orders
 

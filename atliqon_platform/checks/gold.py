@@ -12,6 +12,7 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    DagsterInstance,
     MetadataValue,
     TimeWindowPartitionsDefinition,
 )
@@ -26,6 +27,7 @@ from atliqon_platform.checks.results import (
     Scope,
     check_step,
     describe,
+    latest_materializations,
     per_partition,
     rule_results,
 )
@@ -46,6 +48,7 @@ from atliqon_platform.tables import FACT_KEY, Table
 
 UNKNOWN_CUSTOMER_GROWTH = 1.5
 """The unknown customer's share of a month may vary; more than 1.5 x its earlier share is worth a look."""
+SPORTSBAR_MONTHS = "sportsbar_rows_by_month"
 
 CODES_RESOLVE = Rule(
     "codes_resolve",
@@ -118,38 +121,73 @@ def _dates(scope: Scope | None) -> PartitionRange | None:
     return scope.range if scope else None
 
 
-def _sb_fact_orders(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
+def _sb_fact_orders(lake: DeltaLakeResource, scope: Scope | None, _: DagsterInstance) -> Iterator[Outcome]:
     table = tables.GOLD_SB_FACT_ORDERS
     yield from rule_results([_codes_resolve(table, lake, lake.read(table, _dates(scope)))], scope)
 
 
-def _fact_orders(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
-    table = tables.GOLD_FACT_ORDERS
-    key, month = table.asset_key, table.partition_column
-    facts = lake.read(table, _dates(scope))
-    daily = lake.read(tables.GOLD_SB_FACT_ORDERS, _dates(scope))
-    all_parent = lake.read(tables.SILVER_PARENT_FACT_ORDERS)
-    parent = all_parent
-    if scope is not None:
-        parent = all_parent.where(F.col("date").between(F.lit(scope.range.start), F.lit(scope.range.end)))
-    prices = lake.read(tables.GOLD_DIM_GROSS_PRICE)
-    offending = [
-        _codes_resolve(table, lake, facts),
-        Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), month),
-        Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), month),
-        Offending(key, PRICED, unpriced_product_months(facts, prices), month),
-    ]
-    yield from rule_results(offending, scope)
-    yield _unknown_customer(key, lake, all_parent, scope)
+def _fact_orders(monthly: TimeWindowPartitionsDefinition) -> Evaluate:
+    def evaluate(
+        lake: DeltaLakeResource, scope: Scope | None, instance: DagsterInstance
+    ) -> Iterator[Outcome]:
+        table = tables.GOLD_FACT_ORDERS
+        key, month = table.asset_key, table.partition_column
+        facts = lake.read(table, _dates(scope))
+        daily = lake.read(tables.GOLD_SB_FACT_ORDERS, _dates(scope))
+        all_parent = lake.read(tables.SILVER_PARENT_FACT_ORDERS)
+        parent = all_parent
+        if scope is not None:
+            parent = all_parent.where(F.col("date").between(F.lit(scope.range.start), F.lit(scope.range.end)))
+        prices = lake.read(tables.GOLD_DIM_GROSS_PRICE)
+        offending = [
+            _codes_resolve(table, lake, facts),
+            Offending(key, CHILD_TOTALS, monthly_total_mismatches(facts, parent, daily), month),
+            Offending(key, PARENT_PLUS_CHILD, row_count_mismatches(facts, parent, daily), month),
+            Offending(key, PRICED, unpriced_product_months(facts, prices), month),
+        ]
+        yield from rule_results(offending, scope)
+        last = scope.range.end if scope else dt.date.max
+        months = [month for month in monthly.get_partition_keys() if dt.date.fromisoformat(month) <= last]
+        yield _unknown_customer(key, sportsbar_counts(lake, instance, months, all_parent), scope)
+
+    return evaluate
 
 
-def _unknown_customer(
-    key: AssetKey, lake: DeltaLakeResource, all_parent: DataFrame, scope: Scope | None
-) -> Outcome:
-    """Needs every month (the earlier share), so it reads the whole of gold.fact_orders."""
-    parent_keys = all_parent.select(*FACT_KEY)
-    child = lake.read(tables.GOLD_FACT_ORDERS).join(parent_keys, list(FACT_KEY), "left_anti")
-    months = unknown_customer_by_month(child)
+def sportsbar_months(child_facts: DataFrame, months: Sequence[str]) -> dict[str, MetadataValue]:
+    """gold.fact_orders' record of the months a run wrote: SportsBar's rows and those sold to the
+    unknown customer in each (zeros for a month without any), kept in the materialisation's
+    metadata. It is the stored history that unknown_customer compares a month with."""
+    counted = unknown_customer_by_month(child_facts)
+    by_month = {month: list(counted.get(dt.date.fromisoformat(month), (0, 0))) for month in months}
+    return {SPORTSBAR_MONTHS: MetadataValue.json(by_month)}
+
+
+def sportsbar_counts(
+    lake: DeltaLakeResource, instance: DagsterInstance, months: Sequence[str], all_parent: DataFrame
+) -> dict[dt.date, tuple[int, int]]:
+    """SportsBar's rows and unknown-customer rows in each of ``months``, as the latest
+    materialisation of the month recorded them (sportsbar_months), so that a new month does not
+    reread the earlier ones. A month without that record (written by an older version, restored,
+    or checked in a Pipes process, whose instance is its own) is read from the table."""
+    counts = {}
+    for month, record in latest_materializations(instance, tables.GOLD_FACT_ORDERS.asset_key, months).items():
+        recorded = record.asset_materialization.metadata.get(SPORTSBAR_MONTHS)
+        if recorded is not None and month in recorded.value:
+            rows, unknown = recorded.value[month]
+            counts[dt.date.fromisoformat(month)] = (rows, unknown)
+    missing = [day for day in sorted(map(dt.date.fromisoformat, months)) if day not in counts]
+    if missing:
+        span = PartitionRange(tables.GOLD_FACT_ORDERS.partition_column, missing[0], missing[-1])
+        facts = lake.read(tables.GOLD_FACT_ORDERS, span).where(F.col("date").isin(missing))
+        parent = all_parent.where(F.col("date").between(F.lit(span.start), F.lit(span.end)))
+        child = facts.join(parent.select(*FACT_KEY), list(FACT_KEY), "left_anti")
+        counts.update(unknown_customer_by_month(child))
+    return counts
+
+
+def _unknown_customer(key: AssetKey, months: dict[dt.date, tuple[int, int]], scope: Scope | None) -> Outcome:
+    """The share of the scope (and of each of its months) against that of the months before it;
+    ``months``: SportsBar's rows and unknown-customer rows of every month up to the scope's end."""
 
     def share(chosen: list[dt.date]) -> tuple[int, float | None]:
         rows = sum(months[month][0] for month in chosen)
@@ -182,7 +220,7 @@ def _unknown_customer(
     return per_partition(scope, result)
 
 
-def _view(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
+def _view(lake: DeltaLakeResource, scope: Scope | None, _: DagsterInstance) -> Iterator[Outcome]:
     """The run's months of the view against their facts; a price without sales in any month (only
     the product codes of every month are read) is a warning on each month of the scope."""
     view = tables.GOLD_VW_FACT_ORDERS_ENRICHED
@@ -203,7 +241,7 @@ def _unique_key_checks(
     """One row per key; on a table by month (gold.dim_date), among the run's months."""
     rule = unique_key_rule(table.keys)
 
-    def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
+    def evaluate(lake: DeltaLakeResource, scope: Scope | None, _: DagsterInstance) -> Iterator[Outcome]:
         keys = duplicate_keys(lake.read(table, _dates(scope)), table.keys)
         yield from rule_results([Offending(table.asset_key, rule, keys, table.partition_column)], scope)
 
@@ -216,7 +254,7 @@ def build_gold_checks(partitions: Partitions) -> list[AssetChecksDefinition]:
         _gold_checks(
             tables.GOLD_FACT_ORDERS,
             [CODES_RESOLVE, CHILD_TOTALS, PARENT_PLUS_CHILD, PRICED, UNKNOWN_CUSTOMER],
-            _fact_orders,
+            _fact_orders(partitions.monthly),
             partitions.monthly,
         ),
         _gold_checks(

@@ -29,6 +29,7 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
+    EventLogRecord,
     MetadataValue,
     TimeWindowPartitionsDefinition,
     multi_asset_check,
@@ -228,7 +229,8 @@ def could_not_run(spec: AssetCheckSpec, scope: Scope | None, error: Exception) -
     return per_partition(scope, failed)
 
 
-Evaluate = Callable[[DeltaLakeResource, Scope | None], Iterator[Outcome]]
+Evaluate = Callable[[DeltaLakeResource, Scope | None, DagsterInstance], Iterator[Outcome]]
+"""A table's rules on the run's scope; the instance holds what earlier runs recorded."""
 
 
 def check_step(
@@ -243,7 +245,7 @@ def check_step(
     @multi_asset_check(name=name, specs=specs, can_subset=True)
     def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[CheckEvent]:
         scope = scope_of(context, *partitioned) if partitioned else None
-        yield from guarded(context, specs, scope, lambda: evaluate(lake, scope))
+        yield from guarded(context, specs, scope, lambda: evaluate(lake, scope, context.instance))
 
     return _checks
 
@@ -299,23 +301,33 @@ def reported(
         yield outcome.result
 
 
-def _latest_materializations(
+def latest_materializations(
     instance: DagsterInstance, asset_key: AssetKey, partitions: Iterable[str]
-) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """The latest materialization of each partition, as Dagster records what a check looked at."""
+) -> dict[str, EventLogRecord]:
+    """The latest materialization of each of ``partitions`` the instance recorded (none for a
+    partition never materialised in it)."""
     wanted = list(partitions)
-    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    found: dict[str, EventLogRecord] = {}
     cursor = None
     while len(found) < len(wanted):
         page = instance.fetch_materializations(
             AssetRecordsFilter(asset_key=asset_key, asset_partitions=wanted), limit=1000, cursor=cursor
         )
         for record in page.records:
-            if record.partition_key not in found:
-                found[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
-                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-                )
+            found.setdefault(record.partition_key, record)
         if not page.has_more:
             break
         cursor = page.cursor
     return found
+
+
+def _latest_materializations(
+    instance: DagsterInstance, asset_key: AssetKey, partitions: Iterable[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """The latest materialization of each partition, as Dagster records what a check looked at."""
+    return {
+        key: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+        )
+        for key, record in latest_materializations(instance, asset_key, partitions).items()
+    }

@@ -11,6 +11,7 @@ from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    DagsterInstance,
     DailyPartitionsDefinition,
     MetadataValue,
 )
@@ -132,7 +133,7 @@ def _silver_checks(
     specs.append(REASONS_GIVEN.spec(quarantine.asset_key, partitions_def))
     by_name = {rule.name: rule for rule in rules}
 
-    def evaluate(lake: DeltaLakeResource, scope: Scope | None) -> Iterator[Outcome]:
+    def evaluate(lake: DeltaLakeResource, scope: Scope | None, _: DagsterInstance) -> Iterator[Outcome]:
         read = scope.range if scope else None
         kept = lake.read(table, read)
         rejected_rows = lake.read(quarantine, read)
