@@ -158,7 +158,10 @@ def sportsbar_months(child_facts: DataFrame, months: Sequence[str]) -> dict[str,
     unknown customer in each (zeros for a month without any), kept in the materialisation's
     metadata. It is the stored history that unknown_customer compares a month with."""
     counted = unknown_customer_by_month(child_facts)
-    by_month = {month: list(counted.get(dt.date.fromisoformat(month), (0, 0))) for month in months}
+    by_month = {}
+    for month in months:
+        rows, unknown = counted.get(dt.date.fromisoformat(month), (0, 0))
+        by_month[month] = {"rows": rows, "unknown_customer_rows": unknown}
     return {SPORTSBAR_MONTHS: MetadataValue.json(by_month)}
 
 
@@ -173,8 +176,8 @@ def sportsbar_counts(
     for month, record in latest_materializations(instance, tables.GOLD_FACT_ORDERS.asset_key, months).items():
         recorded = record.asset_materialization.metadata.get(SPORTSBAR_MONTHS)
         if recorded is not None and month in recorded.value:
-            rows, unknown = recorded.value[month]
-            counts[dt.date.fromisoformat(month)] = (rows, unknown)
+            counted = recorded.value[month]
+            counts[dt.date.fromisoformat(month)] = (counted["rows"], counted["unknown_customer_rows"])
     missing = [day for day in sorted(map(dt.date.fromisoformat, months)) if day not in counts]
     if missing:
         span = PartitionRange(tables.GOLD_FACT_ORDERS.partition_column, missing[0], missing[-1])

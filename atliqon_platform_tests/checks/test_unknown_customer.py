@@ -40,8 +40,9 @@ def test_a_month_is_compared_with_the_counts_recorded_for_the_earlier_ones(real_
         # July's SportsBar rows, and zeros for every other month.
         [record] = latest_materializations(instance, FACT_ORDERS, [JULY]).values()
         recorded = record.asset_materialization.metadata[SPORTSBAR_MONTHS].value
-        assert recorded.pop(JULY) == [child.num_rows, unknown]
-        assert recorded and set(map(tuple, recorded.values())) == {(0, 0)}
+        assert recorded.pop(JULY) == {"rows": child.num_rows, "unknown_customer_rows": unknown}
+        assert recorded
+        assert all(counted == {"rows": 0, "unknown_customer_rows": 0} for counted in recorded.values())
 
         # August (the parent's rows only) against July as recorded.
         august = unknown_customer(settings, instance, AUGUST)
@@ -50,7 +51,7 @@ def test_a_month_is_compared_with_the_counts_recorded_for_the_earlier_ones(real_
 
         # A June recorded with as many rows and none sold to the unknown customer: the table has no
         # such June, so only the record makes July's share a growth from 0 %.
-        june = MetadataValue.json({JUNE: [child.num_rows, 0]})
+        june = MetadataValue.json({JUNE: {"rows": child.num_rows, "unknown_customer_rows": 0}})
         instance.report_runless_asset_event(
             AssetMaterialization(FACT_ORDERS, partition=JUNE, metadata={SPORTSBAR_MONTHS: june})
         )
