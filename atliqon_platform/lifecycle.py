@@ -99,15 +99,24 @@ def group_members(group: int, exclude: frozenset[int] = frozenset()) -> list[psu
     return members
 
 
+def _described(process: psutil.Process) -> str:
+    try:
+        return f"pid {process.pid} ({' '.join(process.cmdline())[:100]})"
+    except psutil.Error:
+        return f"pid {process.pid}"
+
+
 def stop_group(
     group: int, grace: float, exclude: frozenset[int] = frozenset(), signum: int = signal.SIGTERM
-) -> None:
-    """``signum`` to the whole group, then SIGKILL to whatever is left after ``grace`` seconds."""
+) -> list[str]:
+    """``signum`` to the whole group, then SIGKILL to whatever is left after ``grace`` seconds;
+    the processes that needed it, described."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signum)
     deadline = time.monotonic() + grace
     while (left := group_members(group, exclude)) and time.monotonic() < deadline:
         time.sleep(0.2)
+    killed = [_described(process) for process in left]
     deadline = time.monotonic() + KILL_SECONDS
     while left and time.monotonic() < deadline:  # bounded: a process may not be ours to kill
         for process in left:
@@ -115,6 +124,7 @@ def stop_group(
                 process.kill()
         time.sleep(0.1)
         left = group_members(group, exclude)
+    return killed
 
 
 def say(message: str, stream: TextIO | None = None) -> None:
@@ -212,8 +222,12 @@ class ProcessGroup:
         return None
 
     def stop(self) -> None:
-        """Stop the whole group, then let the watcher go (it finds nothing left to stop)."""
-        stop_group(self.group, GRACE_SECONDS, exclude=frozenset({self.watcher.pid}))
+        """Stop the whole group, then let the watcher go (it finds nothing left to stop). Says
+        which processes did not end on SIGTERM within the grace: each is a stop that was not
+        clean (a run killed mid-step, a service that ignored the signal)."""
+        killed = stop_group(self.group, GRACE_SECONDS, exclude=frozenset({self.watcher.pid}))
+        if killed:
+            say(f"atliqon up: killed after {GRACE_SECONDS:.0f} s without stopping: {'; '.join(killed)}")
         for process in self.processes.values():
             process.poll()  # reap
         os.close(self._writer)

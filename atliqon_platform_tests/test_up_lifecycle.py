@@ -120,18 +120,25 @@ class Terminal:
 
 
 def started_processes(process: subprocess.Popen, home: Path, log: Path) -> list[psutil.Process]:
-    """Every process ``atliqon up`` has started, once a run is in flight: the deepest tree it
-    makes (the warm engine's JVM and Python workers, code server, gRPC server, run worker)."""
+    """Every process ``atliqon up`` has started, once a run in flight has its Spark session: the
+    deepest tree it makes (the warm engine's JVM and Python workers, code server, gRPC server,
+    run worker and its engine client)."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
         if (home / "dagster" / "dagster.yaml").exists():
             with DagsterInstance.from_config(str(home / "dagster")) as instance:
                 in_flight = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
-            if in_flight:
+                connected = any(
+                    entry.user_message.startswith("Spark engine: ")
+                    for run in in_flight
+                    for entry in instance.all_logs(run.run_id)
+                )
+            if connected:
                 return psutil.Process(process.pid).children(recursive=True)
         time.sleep(0.5)
-    pytest.fail(f"no run was in flight within 300 s:\n{log.read_text(errors='replace')[-3000:]}")
+    output = log.read_text(errors="replace")[-3000:]
+    pytest.fail(f"no run was in flight on the engine within 300 s:\n{output}")
 
 
 def alive(processes: list[psutil.Process]) -> list[str]:
@@ -211,6 +218,10 @@ def test_no_process_started_by_up_outlives_it(seeded, tmp_path, how):
         if how != "SIGKILL":
             assert process.returncode > 128, process.returncode  # stopped by the signal, cleanly
             assert ended - stopped < GRACE_SECONDS + 15
+            # Every process ended on the signal, the run in flight too (a run whose client kept
+            # retrying the stopped engine was killed after the grace).
+            output = terminal.log.read_text(errors="replace")
+            assert "killed after" not in output, output[-3000:]
     finally:
         terminal.close()
         kill([*tree, psutil.Process(process.pid)] if process.poll() is None else tree)

@@ -18,7 +18,7 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.class_archive import ClassArchive
-from atliqon_platform.resources.session_checks import require_reachable_url
+from atliqon_platform.resources.session_checks import connect_url_address, require_reachable_url
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
@@ -133,6 +133,29 @@ def spark_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# How long a client waits for a Spark Connect server on this machine that stops answering: half
+# a second over two retries, for each call. Such a server is not behind a network that may come
+# back: it was stopped with `atliqon up`, or died and is restarted as a new session the client
+# cannot resume. The client's default, ten minutes of retries, kept a run (and so the stop of
+# `atliqon up`) waiting for a server that was gone.
+LOCAL_SERVER_RETRIES = {
+    "max_retries": 2,
+    "initial_backoff": 100,
+    "backoff_multiplier": 4.0,
+    "max_backoff": 1000,
+}
+
+
+def bound_local_retries(session: SparkSession, url: str) -> None:
+    """Spark Connect sessions on a server of this machine give up after LOCAL_SERVER_RETRIES;
+    remote servers keep the client's default."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy  # a Spark Connect client only
+
+    if connect_url_address(url)[0] in LOOPBACK_HOSTS:
+        session.client.set_retry_policies([DefaultPolicy(**LOCAL_SERVER_RETRIES)])
+
+
 class LocalLaunch(NamedTuple):
     java_home: Path
     config: dict[str, Any]
@@ -172,6 +195,8 @@ def start_spark_session(
     for key, value in config.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    if "spark.remote" in config:
+        bound_local_retries(session, config["spark.remote"])
     if local:
         session.sparkContext.setLogLevel("ERROR")
         if archive is not None:
