@@ -1,8 +1,8 @@
-"""End to end on S3 (moto's server on 127.0.0.1): history backfilled, then December's files
-uploaded a few at a time; the sensor asks for one run per new day, declarative automation for
-the month and the view, and gold ends up exactly the sum of what landed. The secret access key
-shows nowhere: not in the runs' events, their metadata, the instance's files, nor the resource
-configuration the UI shows."""
+"""End to end on S3 (moto's server on 127.0.0.1): the tiny history of both companies (every
+defect kind) backfilled, then the next month's files uploaded a few at a time; the sensor asks
+for one run per new day, declarative automation for the month and the view, and gold ends up
+exactly the sum of what landed. The secret access key shows nowhere: not in the runs' events,
+their metadata, the instance's files, nor the resource configuration the UI shows."""
 
 import datetime as dt
 import json
@@ -16,7 +16,7 @@ from atliqon_platform.automation.landing_sensors import FULL_SCAN_EVERY
 from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
+from atliqon_platform.sample_data.synthetic import generate, orders_file
 from atliqon_platform.settings import delta_storage_options, load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.automation.test_landing_sensors import Ticker
@@ -27,6 +27,7 @@ from atliqon_platform_tests.leaks import (
     materialisation_metadata,
     resources_in_graphql,
 )
+from atliqon_platform_tests.tiny import TINY
 
 FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
 VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
@@ -38,13 +39,16 @@ def read(settings, table: str) -> pa.Table:
     return DeltaTable(uri, storage_options=delta_storage_options(uri)).to_pyarrow_table()
 
 
-def december_file(reference_dataset, day: int) -> tuple[str, bytes]:
-    key = order_file_key(dt.date(2025, 12, day))
-    path = reference_dataset / "2_child_company" / "incremental_load" / "orders" / key.rsplit("/", 1)[1]
-    return key, path.read_bytes()
+NEW_MONTH = dt.date(2025, 8, 1)  # the month after the tiny history's days
 
 
-def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucket, tmp_path, monkeypatch):
+def new_month_file(day: int) -> tuple[str, bytes]:
+    """The order file of a day of NEW_MONTH, as the tiny history's generator writes its days."""
+    date = NEW_MONTH.replace(day=day)
+    return order_file_key(date), orders_file(TINY, 7, date)
+
+
+def test_new_days_on_s3_flow_to_gold_one_run_per_day(s3_bucket, tmp_path, monkeypatch):
     for name, value in {
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "ATLIQON_ENV": "s3",
@@ -56,7 +60,7 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
         monkeypatch.setenv(name, value)  # in the environment, as the code location reads it
     settings = load_settings()
     landing = LandingZoneResource.for_settings(settings)
-    copy_reference_dataset(reference_dataset, landing, until=dt.date(2025, 7, 2))
+    generate(landing.write, TINY)
     defs = build_definitions(settings)
     with platform_instance() as instance:
         assert backfill_everything(settings, instance=instance)
@@ -66,7 +70,7 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
 
         def deliver_and_run(days: list[int]) -> list[str]:
             for day in days:
-                landing.write(*december_file(reference_dataset, day))
+                landing.write(*new_month_file(day))
             requests = sensor.tick().run_requests
             for request in requests:
                 run = defs.resolve_job_def(request.job_name or "daily_orders_job").execute_in_process(
@@ -75,20 +79,20 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
                 assert run.success
             return [request.partition_key for request in requests]
 
-        assert deliver_and_run([1, 2]) == ["2025-12-01", "2025-12-02"]
-        assert deliver_and_run([3]) == ["2025-12-03"]
-        landing.write(*december_file(reference_dataset, 1))  # re-delivered, same content
+        assert deliver_and_run([1, 2]) == ["2025-08-01", "2025-08-02"]
+        assert deliver_and_run([3]) == ["2025-08-03"]
+        landing.write(*new_month_file(1))  # re-delivered, same content
         assert all(sensor.tick().run_requests == [] for _ in range(FULL_SCAN_EVERY))
 
         # the month is current and its later days are still missing: it is updated all the same
         automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
         # (the calendar's and the view's month with it, in the same run)
         for key in (FACT_ORDERS, DIM_DATE, VIEW):
-            assert automation.get_requested_partitions(key) == {"2025-12-01"}
+            assert automation.get_requested_partitions(key) == {"2025-08-01"}
         assert automation.total_requested == 3
         assert (
             defs.resolve_job_def("monthly_facts_job")
-            .execute_in_process(partition_key="2025-12-01", instance=instance)
+            .execute_in_process(partition_key="2025-08-01", instance=instance)
             .success
         )
         automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
@@ -99,7 +103,7 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
         logged = event_log(instance)
         assert s3_bucket in logged and SECRET not in logged
         metadata = materialisation_metadata(instance)
-        assert ("gold/fact_orders", "2025-12-01") in metadata
+        assert ("gold/fact_orders", "2025-08-01") in metadata
         assert [key for key, text in metadata.items() if SECRET in text] == []
         assert instance_files_holding(instance, s3_bucket)
         assert instance_files_holding(instance, SECRET) == []
@@ -110,12 +114,12 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(reference_dataset, s3_bucke
         assert SECRET not in json.dumps(resources)
 
     daily = read(settings, "gold/sb_fact_orders")
-    december_daily = daily.filter(pc.greater_equal(daily["date"], dt.date(2025, 12, 1)))
+    new_daily = daily.filter(pc.greater_equal(daily["date"], NEW_MONTH))
     facts = read(settings, "gold/fact_orders")
-    december = facts.filter(pc.equal(facts["date"], dt.date(2025, 12, 1)))
-    child = december.filter(pc.equal(pc.utf8_length(december["product_code"]), 64))
-    assert sorted(set(december_daily["date"].to_pylist())) == [dt.date(2025, 12, d) for d in (1, 2, 3)]
-    assert pc.sum(child["sold_quantity"]).as_py() == pc.sum(december_daily["sold_quantity"]).as_py()
+    month = facts.filter(pc.equal(facts["date"], NEW_MONTH))
+    child = month.filter(pc.equal(pc.utf8_length(month["product_code"]), 64))
+    assert sorted(set(new_daily["date"].to_pylist())) == [NEW_MONTH.replace(day=d) for d in (1, 2, 3)]
+    assert pc.sum(child["sold_quantity"]).as_py() == pc.sum(new_daily["sold_quantity"]).as_py() > 0
     for table in ("gold/fact_orders", "gold/vw_fact_orders_enriched", "silver/orders"):
         data = read(settings, table)
         assert data.group_by(data.column_names).aggregate([]).num_rows == data.num_rows, table
