@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -80,9 +80,14 @@ def forked_home(built: dict, to: Path) -> Iterator[tuple[Settings, DagsterInstan
         yield settings, instance
 
 
+def tiny_order_file(date: dt.date) -> tuple[str, bytes]:
+    """A later day's order file, as ``seed_tiny``'s generator (its default seed) writes its days."""
+    return order_file_key(date), orders_file(TINY, 7, date)
+
+
 def deliver_third_day(home: Path) -> None:
     landing = LandingZoneResource(uri=home_settings(home).landing_uri)
-    landing.write(order_file_key(day(2)), orders_file(replace(TINY, days=3), 7, day(2)))
+    landing.write(*tiny_order_file(day(2)))
 
 
 def load(home: Path, days: list[dt.date]) -> None:

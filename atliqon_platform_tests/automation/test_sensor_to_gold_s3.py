@@ -16,9 +16,8 @@ from atliqon_platform.automation.landing_sensors import FULL_SCAN_EVERY
 from atliqon_platform.backfill import backfill_everything
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.sample_data.synthetic import generate, orders_file
+from atliqon_platform.sample_data.synthetic import generate
 from atliqon_platform.settings import delta_storage_options, load_settings
-from atliqon_platform.sources import order_file_key
 from atliqon_platform_tests.automation.test_landing_sensors import Ticker
 from atliqon_platform_tests.instances import platform_instance
 from atliqon_platform_tests.leaks import (
@@ -27,7 +26,7 @@ from atliqon_platform_tests.leaks import (
     materialisation_metadata,
     resources_in_graphql,
 )
-from atliqon_platform_tests.tiny import TINY
+from atliqon_platform_tests.tiny import TINY, tiny_order_file
 
 FACT_ORDERS, DIM_DATE = AssetKey(["gold", "fact_orders"]), AssetKey(["gold", "dim_date"])
 VIEW = AssetKey(["gold", "vw_fact_orders_enriched"])
@@ -43,9 +42,7 @@ NEW_MONTH = dt.date(2025, 8, 1)  # the month after the tiny history's days
 
 
 def new_month_file(day: int) -> tuple[str, bytes]:
-    """The order file of a day of NEW_MONTH, as the tiny history's generator writes its days."""
-    date = NEW_MONTH.replace(day=day)
-    return order_file_key(date), orders_file(TINY, 7, date)
+    return tiny_order_file(NEW_MONTH.replace(day=day))
 
 
 def test_new_days_on_s3_flow_to_gold_one_run_per_day(s3_bucket, tmp_path, monkeypatch):
