@@ -22,6 +22,7 @@ from atliqon_platform.sources import order_file_key
 from atliqon_platform.spark_connect_server import free_port, listening
 from atliqon_platform_tests.commands import start_atliqon, stop, wait_for_http
 from atliqon_platform_tests.expected_graph import CHECK_KEYS, CHECKS
+from atliqon_platform_tests.held_session import hold_session, last_error
 from atliqon_platform_tests.real_platform import latest_check_results
 from atliqon_platform_tests.tiny import copy_home
 from benchmarks.landing import timeline
@@ -170,11 +171,15 @@ def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, 
         for process in group_members(os.getpgid(holder["daemon"]))
         if "SparkConnectServer" in " ".join(process.cmdline())
     ]
+    session = hold_session(engine)  # as a run's, when the engine dies under it
     server.kill()
     deadline = time.monotonic() + 300
     while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():
         assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
         time.sleep(1)
+    # The session does not survive its server, even once the server is back: it fails, saying why.
+    error = last_error(session)
+    assert f"SparkEngineLostError: the Spark engine at {engine} is gone (it does not answer)" in error, error
     # A run started beside `atliqon up` finds the engine too: this home's settings name it.
     assert load_settings({"ATLIQON_HOME": str(home)}).spark_remote == engine
     day = dt.date.fromisoformat(NEW_DAY) + dt.timedelta(days=1)

@@ -156,6 +156,42 @@ def bound_local_retries(session: SparkSession, url: str) -> None:
         session.client.set_retry_policies([DefaultPolicy(**LOCAL_SERVER_RETRIES)])
 
 
+class SparkEngineLostError(RuntimeError):
+    """The Spark Connect server of a session stopped answering."""
+
+
+def _unavailable(error: Exception) -> bool:
+    from pyspark.errors.exceptions.connect import SparkConnectGrpcException  # a Spark Connect client only
+
+    return isinstance(error, SparkConnectGrpcException) and error.getGrpcStatusCode().name == "UNAVAILABLE"
+
+
+def name_a_lost_engine(session: SparkSession, url: str) -> None:
+    """Errors of a Spark Connect session whose server is gone say so, and what to do.
+
+    Without this a run whose engine died fails with the gRPC channel's own words (UNAVAILABLE,
+    connection refused). A session does not survive its server: after a restart its calls still
+    fail, so or with Spark's own clear INVALID_HANDLE.SESSION_CHANGED ("the existing Spark server
+    driver instance has restarted"). Every call of the client reports its errors through
+    ``_handle_error``, the one place that sees them all; the pinned pyspark has no public hook."""
+    client = session.client
+    handle_error = client._handle_error
+
+    def handle_error_naming_the_engine(error: Exception) -> None:
+        try:
+            handle_error(error)
+        except Exception as raised:
+            if not _unavailable(raised):
+                raise
+            raise SparkEngineLostError(
+                f"the Spark engine at {url} is gone (it does not answer), and this run cannot go on "
+                "without it. Under `atliqon up` the engine is restarted at once: launch the run again "
+                "(in the UI, Re-execute from failure). For a server of your own, check that it runs."
+            ) from raised
+
+    client._handle_error = handle_error_naming_the_engine
+
+
 class LocalLaunch(NamedTuple):
     java_home: Path
     config: dict[str, Any]
@@ -197,6 +233,7 @@ def start_spark_session(
     session = builder.getOrCreate()
     if "spark.remote" in config:
         bound_local_retries(session, config["spark.remote"])
+        name_a_lost_engine(session, config["spark.remote"])
     if local:
         session.sparkContext.setLogLevel("ERROR")
         if archive is not None:

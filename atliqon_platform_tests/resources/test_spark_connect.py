@@ -6,17 +6,24 @@ Pipes run, is in ``pipes/test_entrypoint.py``.
 """
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
+from atliqon_platform.resources.session_checks import connect_url_address
 from atliqon_platform.resources.spark import start_spark_session
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform.settings import ConfigurationError
+from atliqon_platform.spark_connect_server import free_port
+from atliqon_platform_tests.held_session import hold_session, last_error
 from atliqon_platform_tests.tiny import seed_tiny
 
 
@@ -56,3 +63,52 @@ def test_unreachable_spark_connect_server_fails_at_once_naming_the_setting():
     with pytest.raises(ConfigurationError, match=r"cannot reach 127\.0\.0\.1:9 .*check ATLIQON_SPARK_REMOTE"):
         start_spark_session({"spark.remote": "sc://127.0.0.1:9"})  # discard port: nothing listens
     assert time.monotonic() - started < 10
+
+
+@contextmanager
+def forwarded(target: tuple[str, int]) -> Iterator[str]:
+    """A Spark Connect URL on a port of its own that carries every byte to ``target``, for as long
+    as the context lasts: leaving it cuts every connection, as a dying server does, while the
+    server itself (shared by the whole run) goes on."""
+    listener = socket.create_server(("127.0.0.1", free_port()))
+    connections: list[socket.socket] = []
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass  # the other side was cut
+
+    def accept() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed
+            server = socket.create_connection(target)
+            connections.extend((client, server))
+            threading.Thread(target=pipe, args=(client, server), daemon=True).start()
+            threading.Thread(target=pipe, args=(server, client), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"sc://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (closing alone would not, on Linux)
+        listener.close()
+        for connection in connections:
+            with suppress(OSError):  # already cut from its other side
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+
+def test_a_session_whose_server_is_gone_fails_saying_so_and_what_to_do(spark_connect_url):
+    """A run whose engine dies under it fails with the platform's own message, not gRPC's. A
+    server that comes back without the session: test_up.py."""
+    with forwarded(connect_url_address(spark_connect_url)) as url:
+        session = hold_session(url)
+    error = last_error(session)
+    said = f"SparkEngineLostError: the Spark engine at {url} is gone (it does not answer)"
+    assert error.startswith(f"atliqon_platform.resources.spark.{said}"), error
+    assert "Re-execute from failure" in error
