@@ -223,6 +223,7 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 engine = WarmEngine(settings, group)
                 engine.start()  # while the code location loads
                 os.environ["ATLIQON_SPARK_REMOTE"] = engine.url
+                lock.note(pid=os.getpid(), spark=engine.url)  # so its runs know it for the engine
             group.start(
                 "code server",
                 [_dagster_command("dagster"), "code-server", "start", "--module-name", DEFINITIONS_MODULE]

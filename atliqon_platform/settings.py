@@ -84,6 +84,7 @@ class Settings:
     max_rejected_share: float
     orders_freshness_hours: float
     pipes: PipesMode = PipesMode.OFF
+    spark_remote_of_up: bool = False  # spark_remote is the warm engine of this home's `atliqon up`
     databricks: DatabricksSettings | None = None
     dashboard_port: int = 8050
     spark_driver_memory: str = "4g"
@@ -295,11 +296,20 @@ def up_lock(dagster_home: Path) -> Path:
     return dagster_home / "atliqon-up.lock"
 
 
+def _up_note(dagster_home: Path) -> dict:
+    """What the lock of this home's ``atliqon up`` says of it (lifecycle.HomeLock.note)."""
+    try:
+        holder = json.loads(up_lock(dagster_home).read_text() or "{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
 def running_engine(dagster_home: Path) -> str | None:
     """The Spark Connect server of the ``atliqon up`` serving this home, while it runs: a run
     started beside it (``atliqon backfill``) then shares its warm JVM and its memory bound."""
+    holder = _up_note(dagster_home)
     try:
-        holder = json.loads(up_lock(dagster_home).read_text() or "{}")
         url, pid = holder.get("spark"), holder.get("pid")
         os.kill(pid, 0)  # raises when that `atliqon up` has ended
         with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
@@ -340,6 +350,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "ATLIQON_PIPES=databricks runs jobs on Databricks: set ATLIQON_ENV=databricks too"
         )
     databricks = _databricks(environ, env, pipes) if env is Environment.DATABRICKS else None
+    # `atliqon up` names its engine to its processes by ATLIQON_SPARK_REMOTE too: the lock says it.
+    spark_remote_of_up = spark_remote is not None and spark_remote == _up_note(home / "dagster").get("spark")
     if spark_remote and not spark_remote.startswith("sc://"):
         raise ConfigurationError(
             f"ATLIQON_SPARK_REMOTE={spark_remote!r} must be a Spark Connect URL (sc://host:port)"
@@ -353,6 +365,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         landing_uri=landing_uri,
         lake_uri=lake_uri,
         spark_remote=spark_remote,
+        spark_remote_of_up=spark_remote_of_up,
         spark_master=environ.get("ATLIQON_SPARK_MASTER", "local[*]"),
         catalog=catalog,
         first_order_day=_date(environ, "ATLIQON_FIRST_ORDER_DAY", "2025-07-01"),

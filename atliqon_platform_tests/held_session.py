@@ -6,24 +6,29 @@ holds the local one.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-# A session on the server at argv[1], one query, then (after a line on stdin) another.
+# A run's session on the engine its home's settings name, one query, then (after a line on
+# stdin) another.
 _TWO_QUERIES = """
 import sys
-from atliqon_platform.resources.spark import start_spark_session
-session = start_spark_session({"spark.remote": sys.argv[1]})
+from atliqon_platform.resources.spark import SparkSessionResource
+from atliqon_platform.settings import load_settings
+session = SparkSessionResource.for_settings(load_settings()).spark_session
 print(session.range(3).count(), flush=True)
 sys.stdin.readline()
 session.range(3).count()
 """
 
 
-def hold_session(url: str) -> subprocess.Popen:
-    """A process whose Spark Connect session on ``url`` has run a query."""
+def hold_session(home: Path) -> subprocess.Popen:
+    """A process whose session, made as a run of ``home`` makes it, has run a query."""
     session = subprocess.Popen(
-        [sys.executable, "-c", _TWO_QUERIES, url],
+        [sys.executable, "-c", _TWO_QUERIES],
+        env={**os.environ, "ATLIQON_HOME": str(home)},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -34,7 +39,8 @@ def hold_session(url: str) -> subprocess.Popen:
 
 
 def last_error(session: subprocess.Popen) -> str:
-    """The last line the session's second query leaves on stderr; it must fail."""
+    """The last line the session's second query leaves on stderr; it must fail, and at once: a
+    session on `atliqon up`'s engine does not wait out the client's ten minutes of retries."""
     _, errors = session.communicate("go on\n", timeout=120)
     assert session.returncode != 0, "the second query did not fail"
     return errors.strip().splitlines()[-1]

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from atliqon_platform.lifecycle import HomeLock
-from atliqon_platform.resources.spark import spark_config
+from atliqon_platform.resources.spark import SparkSessionResource, spark_config
 from atliqon_platform.settings import ConfigurationError, Environment, delta_storage_options, load_settings
 
 
@@ -98,7 +98,8 @@ def test_dashboard_port_and_where_its_snapshot_goes(tmp_path):
 
 def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path):
     """`atliqon up` notes its engine in the home's lock; a dead `atliqon up` or a closed port is
-    no engine, and ATLIQON_SPARK_REMOTE set by the user wins."""
+    no engine, and ATLIQON_SPARK_REMOTE set by the user wins. Only the engine's sessions give up
+    at once (resources/spark.py, bound_retries)."""
     home = {"ATLIQON_HOME": str(tmp_path)}
     lock = HomeLock(tmp_path / "dagster")
     try:
@@ -107,9 +108,15 @@ def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path
             server.listen()
             engine = f"sc://127.0.0.1:{server.getsockname()[1]}"
             lock.note(pid=os.getpid(), spark=engine)
-            assert load_settings(home).spark_remote == engine
+            found = load_settings(home)
+            assert (found.spark_remote, found.spark_remote_of_up) == (engine, True)
+            assert SparkSessionResource.for_settings(found).warm_engine
+            # `atliqon up`'s own processes are told its engine in ATLIQON_SPARK_REMOTE.
+            assert load_settings(home | {"ATLIQON_SPARK_REMOTE": engine}).spark_remote_of_up
+            # A server of the user's, on this machine too (a tunnel): the client's own retries.
             mine = load_settings(home | {"ATLIQON_SPARK_REMOTE": "sc://127.0.0.1:1"})
-            assert mine.spark_remote == "sc://127.0.0.1:1"
+            assert (mine.spark_remote, mine.spark_remote_of_up) == ("sc://127.0.0.1:1", False)
+            assert not SparkSessionResource.for_settings(mine).warm_engine
             ended = subprocess.Popen([sys.executable, "-c", "pass"])
             ended.wait()
             lock.note(pid=ended.pid, spark=engine)

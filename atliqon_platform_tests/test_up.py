@@ -171,7 +171,7 @@ def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, 
         for process in group_members(os.getpgid(holder["daemon"]))
         if "SparkConnectServer" in " ".join(process.cmdline())
     ]
-    session = hold_session(engine)  # as a run's, when the engine dies under it
+    session = hold_session(home)  # as a run's, when the engine dies under it
     server.kill()
     deadline = time.monotonic() + 300
     while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():

@@ -18,7 +18,7 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.class_archive import ClassArchive
-from atliqon_platform.resources.session_checks import connect_url_address, require_reachable_url
+from atliqon_platform.resources.session_checks import require_reachable_url
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
@@ -133,13 +133,13 @@ def spark_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-# How long a client waits for a Spark Connect server on this machine that stops answering: half
-# a second over two retries, for each call. Such a server is not behind a network that may come
-# back: it was stopped with `atliqon up`, or died and is restarted as a new session the client
-# cannot resume. The client's default, ten minutes of retries, kept a run (and so the stop of
-# `atliqon up`) waiting for a server that was gone.
-LOCAL_SERVER_RETRIES = {
+# How long a client waits for the warm engine of `atliqon up` when it stops answering: half a
+# second over two retries, for each call. That server is not behind a network that may come back:
+# it was stopped with `atliqon up`, or died and is restarted as a new session the client cannot
+# resume. The client's default, ten minutes of retries, kept a run (and so the stop of `atliqon
+# up`) waiting for a server that was gone. Any other server keeps the default: it may be behind a
+# network, or a tunnel on this machine, that comes back.
+WARM_ENGINE_RETRIES = {
     "max_retries": 2,
     "initial_backoff": 100,
     "backoff_multiplier": 4.0,
@@ -147,13 +147,11 @@ LOCAL_SERVER_RETRIES = {
 }
 
 
-def bound_local_retries(session: SparkSession, url: str) -> None:
-    """Spark Connect sessions on a server of this machine give up after LOCAL_SERVER_RETRIES;
-    remote servers keep the client's default."""
+def bound_retries(session: SparkSession) -> None:
+    """A Spark Connect session that gives up after WARM_ENGINE_RETRIES."""
     from pyspark.sql.connect.client.retries import DefaultPolicy  # a Spark Connect client only
 
-    if connect_url_address(url)[0] in LOOPBACK_HOSTS:
-        session.client.set_retry_policies([DefaultPolicy(**LOCAL_SERVER_RETRIES)])
+    session.client.set_retry_policies([DefaultPolicy(**WARM_ENGINE_RETRIES)])
 
 
 class SparkEngineLostError(RuntimeError):
@@ -212,11 +210,15 @@ def local_launch(config: dict[str, Any], jars: SparkJars, class_archives: Path |
 
 
 def start_spark_session(
-    config: dict[str, Any], jars: SparkJars | None = None, class_archives: Path | None = None
+    config: dict[str, Any],
+    jars: SparkJars | None = None,
+    class_archives: Path | None = None,
+    warm_engine: bool = False,
 ) -> SparkSession:
     """getOrCreate with Java and the jars resolved first, so a machine without Java still runs.
 
     A remote server is checked for first: the Spark Connect client would retry for minutes.
+    ``warm_engine``: the server is `atliqon up`'s, whose calls give up at once (bound_retries).
     """
     local = "spark.master" in config
     if "spark.remote" in config:
@@ -232,7 +234,8 @@ def start_spark_session(
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     if "spark.remote" in config:
-        bound_local_retries(session, config["spark.remote"])
+        if warm_engine:
+            bound_retries(session)
         name_a_lost_engine(session, config["spark.remote"])
     if local:
         session.sparkContext.setLogLevel("ERROR")
@@ -247,6 +250,7 @@ class SparkSessionResource(LazyPySparkResource):
     jars_folder: str | None = None
     jars_cache: str | None = None
     class_archives: str | None = None
+    warm_engine: bool = False  # the Spark Connect server is `atliqon up`'s (Settings.spark_remote_of_up)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> SparkSessionResource:
@@ -255,6 +259,7 @@ class SparkSessionResource(LazyPySparkResource):
             jars_folder=str(settings.spark_jars_folder) if settings.spark_jars_folder else None,
             jars_cache=str(settings.spark_jars_cache),
             class_archives=str(settings.spark_class_archives) if settings.spark_class_archives else None,
+            warm_engine=settings.spark_remote_of_up,
         )
 
     @property
@@ -272,4 +277,6 @@ class SparkSessionResource(LazyPySparkResource):
     def _init_session(self) -> None:
         if not self._spark_session:
             archives = Path(self.class_archives) if self.class_archives else None
-            self._spark_session = start_spark_session(self.spark_config, self.jars, archives)
+            self._spark_session = start_spark_session(
+                self.spark_config, self.jars, archives, warm_engine=self.warm_engine
+            )

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
+from atliqon_platform.lifecycle import HomeLock
 from atliqon_platform.resources.session_checks import connect_url_address
 from atliqon_platform.resources.spark import start_spark_session
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
@@ -103,11 +104,17 @@ def forwarded(target: tuple[str, int]) -> Iterator[str]:
             connection.close()
 
 
-def test_a_session_whose_server_is_gone_fails_saying_so_and_what_to_do(spark_connect_url):
-    """A run whose engine dies under it fails with the platform's own message, not gRPC's. A
-    server that comes back without the session: test_up.py."""
+def test_a_session_whose_engine_is_gone_fails_at_once_saying_so_and_what_to_do(spark_connect_url, tmp_path):
+    """A run whose engine dies under it fails with the platform's own message, not gRPC's, and at
+    once. The engine here is the run's server seen through a forwarder, noted as `atliqon up`'s
+    in the home's lock as `atliqon up` notes it; a server that comes back: test_up.py."""
     with forwarded(connect_url_address(spark_connect_url)) as url:
-        session = hold_session(url)
+        lock = HomeLock(tmp_path / "dagster")
+        lock.note(pid=os.getpid(), spark=url)
+        try:
+            session = hold_session(tmp_path)
+        finally:
+            lock.close()
     error = last_error(session)
     said = f"SparkEngineLostError: the Spark engine at {url} is gone (it does not answer)"
     assert error.startswith(f"atliqon_platform.resources.spark.{said}"), error
