@@ -16,6 +16,7 @@ from dagster import DagsterInstance
 from deltalake import DeltaTable
 
 from atliqon_platform.lifecycle import group_members
+from atliqon_platform.resources.delta_lake import ENGINE_LOG_LINE
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
@@ -157,7 +158,7 @@ def engine_lines(home, since: float) -> list[str]:
             entry.user_message
             for record in records
             for entry in instance.all_logs(record.dagster_run.run_id)
-            if entry.user_message.startswith("Spark engine: ")
+            if entry.user_message.startswith(ENGINE_LOG_LINE)
         ]
 
 
@@ -192,4 +193,4 @@ def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, 
         time.sleep(2)
     # Every run the daemon launched connected to it (none started a JVM of its own).
     assert engine_lines(home, since)
-    assert set(engine_lines(home, platform["up_started"])) == {f"Spark engine: {engine}"}
+    assert set(engine_lines(home, platform["up_started"])) == {f"{ENGINE_LOG_LINE}{engine}"}

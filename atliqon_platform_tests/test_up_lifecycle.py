@@ -29,6 +29,7 @@ import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
+from atliqon_platform.resources.delta_lake import ENGINE_LOG_LINE
 from atliqon_platform.spark_connect_server import free_port
 from atliqon_platform_tests.commands import (
     as_a_shells_job,
@@ -130,7 +131,7 @@ def started_processes(process: subprocess.Popen, home: Path, log: Path) -> list[
             with DagsterInstance.from_config(str(home / "dagster")) as instance:
                 in_flight = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
                 connected = any(
-                    entry.user_message.startswith("Spark engine: ")
+                    entry.user_message.startswith(ENGINE_LOG_LINE)
                     for run in in_flight
                     for entry in instance.all_logs(run.run_id)
                 )

@@ -301,6 +301,10 @@ class DeltaTables:
         return int(self.history(uri, 1)[0]["version"])
 
 
+# What a run logs first: the engine it runs on (tests find the runs that shared one by it).
+ENGINE_LOG_LINE = "Spark engine: "
+
+
 def _is_local_path(uri: str) -> bool:
     """A folder on this machine, not a URI of a store (s3://...)."""
     return "://" not in uri
@@ -334,7 +338,7 @@ class DeltaLakeResource(ConfigurableResource):
         say in the run's log which engine runs it."""
         self.tables  # noqa: B018 - starting the engine is the check
         if context.log is not None:
-            context.log.info(f"Spark engine: {self.spark.engine}")
+            context.log.info(f"{ENGINE_LOG_LINE}{self.spark.engine}")
 
     @property
     def tables(self) -> DeltaTables:
