@@ -338,8 +338,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         catalog = catalog or DEFAULT_CATALOG
     pipes = _choice(environ, "ATLIQON_PIPES", PipesMode, PipesMode.OFF.value)
     spark_remote = environ.get("ATLIQON_SPARK_REMOTE") or None
+    # `atliqon up` names its engine to its processes by ATLIQON_SPARK_REMOTE too: the lock says it.
+    spark_remote_of_up = spark_remote is not None and spark_remote == _up_note(home / "dagster").get("spark")
     if not spark_remote and env is not Environment.DATABRICKS:
         spark_remote = running_engine(home / "dagster")
+        spark_remote_of_up = spark_remote is not None
     if spark_remote and env is Environment.DATABRICKS:
         raise ConfigurationError(
             "ATLIQON_SPARK_REMOTE is for plain Spark Connect servers; with ATLIQON_ENV=databricks "
@@ -350,8 +353,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "ATLIQON_PIPES=databricks runs jobs on Databricks: set ATLIQON_ENV=databricks too"
         )
     databricks = _databricks(environ, env, pipes) if env is Environment.DATABRICKS else None
-    # `atliqon up` names its engine to its processes by ATLIQON_SPARK_REMOTE too: the lock says it.
-    spark_remote_of_up = spark_remote is not None and spark_remote == _up_note(home / "dagster").get("spark")
     if spark_remote and not spark_remote.startswith("sc://"):
         raise ConfigurationError(
             f"ATLIQON_SPARK_REMOTE={spark_remote!r} must be a Spark Connect URL (sc://host:port)"

@@ -41,6 +41,9 @@ def hold_session(home: Path) -> subprocess.Popen:
 def last_error(session: subprocess.Popen) -> str:
     """The last line the session's second query leaves on stderr; it must fail, and at once: a
     session on `atliqon up`'s engine does not wait out the client's ten minutes of retries."""
-    _, errors = session.communicate("go on\n", timeout=120)
+    try:
+        _, errors = session.communicate("go on\n", timeout=120)
+    finally:
+        session.kill()  # a session still retrying must not outlive the test
     assert session.returncode != 0, "the second query did not fail"
     return errors.strip().splitlines()[-1]

@@ -180,7 +180,7 @@ def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, 
         time.sleep(1)
     # The session does not survive its server, even once the server is back: it fails, saying why.
     error = last_error(session)
-    assert f"SparkEngineLostError: the Spark engine at {engine} is gone (it does not answer)" in error, error
+    assert f"SparkEngineLostError: the Spark engine at {engine} is gone (" in error, error
     # A run started beside `atliqon up` finds the engine too: this home's settings name it.
     assert load_settings({"ATLIQON_HOME": str(home)}).spark_remote == engine
     day = dt.date.fromisoformat(NEW_DAY) + dt.timedelta(days=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from dagster_pyspark import LazyPySparkResource
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.class_archive import ClassArchive
@@ -158,36 +159,44 @@ class SparkEngineLostError(RuntimeError):
     """The Spark Connect server of a session stopped answering."""
 
 
-def _unavailable(error: Exception) -> bool:
+def _lost_engine_reason(error: Exception) -> str | None:
+    """Why a call failed, when it is because the server is gone; None for any other error."""
     from pyspark.errors.exceptions.connect import SparkConnectGrpcException  # a Spark Connect client only
 
-    return isinstance(error, SparkConnectGrpcException) and error.getGrpcStatusCode().name == "UNAVAILABLE"
+    if isinstance(error, SparkConnectGrpcException) and error.getGrpcStatusCode().name == "UNAVAILABLE":
+        return "it does not answer"
+    if isinstance(error, PySparkException) and error.getCondition() == "INVALID_HANDLE.SESSION_CHANGED":
+        return "it was restarted, without this run's session"
+    return None
 
 
 def name_a_lost_engine(session: SparkSession, url: str) -> None:
     """Errors of a Spark Connect session whose server is gone say so, and what to do.
 
     Without this a run whose engine died fails with the gRPC channel's own words (UNAVAILABLE,
-    connection refused). A session does not survive its server: after a restart its calls still
-    fail, so or with Spark's own clear INVALID_HANDLE.SESSION_CHANGED ("the existing Spark server
-    driver instance has restarted"). Every call of the client reports its errors through
+    connection refused) while it is down, or with INVALID_HANDLE.SESSION_CHANGED once it is back:
+    a session does not survive its server. Every call of the client reports its errors through
     ``_handle_error``, the one place that sees them all; the pinned pyspark has no public hook."""
     client = session.client
+    if getattr(client, "_atliqon_names_lost_engine", False):
+        return  # getOrCreate gave this process's session again: wrapped already
     handle_error = client._handle_error
 
     def handle_error_naming_the_engine(error: Exception) -> None:
         try:
             handle_error(error)
         except Exception as raised:
-            if not _unavailable(raised):
+            reason = _lost_engine_reason(raised)
+            if reason is None:
                 raise
             raise SparkEngineLostError(
-                f"the Spark engine at {url} is gone (it does not answer), and this run cannot go on "
+                f"the Spark engine at {url} is gone ({reason}), and this run cannot go on "
                 "without it. Under `atliqon up` the engine is restarted at once: launch the run again "
                 "(in the UI, Re-execute from failure). For a server of your own, check that it runs."
             ) from raised
 
     client._handle_error = handle_error_naming_the_engine
+    client._atliqon_names_lost_engine = True
 
 
 class LocalLaunch(NamedTuple):
