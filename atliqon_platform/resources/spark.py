@@ -165,7 +165,12 @@ def _lost_engine_reason(error: Exception) -> str | None:
 
     if isinstance(error, SparkConnectGrpcException) and error.getGrpcStatusCode().name == "UNAVAILABLE":
         return "it does not answer"
-    if isinstance(error, PySparkException) and error.getCondition() == "INVALID_HANDLE.SESSION_CHANGED":
+    # The client closes itself on SESSION_CHANGED, and its next call finds no session: nothing
+    # else of the platform's closes a session during a run.
+    if isinstance(error, PySparkException) and error.getCondition() in (
+        "INVALID_HANDLE.SESSION_CHANGED",
+        "NO_ACTIVE_SESSION",
+    ):
         return "it was restarted, without this run's session"
     return None
 
