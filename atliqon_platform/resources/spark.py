@@ -156,7 +156,7 @@ def bound_retries(session: SparkSession) -> None:
 
 
 class SparkEngineLostError(RuntimeError):
-    """The Spark Connect server of a session stopped answering."""
+    """The Spark Connect server of a session stopped answering, or was restarted without it."""
 
 
 def _lost_engine_reason(error: Exception) -> str | None:

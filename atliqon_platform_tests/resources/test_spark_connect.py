@@ -23,7 +23,6 @@ from atliqon_platform.resources.session_checks import connect_url_address
 from atliqon_platform.resources.spark import start_spark_session
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform.settings import ConfigurationError
-from atliqon_platform.spark_connect_server import free_port
 from atliqon_platform_tests.held_session import hold_session, last_error
 from atliqon_platform_tests.tiny import seed_tiny
 
@@ -71,7 +70,7 @@ def forwarded(target: tuple[str, int]) -> Iterator[str]:
     """A Spark Connect URL on a port of its own that carries every byte to ``target``, for as long
     as the context lasts: leaving it cuts every connection, as a dying server does, while the
     server itself (shared by the whole run) goes on."""
-    listener = socket.create_server(("127.0.0.1", free_port()))
+    listener = socket.create_server(("127.0.0.1", 0))  # a port the system picks, held from the start
     connections: list[socket.socket] = []
 
     def pipe(source: socket.socket, sink: socket.socket) -> None:
