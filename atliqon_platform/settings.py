@@ -305,16 +305,26 @@ def _up_note(dagster_home: Path) -> dict:
     return holder if isinstance(holder, dict) else {}
 
 
+def _engine_of_running_up(dagster_home: Path) -> str | None:
+    """The engine URL the lock note names, while the ``atliqon up`` that wrote it runs: a note
+    left by one that was killed names nothing."""
+    holder = _up_note(dagster_home)
+    try:
+        os.kill(holder.get("pid"), 0)  # raises when that `atliqon up` has ended
+    except (OSError, TypeError):
+        return None
+    url = holder.get("spark")
+    return url if isinstance(url, str) else None
+
+
 def running_engine(dagster_home: Path) -> str | None:
     """The Spark Connect server of the ``atliqon up`` serving this home, while it runs: a run
     started beside it (``atliqon backfill``) then shares its warm JVM and its memory bound."""
-    holder = _up_note(dagster_home)
+    url = _engine_of_running_up(dagster_home)
     try:
-        url, pid = holder.get("spark"), holder.get("pid")
-        os.kill(pid, 0)  # raises when that `atliqon up` has ended
         with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
             return url
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError, AttributeError):
         return None
 
 
@@ -339,7 +349,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     pipes = _choice(environ, "ATLIQON_PIPES", PipesMode, PipesMode.OFF.value)
     spark_remote = environ.get("ATLIQON_SPARK_REMOTE") or None
     # `atliqon up` names its engine to its processes by ATLIQON_SPARK_REMOTE too: the lock says it.
-    spark_remote_of_up = spark_remote is not None and spark_remote == _up_note(home / "dagster").get("spark")
+    spark_remote_of_up = spark_remote is not None and spark_remote == _engine_of_running_up(home / "dagster")
     if not spark_remote and env is not Environment.DATABRICKS:
         spark_remote = running_engine(home / "dagster")
         spark_remote_of_up = spark_remote is not None

@@ -98,8 +98,8 @@ def test_dashboard_port_and_where_its_snapshot_goes(tmp_path):
 
 def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path):
     """`atliqon up` notes its engine in the home's lock; a dead `atliqon up` or a closed port is
-    no engine, and ATLIQON_SPARK_REMOTE set by the user wins. Only the engine's sessions give up
-    at once (resources/spark.py, bound_retries)."""
+    no engine (nor is a URL set by hand that a dead one noted), and ATLIQON_SPARK_REMOTE set by
+    the user wins. Only the engine's sessions give up at once (resources/spark.py, bound_retries)."""
     home = {"ATLIQON_HOME": str(tmp_path)}
     lock = HomeLock(tmp_path / "dagster")
     try:
@@ -121,6 +121,8 @@ def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path
             ended.wait()
             lock.note(pid=ended.pid, spark=engine)
             assert load_settings(home).spark_remote is None
+            # The note of a killed `atliqon up` does not make the same URL, set by hand, its engine.
+            assert not load_settings(home | {"ATLIQON_SPARK_REMOTE": engine}).spark_remote_of_up
             lock.note(pid=os.getpid(), spark=engine)
         assert load_settings(home).spark_remote is None  # the port is closed
     finally:
