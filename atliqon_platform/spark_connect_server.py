@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+STOP_GRACE_SECONDS = 10  # its JVM stops its Spark context in about a second
 
 
 def free_port() -> int:
@@ -99,5 +101,12 @@ def local_spark_connect_server(settings: Settings, port: int, log: Path) -> Iter
     try:
         yield wait_until_listening(port, server, log)
     finally:
-        stop_group(server.pid, grace=30)
+        killed = stop_group(server.pid, grace=STOP_GRACE_SECONDS)
         server.wait()
+        if killed:  # said, so that a stop that waits out its grace is seen, not just slow
+            warnings.warn(
+                f"the Spark Connect server on port {port} did not stop within {STOP_GRACE_SECONDS} s "
+                f"of SIGTERM (see {log}); killed: {'; '.join(killed)}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
