@@ -321,10 +321,12 @@ def running_engine(dagster_home: Path) -> str | None:
     """The Spark Connect server of the ``atliqon up`` serving this home, while it runs: a run
     started beside it (``atliqon backfill``) then shares its warm JVM and its memory bound."""
     url = _engine_of_running_up(dagster_home)
+    if url is None:
+        return None
     try:
         with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
             return url
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         return None
 
 
