@@ -79,6 +79,30 @@ def raise_on_stop_signals() -> None:
         signal.signal(signum, carry_on if ignored else stop)
 
 
+def stop_signals_at_their_defaults() -> None:
+    """In a child about to exec: SIGINT and SIGTERM at their defaults, as a shell starts a command.
+
+    A child inherits an ignored signal, and a process that ran Dagster in a background job has
+    SIGTERM ignored (see raise_on_stop_signals): a JVM started from it ignores SIGTERM, runs no
+    shutdown hook, and is stopped only by SIGKILL after the grace."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def start_in_own_group(command: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A long-running process in a process group of its own (stopping the group stops all it
+    started), taking the stop signals as a shell's command does, its output in ``log``."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=stop_signals_at_their_defaults,
+        )
+
+
 def ignore_stop_signals() -> None:
     """While stopping: a second Ctrl-C must not interrupt the cleanup it asked for."""
     for signum in STOP_SIGNALS:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyspark
 
-from atliqon_platform.lifecycle import stop_group
+from atliqon_platform.lifecycle import start_in_own_group, stop_group
 from atliqon_platform.resources.spark import local_launch, spark_config
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
@@ -90,14 +90,7 @@ def local_spark_connect_server(settings: Settings, port: int, log: Path) -> Iter
     """Run the server while the context is open; yields its URL."""
     command, environment = server_launch(settings, port)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            command,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopping it stops its JVM too
-        )
+    server = start_in_own_group(command, environment, log)
     try:
         yield wait_until_listening(port, server, log)
     finally:

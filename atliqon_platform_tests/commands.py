@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from atliqon_platform.lifecycle import stop_group
+from atliqon_platform.lifecycle import start_in_own_group, stop_group
 
 
 def environment(home: Path, **env: str) -> dict[str, str]:
@@ -33,25 +33,9 @@ def start_atliqon(*args: str, home: Path, log: Path, **env: str) -> subprocess.P
     return start_module("atliqon_platform.cli", *args, home=home, log=log, **env)
 
 
-def as_a_shells_job() -> None:
-    """In the child: SIGINT and SIGTERM at their defaults, as a shell starts a command. The tests
-    may run with them ignored (a background job ignores SIGINT, and Dagster, run in process,
-    gives SIGTERM SIGINT's handler), and a child inherits an ignored signal."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 def start_module(module: str, *args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:
     """``python -m module args`` on ``home``, in its own process group, its output in ``log``."""
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            env=environment(home, **env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=as_a_shells_job,
-        )
+    return start_in_own_group([sys.executable, "-m", module, *args], environment(home, **env), log)
 
 
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:

@@ -28,11 +28,16 @@ import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from atliqon_platform.lifecycle import GRACE_SECONDS, group_members
+from atliqon_platform.lifecycle import (
+    GRACE_SECONDS,
+    group_members,
+    start_in_own_group,
+    stop_group,
+    stop_signals_at_their_defaults,
+)
 from atliqon_platform.resources.delta_lake import ENGINE_LOG_LINE
 from atliqon_platform.spark_connect_server import free_port
 from atliqon_platform_tests.commands import (
-    as_a_shells_job,
     atliqon,
     environment,
     start_atliqon,
@@ -68,7 +73,7 @@ def _as_a_terminals_job() -> None:
     act as a shell in a terminal window leaves them, even when the tests run under ``nohup`` or
     in a background job (which ignore SIGHUP or SIGINT, and a command started there rightly
     keeps ignoring them)."""
-    as_a_shells_job()
+    stop_signals_at_their_defaults()
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
@@ -193,6 +198,19 @@ def test_sigterm_stops_up_even_when_it_started_ignored_and_hup_and_int_stay_igno
     assert result.stdout.split("\n")[:3] == ["SIGHUP carried on", "SIGINT carried on", "SIGTERM stopped"], (
         result.stdout + result.stderr
     )
+
+
+def test_a_process_started_while_sigterm_is_ignored_still_stops_on_it(tmp_path):
+    """As the tests' Spark Connect server is started: from a process that ran Dagster in a
+    background job, where SIGTERM is ignored (and a JVM started so ignored it, until SIGKILL)."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        process = start_in_own_group(["sleep", "60"], dict(os.environ), tmp_path / "sleep.log")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    killed = stop_group(process.pid, grace=5)
+    assert killed == []
+    assert process.wait(timeout=5) == -signal.SIGTERM
 
 
 @pytest.mark.parametrize("how", STOPS)

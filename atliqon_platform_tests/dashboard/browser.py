@@ -5,12 +5,7 @@ Shared by the end-to-end tests and the benchmark (``python -m atliqon_platform_t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +13,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, Playwright
 
 from atliqon_platform.spark_connect_server import free_port
+from atliqon_platform_tests.commands import start_atliqon, stop, wait_for_http
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download is not reachable
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -27,38 +23,18 @@ GRAPH_IDS = ("top-products", "channel-share", "monthly-trend", "top-variants", "
 
 @contextmanager
 def served_dashboard(home: Path, timeout: float = 60) -> Iterator[str]:
-    """``atliqon dashboard`` for the local lake under ``home``, as a user starts it; yields its URL."""
+    """``atliqon dashboard`` for the local lake under ``home``, as a user starts it (and stops it,
+    with Ctrl-C); yields its URL."""
     port = free_port()
-    environ = {**os.environ, "ATLIQON_ENV": "local", "ATLIQON_HOME": str(home)}
-    command = [sys.executable, "-m", "atliqon_platform.cli", "dashboard", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"atliqon dashboard exited with {process.returncode}: {process.stdout.read()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}_dash-dependencies", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"atliqon dashboard did not answer on {url} within {timeout}s"
-                    ) from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory() as scratch:
+        log = Path(scratch) / "dashboard.log"
+        process = start_atliqon("dashboard", "--port", str(port), home=home, log=log, ATLIQON_ENV="local")
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_for_http(f"{url}_dash-dependencies", process, log, timeout)
+            yield url
+        finally:
+            stop(process)
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
