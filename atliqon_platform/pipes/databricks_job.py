@@ -9,12 +9,14 @@ its instance profile and Unity Catalog through the job's identity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import Config
-from databricks.sdk.service import compute, jobs
 
 from atliqon_platform.settings import JobCompute, Settings
+
+if TYPE_CHECKING:
+    from databricks.sdk.service import jobs
 
 PACKAGE_NAME = "atliqon_platform"
 ENTRY_POINT = "atliqon-pipes"
@@ -65,7 +67,17 @@ class DatabricksJob(Config):
 
     def spec(self, job_name: str) -> JobSpec:
         """The task (and submit arguments) that runs ``job_name`` of the platform on Databricks."""
+        # Imported here, where a job is described: the SDK takes about a second to import, which
+        # every process that loads the code location (each run among them) would pay otherwise.
+        from databricks.sdk.service import compute, jobs
+
         task_key = f"atliqon_{job_name}"
+        parameters = ["--channel", "volumes" if self.serverless else "dbfs"]
+        for name, value in self.task_settings.items():
+            parameters += ["--setting", f"{name}={value}"]
+        wheel_task = jobs.PythonWheelTask(
+            package_name=PACKAGE_NAME, entry_point=ENTRY_POINT, parameters=parameters
+        )
         if self.serverless:
             environment = jobs.JobEnvironment(
                 environment_key=ENVIRONMENT_KEY,
@@ -74,27 +86,10 @@ class DatabricksJob(Config):
                 ),
             )
             task = jobs.SubmitTask(
-                task_key=task_key,
-                environment_key=ENVIRONMENT_KEY,
-                python_wheel_task=self._wheel_task("volumes"),
+                task_key=task_key, environment_key=ENVIRONMENT_KEY, python_wheel_task=wheel_task
             )
             return JobSpec(task, {"environments": [environment], "run_name": task_key})
-        task = jobs.SubmitTask(
-            task_key=task_key,
-            new_cluster=self._job_cluster(),
-            libraries=[compute.Library(whl=self.wheel)],
-            python_wheel_task=self._wheel_task("dbfs"),
-        )
-        return JobSpec(task, {"run_name": task_key})
-
-    def _wheel_task(self, channel: str) -> jobs.PythonWheelTask:
-        parameters = ["--channel", channel]
-        for name, value in self.task_settings.items():
-            parameters += ["--setting", f"{name}={value}"]
-        return jobs.PythonWheelTask(package_name=PACKAGE_NAME, entry_point=ENTRY_POINT, parameters=parameters)
-
-    def _job_cluster(self) -> compute.ClusterSpec:
-        return compute.ClusterSpec(
+        cluster = compute.ClusterSpec(
             spark_version=self.spark_version,
             node_type_id=self.node_type,
             num_workers=self.workers,
@@ -107,6 +102,13 @@ class DatabricksJob(Config):
             ),
             spark_conf={"spark.sql.session.timeZone": "UTC"},
         )
+        task = jobs.SubmitTask(
+            task_key=task_key,
+            new_cluster=cluster,
+            libraries=[compute.Library(whl=self.wheel)],
+            python_wheel_task=wheel_task,
+        )
+        return JobSpec(task, {"run_name": task_key})
 
 
 def cluster_settings(settings: Settings) -> dict[str, str]:

@@ -16,9 +16,6 @@ from dagster import (
     PipesClientCompletedInvocation,
     PipesSubprocessClient,
 )
-from dagster_databricks import PipesDatabricksClient
-from dagster_databricks.pipes import PipesDatabricksServerlessClient
-from databricks.sdk import WorkspaceClient
 
 from atliqon_platform.pipes.databricks_job import DatabricksJob
 from atliqon_platform.resources.session_checks import require_reachable_url
@@ -80,6 +77,12 @@ class DatabricksJobLauncher(PipesLauncher):
         )
 
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
+        # Imported when a job is launched, not by every process that loads the code location
+        # (about a second: see DatabricksJob.spec).
+        from dagster_databricks import PipesDatabricksClient
+        from dagster_databricks.pipes import PipesDatabricksServerlessClient
+        from databricks.sdk import WorkspaceClient
+
         host = self.host if self.host.startswith("https://") else f"https://{self.host}"
         require_reachable_url(host, "DATABRICKS_HOST")
         spec = self.job.spec(job_name)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
 from atliqon_platform.settings import Settings
@@ -60,6 +59,10 @@ class LandingZoneResource(ConfigurableResource):
     @property
     def s3_client(self):
         if self._client is None:
+            # Imported for an S3 zone only: dagster-aws takes half a second to import, which every
+            # process that loads the code location (each run among them) would pay otherwise.
+            from dagster_aws.s3 import S3Resource
+
             self._client = S3Resource(
                 endpoint_url=self.endpoint_url, region_name=self.region_name
             ).get_client()
