@@ -1,6 +1,9 @@
 """The definitions are built from the settings given to them, not from the environment."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 from dagster import AssetKey, TimeWindowPartitionsDefinition
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
@@ -87,3 +90,23 @@ def test_every_month_of_the_facts_can_be_backfilled_by_the_daemon(tmp_path):
     days, _ = parents[tables.GOLD_SB_FACT_ORDERS.asset_key]
     keys = sorted(days.expensively_compute_partition_keys())
     assert (keys[0], keys[-1]) == (settings.first_order_day.isoformat(), "2026-12-04")  # today's exists
+
+
+LOADED_BY_A_RUN = """
+import sys
+from atliqon_platform.definitions import defs
+defs.resolve_job_def("daily_orders_job")
+print(*(name for name in ("databricks.sdk", "dagster_databricks", "dagster_aws") if name in sys.modules))
+"""
+
+
+def test_loading_the_code_location_leaves_the_databricks_sdk_and_dagster_aws_unimported(tmp_path):
+    """Every run's process loads the code location: a second of imports that only a Databricks
+    launch or an S3 landing zone needs is not paid by the others (BENCHMARKS.md)."""
+    environment = {**os.environ, "ATLIQON_HOME": str(tmp_path), "ATLIQON_ENV": "local"}
+    environment.pop("ATLIQON_PIPES", None)
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_A_RUN], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == ""
