@@ -47,6 +47,7 @@ from atliqon_platform.checks.rules import Rule
 from atliqon_platform.markdown import markdown_rows
 from atliqon_platform.partitions import partition_range
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
+from atliqon_platform.tables import Table
 
 EXAMPLES = 5
 CheckEvent = AssetCheckResult | AssetCheckEvaluation
@@ -123,10 +124,42 @@ class Offending:
     date_column: str | None = None
 
 
-def _day(item: Offending, scope: Scope | None) -> Column:
-    if scope is None or item.date_column is None:
+def read_once(lake: DeltaLakeResource, table: Table, where: PartitionRange | None) -> DataFrame:
+    """The rows of ``table`` in ``where`` for the several rules of a check step: read once and kept
+    by Spark (a local checkpoint, on disk when large), where each rule's reference to a plain read
+    is a scan of its own, whose Delta file listing alone costs a Spark job (BENCHMARKS.md)."""
+    return lake.read(table, where).localCheckpoint()
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Rows a check counts by day beside its rules, in their Spark job: figures that are not a
+    rule's offending rows (a silver table's kept and quarantined rows)."""
+
+    rows: DataFrame
+    date_column: str | None = None
+
+
+Counts = dict[dt.date | None, int]
+"""Rows by day; None holds those of an unpartitioned scope, or without a date."""
+
+
+def _day(date_column: str | None, scope: Scope | None) -> Column:
+    if scope is None or date_column is None:
         return F.lit(None).cast("date")
-    return F.col(item.date_column).cast("date")
+    return F.col(date_column).cast("date")
+
+
+def counted_by_day(row_sets: Sequence[Offending | Tally], scope: Scope | None) -> list[Counts]:
+    """The rows of each set by day, all in one Spark job."""
+    tagged = [
+        row_set.rows.select(F.lit(index).alias("set"), _day(row_set.date_column, scope).alias("day"))
+        for index, row_set in enumerate(row_sets)
+    ]
+    counts: list[Counts] = [{} for _ in row_sets]
+    for row in reduce(DataFrame.unionAll, tagged).groupBy("set", "day").count().collect():
+        counts[row["set"]][row["day"]] = row["count"]
+    return counts
 
 
 def rule_results(offending: Sequence[Offending], scope: Scope | None) -> list[Outcome]:
@@ -134,15 +167,12 @@ def rule_results(offending: Sequence[Offending], scope: Scope | None) -> list[Ou
     only for the rules that fail, so a clean table costs one job however many rules it has.
 
     A row whose date places it in no partition counts against every partition of the scope."""
-    tagged = [
-        item.rows.select(F.lit(index).alias("rule"), _day(item, scope).alias("day"))
-        for index, item in enumerate(offending)
-    ]
-    counted = reduce(DataFrame.unionAll, tagged).groupBy("rule", "day").count().collect()
-    days: dict[int, dict[dt.date | None, int]] = defaultdict(dict)
-    for row in counted:
-        days[row["rule"]][row["day"]] = row["count"]
-    return [_outcome(item, days[index], scope) for index, item in enumerate(offending)]
+    return outcomes(offending, counted_by_day(offending, scope), scope)
+
+
+def outcomes(offending: Sequence[Offending], counts: Sequence[Counts], scope: Scope | None) -> list[Outcome]:
+    """The rules' outcomes from their offending rows' ``counts`` (counted_by_day)."""
+    return [_outcome(item, days, scope) for item, days in zip(offending, counts, strict=True)]
 
 
 def _outcome(item: Offending, days: Mapping[dt.date | None, int], scope: Scope | None) -> Outcome:
@@ -174,7 +204,7 @@ def _examples(item: Offending, scope: Scope | None) -> list[tuple[dt.date | None
     columns = item.rows.columns
     first = F.row_number().over(Window.partitionBy("_day").orderBy(F.lit(0)))
     rows = (
-        item.rows.withColumn("_day", _day(item, scope))
+        item.rows.withColumn("_day", _day(item.date_column, scope))
         .withColumn("_first", first)
         .where(F.col("_first") <= EXAMPLES)
         .collect()

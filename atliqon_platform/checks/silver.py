@@ -4,7 +4,6 @@ One check step per silver table reads the table (and its quarantine) once and ev
 its rules; the orders checks report per landing day, like the table.
 """
 
-import datetime as dt
 from collections.abc import Iterator
 
 from dagster import (
@@ -15,12 +14,11 @@ from dagster import (
     DailyPartitionsDefinition,
     MetadataValue,
 )
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform import tables
 from atliqon_platform.checks import results
-from atliqon_platform.checks.results import Offending, Outcome, Scope
+from atliqon_platform.checks.results import Counts, Offending, Outcome, Scope, Tally
 from atliqon_platform.checks.rules import (
     Rule,
     date_rejections,
@@ -69,17 +67,14 @@ def rejected_share_rule(threshold: float) -> Rule:
     )
 
 
-def _rejected_share(lake: DeltaLakeResource, table: Table, scope: Scope | None, limit: float) -> Outcome:
-    """The share of quarantined rows, over the scope and in each of its partitions."""
-    read = scope.range if scope else None
-    if scope is None:
-        kept = {None: lake.count(table)}
-    else:
-        kept = rows_by_day(lake.read(table, read), table.partition_column)
-    quarantined, refused_lines = quarantined_by_day(lake.read(rejected(table), read), table.partition_column)
+def _rejected_share(
+    table: Table, scope: Scope | None, limit: float, kept: Counts, quarantined: Counts, refused_lines: Counts
+) -> Outcome:
+    """The share of quarantined rows, over the scope and in each of its partitions (from the rows
+    of each kind by day; the lines of refused files apart)."""
 
     def result(dates: PartitionRange | None) -> AssetCheckResult:
-        def rows(counts: dict[dt.date | None, int]) -> int:
+        def rows(counts: Counts) -> int:
             return sum(n for day, n in counts.items() if dates is None or dates.start <= day <= dates.end)
 
         kept_rows, rejected_rows, refused_rows = rows(kept), rows(quarantined), rows(refused_lines)
@@ -104,23 +99,6 @@ def _rejected_share(lake: DeltaLakeResource, table: Table, scope: Scope | None, 
     return results.per_partition(scope, result)
 
 
-def rows_by_day(frame: DataFrame, column: str) -> dict[dt.date, int]:
-    return {row[column]: row["count"] for row in frame.groupBy(column).count().collect()}
-
-
-def quarantined_by_day(
-    rejected: DataFrame, column: str | None
-) -> tuple[dict[dt.date | None, int], dict[dt.date | None, int]]:
-    """Quarantined rows by day (None for an unpartitioned table), and apart from them the lines of
-    refused files, in one Spark job."""
-    day = F.col(column) if column else F.lit(None).cast("date")
-    counted = rejected.groupBy(day.alias("day"), refused_line().alias("refused")).count().collect()
-    rows: tuple[dict[dt.date | None, int], dict[dt.date | None, int]] = ({}, {})
-    for row in counted:
-        rows[int(row["refused"])][row["day"]] = row["count"]
-    return rows
-
-
 def _silver_checks(
     table: Table, max_rejected_share: float, daily: DailyPartitionsDefinition
 ) -> AssetChecksDefinition:
@@ -135,8 +113,8 @@ def _silver_checks(
 
     def evaluate(lake: DeltaLakeResource, scope: Scope | None, _: DagsterInstance) -> Iterator[Outcome]:
         read = scope.range if scope else None
-        kept = lake.read(table, read)
-        rejected_rows = lake.read(quarantine, read)
+        kept = results.read_once(lake, table, read)
+        rejected_rows = results.read_once(lake, quarantine, read)
         day = table.partition_column
         unexplained = null_keys(rejected_rows, (REJECT_REASON, "file_name", "line_number"))
         offending = [
@@ -160,8 +138,16 @@ def _silver_checks(
             ]
         else:
             offending.append(Offending(asset_key, KEY_UNIQUE, duplicate_keys(kept, table.keys)))
-        yield from results.rule_results(offending, scope)
-        yield _rejected_share(lake, table, scope, max_rejected_share)
+        # The rows of each kind that the rejected share divides, counted in the rules' job.
+        refused = refused_line()
+        tallies = [
+            Tally(kept, day),
+            Tally(rejected_rows.where(~refused), day),
+            Tally(rejected_rows.where(refused), day),
+        ]
+        counts = results.counted_by_day([*offending, *tallies], scope)
+        yield from results.outcomes(offending, counts[: len(offending)], scope)
+        yield _rejected_share(table, scope, max_rejected_share, *counts[len(offending) :])
 
     partitioned = (table.partition_column, daily) if table.partition_column else None
     return results.check_step(f"silver_{table.name}_checks", specs, evaluate, partitioned)

@@ -1,12 +1,22 @@
 """A rule's outcome over a range of partitions and in each of them, on small real Spark frames."""
 
 import datetime as dt
+import shutil
 
 from dagster import AssetCheckResult, AssetKey
 
-from atliqon_platform.checks.results import Offending, Outcome, Scope, rule_results
+from atliqon_platform.checks.results import (
+    Offending,
+    Outcome,
+    Scope,
+    Tally,
+    counted_by_day,
+    read_once,
+    rule_results,
+)
 from atliqon_platform.checks.rules import Rule
 from atliqon_platform.resources.delta_lake import PartitionRange
+from atliqon_platform.tables import Table
 
 KEY = AssetKey(["silver", "orders"])
 RULE = Rule("keys_not_null", "every row has its identifying columns filled in")
@@ -47,3 +57,30 @@ def test_a_range_fails_when_one_of_its_partitions_does():
     )
     assert not outcome.result.passed
     assert outcome.result.description.endswith("quarantined; fails on 2025-07-02")
+
+
+def test_the_rules_and_the_tallies_of_a_step_are_counted_together_by_day(spark):
+    rows = spark.createDataFrame(
+        [(DAYS[0], "a"), (DAYS[1], "b"), (DAYS[1], "c")], "landing_date date, order_id string"
+    )
+    offending = Offending(KEY, RULE, rows.where("order_id = 'a'"), "landing_date")
+    counts = counted_by_day([offending, Tally(rows, "landing_date"), Tally(rows.where("false"))], SCOPE)
+    assert counts == [{DAYS[0]: 1}, {DAYS[0]: 1, DAYS[1]: 2}, {}]
+    # Over a whole table (no scope) every row is counted under None.
+    assert counted_by_day([Tally(rows, "landing_date")], None) == [{None: 3}]
+
+
+def test_a_table_read_once_for_a_step_is_not_scanned_again(spark, lake, tmp_path):
+    """The rows are kept by Spark when read: the rules that use them do not go back to the
+    table's files (here deleted after the read, which a second scan could not survive)."""
+    table = Table("silver", "kept", "Rows by day.", partition_column="landing_date")
+    rows = spark.createDataFrame(
+        [(DAYS[0], "a"), (DAYS[1], "b"), (DAYS[2], "c")], "landing_date date, order_id string"
+    )
+    lake.overwrite(rows, table)
+    kept = read_once(lake, table, PartitionRange("landing_date", DAYS[1], DAYS[2]))
+    shutil.rmtree(tmp_path / "lake" / "silver" / "kept")
+    assert counted_by_day([Tally(kept, "landing_date"), Tally(kept.where("order_id = 'c'"))], SCOPE) == [
+        {DAYS[1]: 1, DAYS[2]: 1},
+        {None: 1},
+    ]
