@@ -6,7 +6,10 @@ that month of gold.fact_orders, gold.dim_date and the view), executed here in on
 warm Spark session; each run the daemon launches adds a process and a JVM start (overheads).
 One home grows from the shortest history to the longest, so the history is built once.
 
-    python -m benchmarks.new_day [--runs 3] [--histories 30 90 365] [--lines-per-day 300]
+    python -m benchmarks.new_day [--runs 3] [--histories 30 90 365] [--lines-per-day 10000]
+
+Issue #15 sets the target at 10 k lines a day (3.65 M lines in 365 days); the real data has about
+340 a day, where a new day's fixed costs are nearly all of it.
 """
 
 from __future__ import annotations
@@ -81,7 +84,9 @@ def measure_histories(
 def main(argv: list[str] | None = None) -> Report:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--histories", type=int, nargs="+", default=[30, 90, 365])
-    parser.add_argument("--lines-per-day", type=int, default=300, help="the real data has about 340")
+    parser.add_argument(
+        "--lines-per-day", type=int, default=10_000, help="issue #15's scale; the real data has about 340"
+    )
     args = parser.parse_args(argv)
     report = Report("One new day after the history")
     with work_folder(args.work) as root:

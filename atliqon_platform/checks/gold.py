@@ -29,7 +29,6 @@ from atliqon_platform.checks.results import (
     describe,
     latest_materializations,
     per_partition,
-    read_once,
     rule_results,
 )
 from atliqon_platform.checks.rules import (
@@ -133,8 +132,8 @@ def _fact_orders(monthly: TimeWindowPartitionsDefinition) -> Evaluate:
     ) -> Iterator[Outcome]:
         table = tables.GOLD_FACT_ORDERS
         key, month = table.asset_key, table.partition_column
-        facts = read_once(lake, table, _dates(scope))
-        daily = read_once(lake, tables.GOLD_SB_FACT_ORDERS, _dates(scope))
+        facts = lake.read(table, _dates(scope))
+        daily = lake.read(tables.GOLD_SB_FACT_ORDERS, _dates(scope))
         all_parent = lake.read(tables.SILVER_PARENT_FACT_ORDERS)
         parent = all_parent
         if scope is not None:
