@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -226,9 +227,17 @@ def read_order_days(landing: LandingZoneResource, first: dt.date, last: dt.date)
     all_files, problems = landed_order_files(landing)
     day_of_key = {key: day for key, day in all_files.items() if first <= day <= last}
     loaded = read_files(landing, ORDERS, day_of_key)
-    days = [day_of_key.get(name) for name in loaded.table.column("file_name").to_pylist()]
-    table = loaded.table.append_column(LANDING_DATE, pa.array(days, pa.date32()))
+    days = landing_days(loaded.table.column("file_name"), day_of_key)
+    table = loaded.table.append_column(LANDING_DATE, days)
     return OrderDays(replace(loaded, table=table), day_of_key, problems)
+
+
+def landing_days(file_names: pa.ChunkedArray, day_of_key: dict[str, dt.date]) -> pa.ChunkedArray:
+    """Each line's landing day, looked up once per file: a Python object per line took 10 M
+    lines a gigabyte more memory (BENCHMARKS.md)."""
+    keys = pc.unique(file_names)
+    days = pa.array([day_of_key[key] for key in keys.to_pylist()], pa.date32())
+    return pc.take(days, pc.index_in(file_names, value_set=keys))
 
 
 def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
@@ -264,6 +273,10 @@ def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         )
         assert scope is not None, "bronze.orders is partitioned"
         not_empty = order_days_not_empty(table.asset_key, orders.readable_rows_by_day(), scope)
+        # The lines are in the table now. Arrow's allocator keeps freed memory for reuse: after
+        # 10 M lines it held a gigabyte of this process for the rest of the run (BENCHMARKS.md).
+        del orders
+        pa.default_memory_pool().release_unused()
         yield from reported(context, [*checks, not_empty])
 
     return bronze_orders
