@@ -94,6 +94,11 @@ class LoadedFiles:
     new_columns: dict[str, tuple[str, ...]]  # file -> its columns beyond the contract
     skipped: list[str]  # "<key>: <why>", for files that could not be read at all
 
+    def without_lines(self) -> "LoadedFiles":
+        """What is known of the files once their lines are in the engine: the table keeps only
+        its columns."""
+        return replace(self, table=self.table.schema.empty_table())
+
 
 def read_files(landing: LandingZoneResource, source: Source, keys: Iterable[str]) -> LoadedFiles:
     """All lines of ``keys`` with lineage columns; files empty or gone are set aside with why."""
@@ -261,7 +266,15 @@ def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
             context.log.warning(f"skipped {problem}")
         scope = scope_of(context, table.partition_column, daily)
         checks = _file_checks(context, table.asset_key, orders.loaded, dict(orders.day_of_key), scope)
-        result = lake.overwrite(orders.loaded.table, table, replace=days)
+        # The lines are the engine's from here: this process frees its copy before the write
+        # (Arrow's allocator keeps freed memory unless told), and the engine frees its own
+        # with the DataFrame once written, not when this generator is collected. At 10 M lines
+        # either copy, held on, was what the run's memory lacked (BENCHMARKS.md).
+        lines = lake.frame(orders.loaded.table)
+        orders = replace(orders, loaded=orders.loaded.without_lines())
+        pa.default_memory_pool().release_unused()
+        result = lake.overwrite(lines, table, replace=days)
+        del lines
         yield MaterializeResult(
             metadata=_metadata(
                 result,
@@ -273,10 +286,6 @@ def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         )
         assert scope is not None, "bronze.orders is partitioned"
         not_empty = order_days_not_empty(table.asset_key, orders.readable_rows_by_day(), scope)
-        # The lines are in the table now. Arrow's allocator keeps freed memory for reuse: after
-        # 10 M lines it held a gigabyte of this process for the rest of the run (BENCHMARKS.md).
-        del orders
-        pa.default_memory_pool().release_unused()
         yield from reported(context, [*checks, not_empty])
 
     return bronze_orders

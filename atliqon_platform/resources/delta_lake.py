@@ -177,7 +177,9 @@ class DeltaTables:
                 ) from None
             raise
 
-    def _frame(self, data: Data) -> DataFrame:
+    def frame(self, data: Data) -> DataFrame:
+        """``data`` as the session's DataFrame. A local session copies an Arrow table's rows into
+        the engine here, so that its caller may free them before the write."""
         if isinstance(data, DataFrame):
             return data
         if data.num_rows == 0:  # Spark Connect cannot take its schema from an empty Arrow table
@@ -187,7 +189,7 @@ class DeltaTables:
     def _conformed(self, data: Data, uri: str, monthly_by: str | None = None) -> tuple[DataFrame, bool]:
         """``data`` in the table's column order after the schema check (with its month column when
         the table is partitioned by ``monthly_by``'s month); and whether the table exists."""
-        frame = self._frame(data)
+        frame = self.frame(data)
         if monthly_by:
             frame = frame.withColumn(month_column(monthly_by), F.trunc(monthly_by, "month"))
         existing = self._table(uri)
@@ -391,6 +393,9 @@ class DeltaLakeResource(ConfigurableResource):
 
     def read(self, table: Table, where: PartitionRange | None = None) -> DataFrame:
         return self.tables.read(self.uri(table), where)
+
+    def frame(self, data: Data) -> DataFrame:
+        return self.tables.frame(data)
 
     def count(self, table: Table, where: PartitionRange | None = None) -> int:
         return self.tables.count(self.uri(table), where)
