@@ -258,7 +258,7 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
             raise
         finally:
             ignore_stop_signals()
-            group.stop()
+            group.stop(last=ENGINE)  # the runs first, while their engine still answers
 
 
 def command_up(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,7 +3,8 @@
 - Everything it starts (code server, webserver, daemon, the runs and Spark they start) is in
   one process group of its own. Signals from the terminal reach ``atliqon up`` alone, and it
   stops the group once: SIGTERM, which every Dagster process takes as an interrupt (a run
-  records its failure), then SIGKILL for what is left after a grace period.
+  records its failure), to the warm engine only once the runs that call it have ended, then
+  SIGKILL for what is left after a grace period.
 - The group's first process is a watcher. It waits on a pipe whose only writer is
   ``atliqon up``: end of file means ``atliqon up`` has gone, even by SIGKILL, and the
   watcher stops the group. Being in the group, it also ignores the group's SIGTERM.
@@ -131,10 +132,21 @@ def _described(process: psutil.Process) -> str:
 
 
 def stop_group(
-    group: int, grace: float, exclude: frozenset[int] = frozenset(), signum: int = signal.SIGTERM
+    group: int,
+    grace: float,
+    exclude: frozenset[int] = frozenset(),
+    signum: int = signal.SIGTERM,
+    last: int | None = None,
 ) -> list[str]:
     """``signum`` to the whole group, then SIGKILL to whatever is left after ``grace`` seconds;
-    the processes that needed it, described."""
+    the processes that needed it, described.
+
+    ``last``: a process that gets ``signum`` only once the rest of the group has ended (or after
+    ``grace``). That is the warm engine: an interrupted run still calls it as it records its
+    failure and exits, and an engine stopping at the same moment may take those calls without
+    ever answering them, leaving the run hung until SIGKILL."""
+    if last is not None:
+        _stop_all_but(group, exclude | _process_tree(last), signum, grace)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signum)
     deadline = time.monotonic() + grace
@@ -149,6 +161,26 @@ def stop_group(
         time.sleep(0.1)
         left = group_members(group, exclude)
     return killed
+
+
+def _process_tree(pid: int) -> frozenset[int]:
+    with contextlib.suppress(psutil.Error):
+        return frozenset({pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))})
+    return frozenset({pid})
+
+
+def _stop_all_but(group: int, spared: frozenset[int], signum: int, grace: float) -> None:
+    """``signum`` once to each member of the group but ``spared`` (a run launched meanwhile too),
+    until they have ended or ``grace`` has passed."""
+    signalled: set[int] = set()
+    deadline = time.monotonic() + grace
+    while (members := group_members(group, spared)) and time.monotonic() < deadline:
+        for process in members:
+            if process.pid not in signalled:
+                with contextlib.suppress(psutil.Error):
+                    process.send_signal(signum)
+                signalled.add(process.pid)
+        time.sleep(0.2)
 
 
 def say(message: str, stream: TextIO | None = None) -> None:
@@ -245,11 +277,13 @@ class ProcessGroup:
                 return name, process.returncode
         return None
 
-    def stop(self) -> None:
-        """Stop the whole group, then let the watcher go (it finds nothing left to stop). Says
-        which processes did not end on SIGTERM within the grace: each is a stop that was not
-        clean (a run killed mid-step, a service that ignored the signal)."""
-        killed = stop_group(self.group, GRACE_SECONDS, exclude=frozenset({self.watcher.pid}))
+    def stop(self, last: str | None = None) -> None:
+        """Stop the whole group, the process named ``last`` after the others (stop_group), then
+        let the watcher go (it finds nothing left to stop). Says which processes did not end on
+        SIGTERM within the grace: each is a stop that was not clean (a run killed mid-step, a
+        service that ignored the signal)."""
+        last_pid = self.processes[last].pid if last in self.processes else None
+        killed = stop_group(self.group, GRACE_SECONDS, exclude=frozenset({self.watcher.pid}), last=last_pid)
         if killed:
             say(f"atliqon up: killed after {GRACE_SECONDS:.0f} s without stopping: {'; '.join(killed)}")
         for process in self.processes.values():

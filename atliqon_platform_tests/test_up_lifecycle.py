@@ -294,3 +294,62 @@ def test_up_prints_no_deprecation_warning(running_up):
     assert "Serving dagster-webserver" in output
     assert "deprecat" not in output.lower()
     assert "supersed" not in output.lower()
+
+
+# An engine whose stop takes a while, and which takes calls meanwhile without answering them.
+ENGINE_STOPPING_SLOWLY = """
+import signal, socket, sys, time
+server = socket.create_server(("127.0.0.1", 0))
+server.settimeout(0.1)
+stopping, unanswered = [], []
+signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(time.monotonic()))
+print(server.getsockname()[1], flush=True)
+while not stopping or time.monotonic() < stopping[0] + 2:
+    try:
+        connection, _ = server.accept()
+    except TimeoutError:
+        continue
+    if stopping:
+        unanswered.append(connection)
+    else:
+        connection.sendall(b"ok")
+        connection.close()
+"""
+# A run interrupted by SIGTERM, which calls its engine as it records its failure.
+RUN_CALLING_ITS_ENGINE_ON_SIGTERM = """
+import signal, socket, sys, time
+def interrupted(signum, frame):
+    time.sleep(0.3)
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as connection:
+        sys.exit(0 if connection.recv(2) == b"ok" else 1)
+signal.signal(signal.SIGTERM, interrupted)
+print("ready", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def test_the_engine_is_stopped_after_the_runs_that_call_it(tmp_path):
+    """`atliqon up` stops its warm engine last (stop_group's ``last``): a run interrupted mid-step
+    still calls the engine as it ends, and an engine stopping at the same moment left it hung."""
+    engine = subprocess.Popen(
+        [sys.executable, "-c", ENGINE_STOPPING_SLOWLY],
+        stdout=subprocess.PIPE,
+        text=True,
+        process_group=0,
+    )
+    port = engine.stdout.readline().strip()
+    run = subprocess.Popen(
+        [sys.executable, "-c", RUN_CALLING_ITS_ENGINE_ON_SIGTERM, port],
+        stdout=subprocess.PIPE,
+        text=True,
+        process_group=engine.pid,
+    )
+    try:
+        assert run.stdout.readline().strip() == "ready"
+        killed = stop_group(engine.pid, grace=5, last=engine.pid)
+        assert killed == []
+        assert run.wait(timeout=5) == 0, "the run's last call to its engine went unanswered"
+        assert engine.wait(timeout=5) == 0
+    finally:
+        kill([psutil.Process(process.pid) for process in (engine, run) if process.poll() is None])
