@@ -11,30 +11,37 @@ from dagster import AssetSelection, define_asset_job
 
 from atliqon_platform import tables
 
-DAILY_ORDERS = AssetSelection.assets(
-    tables.BRONZE_ORDERS.asset_key,
-    tables.SILVER_ORDERS.asset_key,
-    tables.SILVER_ORDERS_REJECTED.asset_key,
-    tables.GOLD_SB_FACT_ORDERS.asset_key,
+# Each job's assets by key: its sensor names them in its run requests (landing_sensors.py).
+DAILY_ORDERS = tuple(
+    table.asset_key
+    for table in (
+        tables.BRONZE_ORDERS,
+        tables.SILVER_ORDERS,
+        tables.SILVER_ORDERS_REJECTED,
+        tables.GOLD_SB_FACT_ORDERS,
+    )
 )
-MONTHLY_FACTS = AssetSelection.assets(
-    tables.GOLD_FACT_ORDERS.asset_key,
-    tables.GOLD_DIM_DATE.asset_key,
-    tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key,
+MONTHLY_FACTS = tuple(
+    table.asset_key
+    for table in (tables.GOLD_FACT_ORDERS, tables.GOLD_DIM_DATE, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
 )
-DIMENSIONS = AssetSelection.all() - DAILY_ORDERS - MONTHLY_FACTS
+DIMENSIONS = tuple(
+    table.asset_key for table in tables.TABLES if table.asset_key not in (*DAILY_ORDERS, *MONTHLY_FACTS)
+)
 
 dimensions_job = define_asset_job(
-    "dimensions_job", DIMENSIONS, description="Customers, products, prices of both companies; parent facts."
+    "dimensions_job",
+    AssetSelection.assets(*DIMENSIONS),
+    description="Customers, products, prices of both companies; parent facts.",
 )
 daily_orders_job = define_asset_job(
     "daily_orders_job",
-    DAILY_ORDERS,
+    AssetSelection.assets(*DAILY_ORDERS),
     description="SportsBar orders, bronze to gold, by landing day.",
 )
 monthly_facts_job = define_asset_job(
     "monthly_facts_job",
-    MONTHLY_FACTS,
+    AssetSelection.assets(*MONTHLY_FACTS),
     description="Unified gold.fact_orders, gold.dim_date and the dashboard's enriched view, by month.",
 )
 

@@ -41,7 +41,7 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG, SENSOR_NAME_TAG
 
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import BRONZE_OF
-from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job
+from atliqon_platform.assets.jobs import DAILY_ORDERS, DIMENSIONS, daily_orders_job, dimensions_job
 from atliqon_platform.partitions import range_tags, tagged_range
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
@@ -188,12 +188,17 @@ def requested_since_changed(
 
 
 def order_run_requests(days: dict[dt.date, list[LandingObject]]) -> list[RunRequest]:
-    """One run per new day; a backlog of many days as one single-run range instead."""
+    """One run per new day; a backlog of many days as one single-run range instead.
+
+    Every run request names its job's assets. A run that does not records no targets, and
+    declarative automation then takes what it wrote first (silver.orders) for news to what it
+    wrote later (gold.sb_fact_orders): a tick between the two requested that again."""
     if len(days) <= MAX_DAY_RUNS_PER_TICK:
         return [
             RunRequest(
                 run_key=run_key(f"orders {day}", files),
                 partition_key=day.isoformat(),
+                asset_selection=list(DAILY_ORDERS),
                 tags={"atliqon/trigger": "new order files"},
             )
             for day, files in sorted(days.items())
@@ -203,6 +208,7 @@ def order_run_requests(days: dict[dt.date, list[LandingObject]]) -> list[RunRequ
     return [
         RunRequest(
             run_key=run_key(f"orders {first}..{last}", files),
+            asset_selection=list(DAILY_ORDERS),
             tags={**range_tags(first, last), "atliqon/trigger": f"{len(days)} new days of order files"},
         )
     ]
@@ -261,7 +267,11 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
             for item in changed_objects(listing, cursor)
             if _usable(context, item) and not _loaded(context.instance, item)
         ]
-        requests = [RunRequest(run_key=run_key("dimensions", changed))] if changed else []
+        requests = (
+            [RunRequest(run_key=run_key("dimensions", changed), asset_selection=list(DIMENSIONS))]
+            if changed
+            else []
+        )
         return SensorResult(run_requests=requests, cursor=cursor.dump())
 
     return [order_files_sensor, dimension_files_sensor]
