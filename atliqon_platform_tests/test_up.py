@@ -4,6 +4,7 @@ the landing folder and gold follows with no click; the webserver's GraphQL API s
 checks."""
 
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import pytest
 from dagster import DagsterInstance
 from deltalake import DeltaTable
 
+from atliqon_platform.automation.landing_sensors import ORDER_SENSOR
 from atliqon_platform.lifecycle import group_members
 from atliqon_platform.resources.delta_lake import ENGINE_LOG_LINE
 from atliqon_platform.resources.landing_zone import LandingZoneResource
@@ -44,9 +46,7 @@ def platform(real_days, tmp_path_factory):
     # The original's dagster.yaml names its own folders: `atliqon up` writes this home's.
     shutil.copytree(real_days["instance"], home / "dagster", ignore=shutil.ignore_patterns("dagster.yaml"))
     port, log, up_started = free_port(), home / "up.log", time.time()
-    process = start_atliqon(
-        "up", "--port", str(port), home=home, log=log, ATLIQON_SENSOR_INTERVAL_SECONDS="2"
-    )
+    process = start_atliqon("up", "--port", str(port), home=home, log=log)  # sensors every 5 s
     try:
         wait_for_http(f"http://127.0.0.1:{port}/server_info", process, log)
         url = f"http://127.0.0.1:{port}"
@@ -194,3 +194,24 @@ def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, 
     # Every run the daemon launched connected to it (none started a JVM of its own).
     assert engine_lines(home, since)
     assert set(engine_lines(home, platform["up_started"])) == {f"{ENGINE_LOG_LINE}{engine}"}
+
+
+def tick_gaps(home, sensor: str) -> list[float]:
+    """Seconds between the starts of a sensor's ticks, as the instance recorded them."""
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        [state] = [state for state in instance.all_instigator_state() if state.instigator_name == sensor]
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=200)
+    starts = sorted(tick.timestamp for tick in ticks)
+    return [later - earlier for earlier, later in itertools.pairwise(starts)]
+
+
+@pytest.mark.parametrize("sensor", [ORDER_SENSOR, "gold_follows_upstream"])
+def test_the_sensors_tick_on_every_loop_of_the_daemon(platform, sensor):
+    """At the default 5 s, each daemon loop (every 5 s) ticks the landing and automation sensors:
+    with 5 s as Dagster's minimum interval, a loop in two skipped them (ticks 5 or 10 s apart).
+    A loop slowed by the runs may still skip one now and then."""
+    while len(gaps := tick_gaps(platform["home"], sensor)) < 20:
+        assert platform["process"].poll() is None, platform["log"].read_text()[-3000:]
+        time.sleep(5)
+    skipped = [round(gap, 1) for gap in gaps if gap > 7.5]
+    assert len(skipped) <= len(gaps) / 4, (skipped, len(gaps))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions
 
-from atliqon_platform.automation.landing_sensors import build_landing_sensors
+from atliqon_platform.automation.landing_sensors import build_landing_sensors, daemon_min_interval
 from atliqon_platform.automation.schedules import SCHEDULES
 from atliqon_platform.settings import Settings
 
@@ -15,7 +15,7 @@ def automation_definitions(settings: Settings) -> Definitions:
         "gold_follows_upstream",
         target=AssetSelection.all(),
         default_status=DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED,
-        minimum_interval_seconds=settings.sensor_interval_seconds,
+        minimum_interval_seconds=daemon_min_interval(settings.sensor_interval_seconds),
         description="Updates gold when its inputs change outside the runs that build them together "
         "(a late file, a parent increment, a restored table).",
     )
