@@ -143,8 +143,9 @@ def stop_group(
 
     ``last``: a process that gets ``signum`` only once the rest of the group has ended (or after
     ``grace``). That is the warm engine: an interrupted run still calls it as it records its
-    failure and exits, and an engine stopping at the same moment may take those calls without
-    ever answering them, leaving the run hung until SIGKILL."""
+    failure and exits. An engine stopping at the same moment failed a call in flight with "Cannot
+    call methods on a stopped SparkContext", and once left a run that did not end within the
+    grace."""
     if last is not None:
         _stop_all_but(group, exclude | _process_tree(last), signum, grace)
     with contextlib.suppress(ProcessLookupError):

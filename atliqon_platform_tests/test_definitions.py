@@ -9,6 +9,7 @@ from dagster import AssetKey, TimeWindowPartitionsDefinition
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
 
 from atliqon_platform import tables
+from atliqon_platform.assets.jobs import JOBS_IN_ORDER
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.settings import load_settings
 
@@ -110,3 +111,12 @@ def test_loading_the_code_location_leaves_the_databricks_sdk_and_dagster_aws_uni
     )
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == ""
+
+
+def test_the_three_jobs_hold_every_asset_once(tmp_path):
+    """The sensors name each job's assets from the tables (assets/jobs.py): no asset is left out."""
+    defs = build_definitions(load_settings({"ATLIQON_HOME": str(tmp_path)}))
+    held = [
+        key for job in JOBS_IN_ORDER for key in defs.resolve_job_def(job.name).asset_layer.selected_asset_keys
+    ]
+    assert sorted(held) == sorted(defs.resolve_asset_graph().get_all_asset_keys())
