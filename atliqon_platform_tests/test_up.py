@@ -214,4 +214,4 @@ def test_the_sensors_tick_on_every_loop_of_the_daemon(platform, sensor):
         assert platform["process"].poll() is None, platform["log"].read_text()[-3000:]
         time.sleep(5)
     skipped = [round(gap, 1) for gap in gaps if gap > 7.5]
-    assert len(skipped) <= len(gaps) / 4, (skipped, len(gaps))
+    assert len(skipped) <= len(gaps) / 10, (skipped, len(gaps))  # measured: none of 20; 6 and 8 before
