@@ -2,12 +2,12 @@
 
 - Everything it starts (code server, webserver, daemon, the runs and Spark they start) is in
   one process group of its own. Signals from the terminal reach ``atliqon up`` alone, and it
-  stops the group once: SIGTERM, which every Dagster process takes as an interrupt (a run
-  records its failure), to the warm engine only once the runs that call it have ended, then
-  SIGKILL for what is left after a grace period.
+  stops the group: SIGTERM once to each process, which every Dagster process takes as an
+  interrupt (a run records its failure), to the warm engine only once the runs that call it
+  have ended, then SIGKILL for what is left after a grace period.
 - The group's first process is a watcher. It waits on a pipe whose only writer is
   ``atliqon up``: end of file means ``atliqon up`` has gone, even by SIGKILL, and the
-  watcher stops the group. Being in the group, it also ignores the group's SIGTERM.
+  watcher stops the group. Being in the group, it ignores stop signals sent to the group.
 - A lock in the Dagster home (``fcntl.flock``), held by every process started, keeps a
   second ``atliqon up`` off an instance whose daemon is still running.
 """
@@ -138,8 +138,8 @@ def stop_group(
     signum: int = signal.SIGTERM,
     last: int | None = None,
 ) -> list[str]:
-    """``signum`` to the whole group, then SIGKILL to whatever is left after ``grace`` seconds;
-    the processes that needed it, described.
+    """``signum`` to each process of the group, then SIGKILL to whatever is left after ``grace``
+    seconds; the processes that needed it, described.
 
     ``last``: a process that gets ``signum`` only once the rest of the group has ended (or after
     ``grace``). That is the warm engine: an interrupted run still calls it as it records its
@@ -147,12 +147,8 @@ def stop_group(
     call methods on a stopped SparkContext", and once left a run that did not end within the
     grace."""
     if last is not None:
-        _stop_all_but(group, exclude | _process_tree(last), signum, grace)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signum)
-    deadline = time.monotonic() + grace
-    while (left := group_members(group, exclude)) and time.monotonic() < deadline:
-        time.sleep(0.2)
+        _signal_until_gone(group, exclude | _process_tree(last), signum, grace)
+    left = _signal_until_gone(group, exclude, signum, grace)
     killed = [_described(process) for process in left]
     deadline = time.monotonic() + KILL_SECONDS
     while left and time.monotonic() < deadline:  # bounded: a process may not be ours to kill
@@ -170,9 +166,10 @@ def _process_tree(pid: int) -> frozenset[int]:
     return frozenset({pid})
 
 
-def _stop_all_but(group: int, spared: frozenset[int], signum: int, grace: float) -> None:
-    """``signum`` once to each member of the group but ``spared`` (a run launched meanwhile too),
-    until they have ended or ``grace`` has passed."""
+def _signal_until_gone(group: int, spared: frozenset[int], signum: int, grace: float) -> list[psutil.Process]:
+    """``signum`` once to each member of the group but ``spared`` (a process started meanwhile
+    too, such as a run the daemon launched), until they have ended or ``grace`` has passed;
+    the members left."""
     signalled: set[int] = set()
     deadline = time.monotonic() + grace
     while (members := group_members(group, spared)) and time.monotonic() < deadline:
@@ -182,6 +179,7 @@ def _stop_all_but(group: int, spared: frozenset[int], signum: int, grace: float)
                     process.send_signal(signum)
                 signalled.add(process.pid)
         time.sleep(0.2)
+    return members
 
 
 def say(message: str, stream: TextIO | None = None) -> None:
