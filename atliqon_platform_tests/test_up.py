@@ -123,8 +123,44 @@ def test_graphql_shows_every_assets_checks_with_their_latest_results(platform):
     assert {evaluation.severity.value for evaluation in failed.values()} == {"WARN"}
 
 
-def test_a_dropped_file_reaches_gold_without_a_click(platform, reference_dataset):
+def engine_lines(home, since: float) -> list[str]:
+    """What the runs created after ``since`` said about their Spark engine."""
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        records = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= since]
+        return [
+            entry.user_message
+            for record in records
+            for entry in instance.all_logs(record.dagster_run.run_id)
+            if entry.user_message.startswith(ENGINE_LOG_LINE)
+        ]
+
+
+def test_the_warm_engine_comes_back_when_it_dies_and_its_sessions_say_so(platform):
     home = platform["home"]
+    holder = json.loads((home / "dagster" / "atliqon-up.lock").read_text())
+    engine = holder["spark"]
+    assert engine.startswith("sc://127.0.0.1:")
+    (server,) = [
+        process
+        for process in group_members(os.getpgid(holder["daemon"]))
+        if "SparkConnectServer" in " ".join(process.cmdline())
+    ]
+    session = hold_session(home)  # as a run's, when the engine dies under it
+    server.kill()
+    deadline = time.monotonic() + 300
+    while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():
+        assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
+        time.sleep(1)
+    # The session does not survive its server, even once the server is back: it fails, saying why.
+    error = last_error(session)
+    assert f"SparkEngineLostError: the Spark engine at {engine} is gone (" in error, error
+    # A run started beside `atliqon up` finds the engine too: this home's settings name it.
+    assert load_settings({"ATLIQON_HOME": str(home)}).spark_remote == engine
+
+
+def test_a_dropped_file_reaches_gold_without_a_click_on_the_warm_engine(platform, reference_dataset):
+    """Runs after the engine's restart (the test above): the runs the file starts use the new one."""
+    home, landed_at = platform["home"], time.time()
     before = july(home)
     assert NEW_DAY not in before["days"]
     source = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
@@ -148,51 +184,10 @@ def test_a_dropped_file_reaches_gold_without_a_click(platform, reference_dataset
     print("\n".join(timeline(home, time.time() - (time.monotonic() - landed))))
     assert now["daily"] > before["daily"]
     assert now["view_rows"] == now["fact_rows"]
-
-
-def engine_lines(home, since: float) -> list[str]:
-    """What the runs created after ``since`` said about their Spark engine."""
-    with DagsterInstance.from_config(str(home / "dagster")) as instance:
-        records = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= since]
-        return [
-            entry.user_message
-            for record in records
-            for entry in instance.all_logs(record.dagster_run.run_id)
-            if entry.user_message.startswith(ENGINE_LOG_LINE)
-        ]
-
-
-def test_the_runs_share_the_warm_engine_which_comes_back_when_it_dies(platform, reference_dataset):
-    home, since = platform["home"], time.time()
-    holder = json.loads((home / "dagster" / "atliqon-up.lock").read_text())
-    engine = holder["spark"]
-    assert engine.startswith("sc://127.0.0.1:")
-    (server,) = [
-        process
-        for process in group_members(os.getpgid(holder["daemon"]))
-        if "SparkConnectServer" in " ".join(process.cmdline())
-    ]
-    session = hold_session(home)  # as a run's, when the engine dies under it
-    server.kill()
-    deadline = time.monotonic() + 300
-    while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():
-        assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
-        time.sleep(1)
-    # The session does not survive its server, even once the server is back: it fails, saying why.
-    error = last_error(session)
-    assert f"SparkEngineLostError: the Spark engine at {engine} is gone (" in error, error
-    # A run started beside `atliqon up` finds the engine too: this home's settings name it.
-    assert load_settings({"ATLIQON_HOME": str(home)}).spark_remote == engine
-    day = dt.date.fromisoformat(NEW_DAY) + dt.timedelta(days=1)
-    source = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
-    key = order_file_key(day)
-    LandingZoneResource(uri=str(home / "landing")).write(key, (source / key.rsplit("/", 1)[1]).read_bytes())
-    deadline = time.monotonic() + 600
-    while day.isoformat() not in july(home)["days"]:
-        assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
-        time.sleep(2)
-    # Every run the daemon launched connected to it (none started a JVM of its own).
-    assert engine_lines(home, since)
+    # Every run the daemon launched connected to the warm engine (none started a JVM of its own),
+    # the file's runs too.
+    engine = json.loads((home / "dagster" / "atliqon-up.lock").read_text())["spark"]
+    assert engine_lines(home, landed_at)
     assert set(engine_lines(home, platform["up_started"])) == {f"{ENGINE_LOG_LINE}{engine}"}
 
 
@@ -209,8 +204,9 @@ def tick_gaps(home, sensor: str) -> list[float]:
 def test_the_sensors_tick_on_every_loop_of_the_daemon(platform, sensor):
     """At the default 5 s, each daemon loop (every 5 s) ticks the landing and automation sensors:
     with 5 s as Dagster's minimum interval, a loop in two skipped them (ticks 5 or 10 s apart).
-    A loop slowed by the runs may still skip one now and then."""
-    while len(gaps := tick_gaps(platform["home"], sensor)) < 12:
+    A loop slowed by the runs may still skip one now and then. Ten gaps are about the module's
+    time so far; with a loop in two skipped, one skip or none in ten comes one time in a hundred."""
+    while len(gaps := tick_gaps(platform["home"], sensor)) < 10:
         assert platform["process"].poll() is None, platform["log"].read_text()[-3000:]
         time.sleep(5)
     skipped = [round(gap, 1) for gap in gaps if gap > 7.5]
