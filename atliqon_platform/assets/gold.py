@@ -123,14 +123,21 @@ def _sb_fact_orders(daily: DailyPartitionsDefinition) -> AssetsDefinition:
     return sb_fact_orders
 
 
+FACT_CHECK_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.GOLD_DIM_GROSS_PRICE)
+"""The dims that gold.fact_orders' blocking checks read (its codes resolve, its products are
+priced): declared as its inputs, so that a month waits while they are missing or being
+written, not checked against the dims of before. Their updates alone do not rebuild it."""
+
+
 def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
     table, parent, child = (
         tables.GOLD_FACT_ORDERS,
         tables.SILVER_PARENT_FACT_ORDERS,
         tables.GOLD_SB_FACT_ORDERS,
     )
+    inputs = [child, parent, *FACT_CHECK_DIMENSIONS]
 
-    @asset(**_asset_arguments(table, [child, parent], unified.fact_orders, monthly))
+    @asset(**_asset_arguments(table, inputs, unified.fact_orders, monthly))
     def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
         months = partition_range(context, table.partition_column)
         daily = lake.read(child, months)

@@ -13,7 +13,10 @@ it in a run of its own, and would otherwise request what follows it on the same 
 input is rewritten (and its checks could say that it is wrong). The calendar and the view are
 partitioned by month like ``gold.fact_orders``: a month of the three is requested on the same
 tick and goes in one run, in which the facts' blocking checks hold the view back. The view waits
-only for the dimensions it joins, which are unpartitioned.
+only for the dimensions it joins, which are unpartitioned. The facts wait for the same dimensions,
+which their blocking checks read: requested while a dimension run was still writing them, the
+facts were checked against the dimensions of before (none, on a first start), and the view,
+still waiting for them, followed on a later tick as a backfill of its own.
 """
 
 from __future__ import annotations
@@ -30,20 +33,27 @@ from dagster import (
 )
 
 from atliqon_platform import tables
-from atliqon_platform.assets.gold import VIEW_DIMENSIONS, VIEW_MONTHLY_INPUTS
+from atliqon_platform.assets.gold import FACT_CHECK_DIMENSIONS, VIEW_DIMENSIONS, VIEW_MONTHLY_INPUTS
 
 
 def follows_upstream(
     *partially_filled: AssetKey,
     rebuilt_inputs: tuple[AssetKey, ...] = (),
     rebuilt_together: tuple[AssetKey, ...] = (),
+    checked_against: tuple[AssetKey, ...] = (),
 ) -> AutomationCondition:
     """Eager for every partition; missing partitions of ``partially_filled`` inputs do not block;
     while one of ``rebuilt_inputs`` (inputs that follow their own inputs) is due, wait for it.
 
     ``rebuilt_together`` are inputs partitioned alike, requested on the same tick into the same
     run: their failed blocking checks do not hold this asset back when they are requested again,
-    since the new checks run first in that run and stop it there if they fail again."""
+    since the new checks run first in that run and stop it there if they fail again.
+
+    ``checked_against`` are inputs that only its blocking checks read: it waits for them as for
+    any input, but their updates alone do not request it."""
+    updated = AutomationCondition.any_deps_updated()
+    if checked_against:
+        updated = updated.ignore(AssetSelection.assets(*checked_against))
     missing_inputs = AutomationCondition.any_deps_missing()
     if partially_filled:
         missing_inputs = missing_inputs.ignore(AssetSelection.assets(*partially_filled))
@@ -63,7 +73,7 @@ def follows_upstream(
             unsettled & ~AutomationCondition.will_be_requested()
         ).allow(together)
     condition = (
-        AutomationCondition.any_deps_updated().since_last_handled()
+        updated.since_last_handled()
         & ~missing_inputs
         & ~AutomationCondition.any_deps_in_progress()
         & ~unsettled_inputs
@@ -82,14 +92,17 @@ FOLLOWS_EVERY_INPUT = (*tables.DIMENSION_TABLES, tables.GOLD_SB_FACT_ORDERS)
 
 def gold_conditions() -> dict[AssetKey, AutomationCondition]:
     """How each gold table follows its inputs: the monthly facts whatever days of the month have
-    arrived; the calendar with its months; the view with its months and their calendar, once the
-    dimensions due are rebuilt."""
+    arrived, once the dimensions their checks read are written; the calendar with its months; the
+    view with its months and their calendar, once the dimensions due are rebuilt."""
     months = tables.GOLD_FACT_ORDERS.asset_key
     view_dimensions = tuple(table.asset_key for table in VIEW_DIMENSIONS)
     view_months = tuple(table.asset_key for table in VIEW_MONTHLY_INPUTS)
     return {
         **{table.asset_key: follows_upstream() for table in FOLLOWS_EVERY_INPUT},
-        months: follows_upstream(tables.GOLD_SB_FACT_ORDERS.asset_key),
+        months: follows_upstream(
+            tables.GOLD_SB_FACT_ORDERS.asset_key,
+            checked_against=tuple(table.asset_key for table in FACT_CHECK_DIMENSIONS),
+        ),
         tables.GOLD_DIM_DATE.asset_key: follows_upstream(rebuilt_together=(months,)),
         tables.GOLD_VW_FACT_ORDERS_ENRICHED.asset_key: follows_upstream(
             rebuilt_inputs=view_dimensions, rebuilt_together=view_months

@@ -13,6 +13,9 @@ child's month no longer adds up): the monthly run fails codes_resolve and
 child_monthly_equals_daily with those rows as examples, and the calendar and the view are skipped
 in that run; once the increment is mended, they follow. The view's own
 blocking check, one_row_per_fact, is given a fanned-out view on Spark frames.
+
+On a first start, the facts' months wait for the dimensions their blocking checks read, then go
+on one tick with the calendar and the view.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import order_file_key, parent_increment_key
 from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform_tests.checks.test_checks import checks_of
+from atliqon_platform_tests.instances import home_settings, platform_instance
 from atliqon_platform_tests.remote_runs import UNTIL
-from atliqon_platform_tests.tiny import forked_home
+from atliqon_platform_tests.tiny import forked_home, seed_tiny
 
 JULY = dt.date(2025, 7, 1)
 LATE_DAY = UNTIL + dt.timedelta(days=1)  # the next real day of July, landing after July was built
@@ -255,3 +259,32 @@ def test_a_fanned_out_view_fails_one_row_per_fact_with_the_doubled_fact(spark):
     one_to_one = Offending(VIEW, ONE_ROW_PER_FACT, view_row_mismatch(facts, facts, FACT_KEY))
     [clean] = rule_results([one_to_one], None)
     assert clean.result.passed
+
+
+def requested_by_tick(defs: Definitions, instance: DagsterInstance, cursor=None) -> tuple[dict, object]:
+    automation = evaluate_automation_conditions(defs, instance, cursor=cursor)
+    requested = {
+        key.to_user_string(): set(automation.get_requested_partitions(key))
+        for key in MONTHLY
+        if automation.get_num_requested(key)
+    }
+    return requested, automation.cursor
+
+
+def test_on_a_first_start_the_facts_wait_for_the_dimensions_their_checks_read(tmp_path):
+    """The dimension run writes the parent's facts before the dimensions: the facts' months used
+    to be requested then, and the view's on a later tick (the dimensions still missing), each a
+    backfill that Dagster's daemon launches on its 30 s loop. Now all three go on one tick, once
+    the dimensions that codes_resolve and every_product_year_priced read are written."""
+    seed_tiny(tmp_path)
+    settings = home_settings(tmp_path)
+    defs = build_definitions(settings)
+    dimensions = defs.resolve_job_def("dimensions_job")
+    with platform_instance() as instance:
+        _, cursor = requested_by_tick(defs, instance)  # a first tick only sets the cursor
+        assert dimensions.execute_in_process(instance=instance, asset_selection=PARENT_FACTS).success
+        requested, cursor = requested_by_tick(defs, instance, cursor)
+        assert requested == {}  # the parent's facts are news, but gold's dimensions are missing
+        assert dimensions.execute_in_process(instance=instance).success
+        requested, _ = requested_by_tick(defs, instance, cursor)
+    assert requested == {key.to_user_string(): set(every_month()) for key in MONTHLY}
