@@ -101,19 +101,25 @@ def run_requested(defs: Definitions, instance: DagsterInstance, requested: dict[
     return runs
 
 
+def requested_by_tick(defs: Definitions, instance: DagsterInstance, cursor=None) -> tuple[dict, object]:
+    """A tick of declarative automation: the partitions it requested of the facts, the calendar
+    and the view (asset: partitions; it requests nothing else), and its cursor."""
+    automation = evaluate_automation_conditions(defs, instance, cursor=cursor)
+    requested = {
+        key.to_user_string(): set(automation.get_requested_partitions(key))
+        for key in MONTHLY
+        if automation.get_num_requested(key)
+    }
+    assert automation.total_requested == sum(len(partitions) for partitions in requested.values())
+    return requested, automation.cursor
+
+
 def follow(defs: Definitions, instance: DagsterInstance, cursor) -> tuple[list[dict], object]:
     """Ticks of declarative automation, each followed by the runs of what it requested, until a
     tick requests nothing: what each tick requested (asset: partitions) and the runs it made."""
     ticks = []
     for _ in range(4):
-        automation = evaluate_automation_conditions(defs, instance, cursor=cursor)
-        cursor = automation.cursor
-        requested = {
-            key.to_user_string(): set(automation.get_requested_partitions(key))
-            for key in MONTHLY
-            if automation.get_num_requested(key)
-        }
-        assert automation.total_requested == sum(len(partitions) for partitions in requested.values())
+        requested, cursor = requested_by_tick(defs, instance, cursor)
         if not requested:
             return ticks, cursor
         ticks.append({"requested": requested, "runs": run_requested(defs, instance, requested)})
@@ -261,24 +267,13 @@ def test_a_fanned_out_view_fails_one_row_per_fact_with_the_doubled_fact(spark):
     assert clean.result.passed
 
 
-def requested_by_tick(defs: Definitions, instance: DagsterInstance, cursor=None) -> tuple[dict, object]:
-    automation = evaluate_automation_conditions(defs, instance, cursor=cursor)
-    requested = {
-        key.to_user_string(): set(automation.get_requested_partitions(key))
-        for key in MONTHLY
-        if automation.get_num_requested(key)
-    }
-    return requested, automation.cursor
-
-
 def test_on_a_first_start_the_facts_wait_for_the_dimensions_their_checks_read(tmp_path):
     """The dimension run writes the parent's facts before the dimensions: the facts' months used
     to be requested then, and the view's on a later tick (the dimensions still missing), each a
     backfill that Dagster's daemon launches on its 30 s loop. Now all three go on one tick, once
     the dimensions that codes_resolve and every_product_year_priced read are written."""
     seed_tiny(tmp_path)
-    settings = home_settings(tmp_path)
-    defs = build_definitions(settings)
+    defs = build_definitions(home_settings(tmp_path))
     dimensions = defs.resolve_job_def("dimensions_job")
     with platform_instance() as instance:
         _, cursor = requested_by_tick(defs, instance)  # a first tick only sets the cursor
