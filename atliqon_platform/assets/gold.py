@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import OWNERS, table_metadata
-from atliqon_platform.checks.gold import sportsbar_months
+from atliqon_platform.checks.gold import FACT_CHECK_DIMENSIONS, sportsbar_months
 from atliqon_platform.partitions import Partitions, partition_range
 from atliqon_platform.resources.dashboard import DashboardResource
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
@@ -121,12 +121,6 @@ def _sb_fact_orders(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         return MaterializeResult(metadata=table_metadata(result, facts))
 
     return sb_fact_orders
-
-
-FACT_CHECK_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.GOLD_DIM_GROSS_PRICE)
-"""The dims that gold.fact_orders' blocking checks read (its codes resolve, its products are
-priced): declared as its inputs, so that a month waits while they are missing or being
-written, not checked against the dims of before. Their updates alone do not rebuild it."""
 
 
 def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:

@@ -33,7 +33,8 @@ from dagster import (
 )
 
 from atliqon_platform import tables
-from atliqon_platform.assets.gold import FACT_CHECK_DIMENSIONS, VIEW_DIMENSIONS, VIEW_MONTHLY_INPUTS
+from atliqon_platform.assets.gold import VIEW_DIMENSIONS, VIEW_MONTHLY_INPUTS
+from atliqon_platform.checks.gold import FACT_CHECK_DIMENSIONS
 
 
 def follows_upstream(

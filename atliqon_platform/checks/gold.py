@@ -109,6 +109,13 @@ def _gold_checks(
     return check_step(f"gold_{table.name}_checks", specs, evaluate, partitioned)
 
 
+FACT_CHECK_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.GOLD_DIM_GROSS_PRICE)
+"""The dims that gold.fact_orders' blocking checks read (codes_resolve below, and
+every_product_year_priced in its step): the asset declares them as inputs, so that a month waits
+while they are missing or being written, not checked against the dims of before. Their updates
+alone do not rebuild it (automation/conditions.py). A dim read here goes in this list."""
+
+
 def _codes_resolve(table: Table, lake: DeltaLakeResource, facts: DataFrame) -> Offending:
     unresolved = unresolved_codes(facts, lake.read(tables.GOLD_DIM_PRODUCTS), "product_code").unionByName(
         unresolved_codes(facts, lake.read(tables.GOLD_DIM_CUSTOMERS), "customer_code")
