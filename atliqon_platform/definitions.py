@@ -6,13 +6,14 @@ Only the entry points read the settings (``load_settings``): this module's ``def
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions
 
 from atliqon_platform.assets.definitions import build_assets
 from atliqon_platform.assets.jobs import JOBS_IN_ORDER
 from atliqon_platform.automation.conditions import with_gold_conditions
 from atliqon_platform.automation.definitions import automation_definitions
 from atliqon_platform.checks.definitions import check_definitions
+from atliqon_platform.instance.threaded_executor import threaded_executor
 from atliqon_platform.maintenance.jobs import maintenance_definitions
 from atliqon_platform.partitions import Partitions
 from atliqon_platform.pipes.launchers import pipes_launcher
@@ -40,11 +41,11 @@ def build_definitions(settings: Settings) -> Definitions:
         automation_definitions(settings),
         maintenance_definitions(assets),
         resource_definitions(settings),
-        # One process and one Spark session per run: steps share the session instead of each
-        # starting a JVM. Runs the daemon and the UI launch take their steps one at a time, so a
-        # terminated run stops inside its step; the headless backfill and the Pipes entry point
-        # run theirs on threads (instance/threaded_executor.py).
-        Definitions(executor=in_process_executor),
+        # One process and one Spark session per run, its steps on threads of that process
+        # (instance/threaded_executor.py): they share the session instead of each starting a
+        # JVM, and their commits overlap. So the runs the daemon and the UI launch, like the
+        # headless backfill's and the Pipes entry point's.
+        Definitions(executor=threaded_executor.configured({"max_concurrent": settings.step_threads})),
     )
 
 

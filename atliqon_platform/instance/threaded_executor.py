@@ -10,20 +10,23 @@ still to run starts first (``critical_path_first``).
 
 Events are created (and written to the instance) by the step's own thread, as in Dagster's
 executors; this thread hands them to the plan in the order they arrive. A terminated run stops
-starting steps and waits for the running ones: a thread cannot be stopped halfway, and each
-step's write is one commit either way.
+starting steps and waits for the running ones: a thread cannot be stopped halfway. It
+interrupts the run's resources that can cancel their work in flight (``Interruptible``: the Spark
+session), so a step waiting on a long query fails at once instead of finishing it. Each step's
+write is one commit either way.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from dagster import (
     DagsterInstance,
@@ -59,6 +62,19 @@ from dagster._core.storage.tags import PRIORITY_TAG
 
 _POLL_SECONDS = 0.5  # how often the plan looks for a termination request while steps run
 _DONE = None  # what a step's thread puts last, after its events
+
+
+@runtime_checkable
+class Interruptible(Protocol):
+    """A resource whose work in flight another thread can cancel."""
+
+    def interrupt_operations(self) -> None: ...
+
+
+def _interrupt_resources(job_context: PlanExecutionContext) -> None:
+    for resource in job_context.scoped_resources_builder.resource_instance_dict.values():
+        if isinstance(resource, Interruptible):
+            resource.interrupt_operations()
 
 
 def _run_step(step_context: StepExecutionContext, events: queue.Queue) -> None:
@@ -118,16 +134,20 @@ def _threaded_plan(
         pool = stack.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="step"))
         events: queue.Queue = queue.Queue()
         running: dict[str, tuple[Future, StepExecutionContext, list[DagsterEvent]]] = {}
-        stopping = False
+        stopping, next_interrupt = False, 0.0
         while running or (not stopping and not active.is_complete):
             if not stopping and active.check_for_interrupts():
                 stopping = True
                 active.mark_interrupted()
                 yield DagsterEvent.engine_event(
                     job_context,
-                    f"Run terminated: waiting for the running steps to end ({', '.join(running)})",
+                    f"Run terminated: cancelling the running steps' engine calls ({', '.join(running)})",
                     EngineEventData.interrupted(list(running)),
                 )
+            if stopping and time.monotonic() >= next_interrupt:
+                # Again while steps run: one may have started another engine call since.
+                _interrupt_resources(job_context)
+                next_interrupt = time.monotonic() + _POLL_SECONDS
             if not stopping:
                 for step in active.get_steps_to_execute(limit=threads - len(running)):
                     step_context = job_context.for_step(step, active.get_known_state())

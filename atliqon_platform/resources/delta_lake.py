@@ -342,6 +342,10 @@ class DeltaLakeResource(ConfigurableResource):
         if context.log is not None:
             context.log.info(f"{ENGINE_LOG_LINE}{self.spark.engine}")
 
+    def interrupt_operations(self) -> None:
+        """Cancel the engine calls in flight: the steps' Spark session is this resource's."""
+        self.spark.interrupt_operations()
+
     @property
     def tables(self) -> DeltaTables:
         if self._tables is None:

@@ -288,6 +288,14 @@ class SparkSessionResource(LazyPySparkResource):
         config = self.spark_config
         return config.get("spark.remote") or config.get("spark.master") or "the cluster's own session"
 
+    def interrupt_operations(self) -> None:
+        """Cancel what the session is running, from any thread; nothing if it never started.
+
+        A terminated run on threads cannot stop its steps' threads, but it can end the engine
+        calls they wait on, which then fail at once (instance/threaded_executor.py)."""
+        if self._spark_session is not None:
+            self._spark_session.interruptAll()
+
     def _init_session(self) -> None:
         if not self._spark_session:
             archives = Path(self.class_archives) if self.class_archives else None

@@ -1,6 +1,7 @@
-"""The threaded executor on plain Dagster assets (no Spark: the point is the plan, not the engine):
-independent steps run at the same time in the run's process, what depends on them waits, a
-failure fails the run and skips only what is downstream, and a terminated run starts nothing more."""
+"""The threaded executor on plain Dagster assets (no Spark, but for the one engine call a
+termination cancels: the point is the plan): independent steps run at the same time in the run's
+process, what depends on them waits, a failure fails the run and skips only what is downstream,
+and a terminated run starts nothing more and cancels the Spark query its running step waits on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dagster._core.system_config.objects import ResolvedRunConfig
 
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process, on_threads
+from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import platform_instance
 
@@ -121,11 +123,46 @@ def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():
     assert started_steps(result) == {"terminated_while_running"}
 
 
-def test_a_job_on_threads_runs_as_many_steps_at_once_as_asked(tmp_path):
-    settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_STEP_THREADS": "3"})
-    job = on_threads(build_definitions(settings).resolve_job_def("dimensions_job"), settings.step_threads)
+def test_a_terminated_run_cancels_the_spark_query_its_running_step_waits_on(lake):
+    """Terminated while a step waits on a query of minutes, the run ends in seconds: the query is
+    cancelled (through the lake's session, as the platform's steps hold it), so the step fails
+    with Spark's own words and nothing after it starts."""
+
+    @asset
+    def minutes_of_work(lake: DeltaLakeResource) -> None:
+        threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT)).start()  # once the query runs
+        lake.spark.spark_session.range(3 * 10**9).selectExpr("sum(id)").collect()  # 4 minutes here
+
+    @asset(deps=[minutes_of_work])
+    def next_step() -> None:
+        pass
+
+    job = define_asset_job("threaded", selection="*")
+    defs = Definitions(assets=[minutes_of_work, next_step], jobs=[job], resources={"lake": lake})
+    started = time.monotonic()
+    with platform_instance() as instance:
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {}, 4)
+    assert time.monotonic() - started < WAIT
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "minutes_of_work"
+    assert "cancel" in str(failure.step_failure_data.error).lower()
+    assert started_steps(result) == {"minutes_of_work"}
+    assert lake.spark.spark_session.range(3).count() == 3  # the session goes on for the next run
+
+
+def max_concurrent(job) -> int:
+    """The steps at once of ``job``'s executor, as a run resolves it."""
     assert job.executor_def.name == "threaded_executor"
-    config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config  # as a run resolves it
+    config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config
     context = InitExecutorContext(InMemoryJob(job), job.executor_def, config, DagsterInstance.ephemeral())
-    executor = job.executor_def.executor_creation_fn(context)
-    assert executor.max_concurrent == 3
+    return job.executor_def.executor_creation_fn(context).max_concurrent
+
+
+def test_every_run_goes_on_as_many_threads_as_asked(tmp_path):
+    """The daemon's and the UI's runs (the job as the code location defines it), and the headless
+    backfill's (``on_threads``)."""
+    settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_STEP_THREADS": "3"})
+    job = build_definitions(settings).resolve_job_def("dimensions_job")
+    assert max_concurrent(job) == 3
+    assert max_concurrent(on_threads(job, 2)) == 2
