@@ -16,6 +16,7 @@ import pytest
 from dagster import DagsterInstance
 from deltalake import DeltaTable
 
+from atliqon_platform.automation.definitions import AUTOMATION_SENSOR
 from atliqon_platform.automation.landing_sensors import ORDER_SENSOR
 from atliqon_platform.lifecycle import group_members
 from atliqon_platform.resources.delta_lake import ENGINE_LOG_LINE
@@ -200,7 +201,7 @@ def tick_gaps(home, sensor: str) -> list[float]:
     return [later - earlier for earlier, later in itertools.pairwise(starts)]
 
 
-@pytest.mark.parametrize("sensor", [ORDER_SENSOR, "gold_follows_upstream"])
+@pytest.mark.parametrize("sensor", [ORDER_SENSOR, AUTOMATION_SENSOR])
 def test_the_sensors_tick_on_every_loop_of_the_daemon(platform, sensor):
     """At the default 5 s, each daemon loop (every 5 s) ticks the landing and automation sensors:
     with 5 s as Dagster's minimum interval, a loop in two skipped them (ticks 5 or 10 s apart).

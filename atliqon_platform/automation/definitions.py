@@ -8,11 +8,13 @@ from atliqon_platform.automation.landing_sensors import build_landing_sensors, d
 from atliqon_platform.automation.schedules import SCHEDULES
 from atliqon_platform.settings import Settings
 
+AUTOMATION_SENSOR = "gold_follows_upstream"
+
 
 def automation_definitions(settings: Settings) -> Definitions:
     """The sensors and schedules, running from the start where the settings switch automation on."""
     follows_upstream = AutomationConditionSensorDefinition(
-        "gold_follows_upstream",
+        AUTOMATION_SENSOR,
         target=AssetSelection.all(),
         default_status=DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=daemon_min_interval(settings.sensor_interval_seconds),
