@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
 from atliqon_platform.tables import Table
-from atliqon_platform_tests.instances import home_settings, platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance, run_as_launched
 from atliqon_platform_tests.real_platform import content
 from atliqon_platform_tests.tiny import (
     DAILY_CHAIN,
@@ -50,7 +50,7 @@ def test_a_range_run_and_a_day_run_inside_it_in_two_processes_write_each_table_o
     when_writing(home / "lake" / "bronze" / "orders", set(), process, log)
     job = build_definitions(home_settings(home)).resolve_job_def("daily_orders_job")
     with platform_instance() as instance:
-        assert job.execute_in_process(partition_key=day(1).isoformat(), instance=instance).success
+        assert run_as_launched(job, instance, day(1).isoformat()).success
     assert process.wait(timeout=900) == 0, log.read_text()[-3000:]
     for table in DAILY_CHAIN:
         assert content(home, table).equals(tiny_history.after[table]), f"{table} differs from one load"

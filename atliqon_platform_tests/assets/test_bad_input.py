@@ -30,7 +30,7 @@ from atliqon_platform.backfill import load_days
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import ORDERS, order_file_key
-from atliqon_platform_tests.instances import home_settings, platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance, run_as_launched
 from atliqon_platform_tests.real_platform import latest_check_results
 from atliqon_platform_tests.tiny import copy_home, day
 
@@ -217,7 +217,7 @@ def test_a_refused_file_re_delivered_fixed_reruns_its_day_and_replaces_its_quara
     result = tick(seen.dump())
     assert [request.partition_key for request in result.run_requests] == [day(MISSING).isoformat()]
     job = build_definitions(settings).resolve_job_def("daily_orders_job")
-    assert job.execute_in_process(partition_key=day(MISSING).isoformat(), instance=instance).success
+    assert run_as_launched(job, instance, day(MISSING).isoformat()).success
     home = delivered["home"]
     assert day_rows(home, "silver/orders_rejected", "landing_date", MISSING) == []
     assert [row["order_id"] for row in day_rows(home, "silver/orders", "landing_date", MISSING)] == [

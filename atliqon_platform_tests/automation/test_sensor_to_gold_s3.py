@@ -24,7 +24,7 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sample_data.synthetic import generate
 from atliqon_platform.settings import delta_storage_options, load_settings
 from atliqon_platform_tests.automation.test_landing_sensors import Ticker
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import platform_instance, run_as_launched
 from atliqon_platform_tests.leaks import (
     event_log,
     instance_files_holding,
@@ -89,9 +89,10 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(s3_bucket, tmp_path, monkey
                 landing.write(*new_month_file(day))
             requests = sensor.tick().run_requests
             for request in requests:  # as the daemon launches them
-                run = defs.resolve_job_def(request.job_name or "daily_orders_job").execute_in_process(
+                run = run_as_launched(
+                    defs.resolve_job_def(request.job_name or "daily_orders_job"),
+                    instance,
                     partition_key=request.partition_key,
-                    instance=instance,
                     tags=request.tags,
                     asset_selection=request.asset_selection,
                 )
@@ -114,11 +115,7 @@ def test_new_days_on_s3_flow_to_gold_one_run_per_day(s3_bucket, tmp_path, monkey
         # targets). Dagster looks only at an asset's latest materialisation for this, so the
         # earlier days still count as updated; their own later writes settle them (no request).
         assert updated_inputs(automation, SB_FACT_ORDERS) == {"2025-08-01", "2025-08-02"}
-        assert (
-            defs.resolve_job_def("monthly_facts_job")
-            .execute_in_process(partition_key="2025-08-01", instance=instance)
-            .success
-        )
+        assert run_as_launched(defs.resolve_job_def("monthly_facts_job"), instance, "2025-08-01").success
         automation = evaluate_automation_conditions(defs, instance, cursor=automation.cursor)
         assert automation.total_requested == 0
 

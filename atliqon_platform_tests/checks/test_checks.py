@@ -19,7 +19,7 @@ from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform.tables import GOLD_VW_FACT_ORDERS_ENRICHED
 from atliqon_platform.transforms.columns import description
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import platform_instance, run_as_launched
 from atliqon_platform_tests.ui import browser_page, check_statuses, screenshot
 
 HEADER = "order_id,order_placement_date,customer_id,product_id,order_qty\n"
@@ -56,7 +56,7 @@ def runs(platform):
     """One daily run each for the crafted days, and a rerun of a clean day."""
     job = platform["defs"].resolve_job_def("daily_orders_job")
     return {
-        day: job.execute_in_process(partition_key=day, instance=platform["instance"], raise_on_error=False)
+        day: run_as_launched(job, platform["instance"], day)
         for day in ("2025-07-01", "2025-07-03", "2025-07-04")
     }
 
@@ -67,9 +67,7 @@ def ui(platform, runs):
     five days (07-05 has no file)."""
     after_days = check_statuses(platform["url"], platform["defs"])
     tags = {ASSET_PARTITION_RANGE_START_TAG: "2025-07-01", ASSET_PARTITION_RANGE_END_TAG: "2025-07-05"}
-    platform["defs"].resolve_job_def("daily_orders_job").execute_in_process(
-        instance=platform["instance"], tags=tags, raise_on_error=False
-    )
+    run_as_launched(platform["defs"].resolve_job_def("daily_orders_job"), platform["instance"], tags=tags)
     return {"after_days": after_days, "after_range": check_statuses(platform["url"], platform["defs"])}
 
 

@@ -38,7 +38,7 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import order_file_key, parent_increment_key
 from atliqon_platform.transforms.parent import FACT_KEY
 from atliqon_platform_tests.checks.test_checks import checks_of
-from atliqon_platform_tests.instances import home_settings, platform_instance
+from atliqon_platform_tests.instances import home_settings, platform_instance, run_as_launched
 from atliqon_platform_tests.remote_runs import UNTIL
 from atliqon_platform_tests.tiny import forked_home, seed_tiny
 
@@ -90,12 +90,12 @@ def run_requested(defs: Definitions, instance: DagsterInstance, requested: dict[
         if len(months) > 1:
             tags = {ASSET_PARTITION_RANGE_START_TAG: months[0], ASSET_PARTITION_RANGE_END_TAG: months[-1]}
         runs.append(
-            defs.resolve_job_def("monthly_facts_job").execute_in_process(
+            run_as_launched(
+                defs.resolve_job_def("monthly_facts_job"),
+                instance,
                 partition_key=months[0] if len(months) == 1 else None,
-                instance=instance,
                 tags=tags,
                 asset_selection=monthly,
-                raise_on_error=False,
             )
         )
     return runs
@@ -161,9 +161,7 @@ def gold(real_days, reference_dataset, tmp_path_factory) -> Iterator[dict]:
         late = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
         key = order_file_key(LATE_DAY)
         landing.write(key, (late / key.rsplit("/", 1)[1]).read_bytes())
-        loaded = defs.resolve_job_def("daily_orders_job").execute_in_process(
-            partition_key=LATE_DAY.isoformat(), instance=instance
-        )
+        loaded = run_as_launched(defs.resolve_job_def("daily_orders_job"), instance, LATE_DAY.isoformat())
         assert loaded.success
         ticks, cursor = follow(defs, instance, cursor)
         phases["late"] = {"ticks": ticks, "before": before, "after": july_quantities(settings.home / "lake")}
@@ -174,8 +172,8 @@ def gold(real_days, reference_dataset, tmp_path_factory) -> Iterator[dict]:
         for name, rows in increments.items():
             view_before = last_materialising_run(instance, VIEW), last_materialising_run(instance, DIM_DATE)
             landing.write(parent_increment_key(JULY), parent_increment(rows))
-            loaded = defs.resolve_job_def("dimensions_job").execute_in_process(
-                instance=instance, asset_selection=DIMENSION_RUN
+            loaded = run_as_launched(
+                defs.resolve_job_def("dimensions_job"), instance, asset_selection=DIMENSION_RUN
             )
             assert loaded.success
             ticks, cursor = follow(defs, instance, cursor)
@@ -277,9 +275,9 @@ def test_on_a_first_start_the_facts_wait_for_the_dimensions_their_checks_read(tm
     dimensions = defs.resolve_job_def("dimensions_job")
     with platform_instance() as instance:
         _, cursor = requested_by_tick(defs, instance)  # a first tick only sets the cursor
-        assert dimensions.execute_in_process(instance=instance, asset_selection=PARENT_FACTS).success
+        assert run_as_launched(dimensions, instance, asset_selection=PARENT_FACTS).success
         requested, cursor = requested_by_tick(defs, instance, cursor)
         assert requested == {}  # the parent's facts are news, but gold's dimensions are missing
-        assert dimensions.execute_in_process(instance=instance).success
+        assert run_as_launched(dimensions, instance).success
         requested, _ = requested_by_tick(defs, instance, cursor)
     assert requested == {key.to_user_string(): set(every_month()) for key in MONTHLY}

@@ -13,7 +13,7 @@ from atliqon_platform.checks.gold import SPORTSBAR_MONTHS, UNKNOWN_CUSTOMER
 from atliqon_platform.checks.results import latest_materializations
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.transforms.common import UNKNOWN_ID
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import platform_instance, run_as_launched
 from atliqon_platform_tests.tiny import forked_home
 
 FACT_ORDERS = AssetKey(["gold", "fact_orders"])
@@ -24,7 +24,7 @@ JUNE, JULY, AUGUST = "2025-06-01", "2025-07-01", "2025-08-01"
 def unknown_customer(settings, instance, month: str):
     """A month of gold.fact_orders rebuilt, and its unknown_customer check's evaluation."""
     job = build_definitions(settings).resolve_job_def("monthly_facts_job")
-    result = job.execute_in_process(partition_key=month, instance=instance, asset_selection=[FACT_ORDERS])
+    result = run_as_launched(job, instance, month, asset_selection=[FACT_ORDERS])
     [evaluation] = [item for item in result.get_asset_check_evaluations() if item.check_name == CHECK]
     return evaluation
 

@@ -12,6 +12,7 @@ from deltalake import DeltaTable
 
 from atliqon_platform.partitions import range_tags
 from atliqon_platform.sources import order_file_key
+from atliqon_platform_tests.instances import run_as_launched
 from atliqon_platform_tests.ui import browser_page, screenshot
 
 LATE_DAY = dt.date(2025, 7, 6)  # after the days the checks' tests add
@@ -32,9 +33,7 @@ def platform(small_platform, reference_dataset):
     loads = (("daily_orders_job", LATE_DAY, None), ("monthly_facts_job", JULY, [FACTS]))
     for job, partition, selection in loads:
         job_def = small_platform["defs"].resolve_job_def(job)
-        loaded = job_def.execute_in_process(
-            partition_key=partition.isoformat(), instance=instance, asset_selection=selection
-        )
+        loaded = run_as_launched(job_def, instance, partition.isoformat(), asset_selection=selection)
         assert loaded.success
     return {**small_platform, "before": before}
 
@@ -93,8 +92,8 @@ def test_a_restore_gives_the_older_versions_rows_and_the_view_follows(platform):
     assert months == sorted(instance.get_materialized_partitions(FACTS))
     assert sorted(automation.get_requested_partitions(DIM_DATE)) == months
     monthly = defs.resolve_job_def("monthly_facts_job")
-    followed = monthly.execute_in_process(
-        instance=instance, asset_selection=[DIM_DATE, VIEW], tags=range_tags(months[0], months[-1])
+    followed = run_as_launched(
+        monthly, instance, asset_selection=[DIM_DATE, VIEW], tags=range_tags(months[0], months[-1])
     )
     assert followed.success
     view = table(platform, VIEW)
