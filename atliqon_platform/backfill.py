@@ -53,13 +53,12 @@ class _Runs:
         self, settings: Settings, instance: DagsterInstance | None, runs: int, progress: bool
     ) -> None:
         self.defs = build_definitions(settings)
-        self.threads = settings.step_threads
         self.instance = instance or DagsterInstance.get()
         self.steps = tqdm(total=runs, desc="backfill", unit="run", disable=not progress)
 
     def run(self, job_name: str, tags: dict[str, str]) -> bool:
         job = self.defs.resolve_job_def(job_name)
-        result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE, self.threads)
+        result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE)
         self.steps.update()
         if not result.success:
             failures = [event.message for event in result.all_events if event.is_failure]

@@ -33,7 +33,7 @@ def materialise(pipes: PipesContext, settings: Settings) -> None:
     job_name = pipes.get_extra("job")
     job = build_definitions(settings).resolve_job_def(job_name)
     instance = DagsterInstance.ephemeral()
-    result = execute_in_this_process(job, instance, run_tags(pipes), {}, settings.step_threads)
+    result = execute_in_this_process(job, instance, run_tags(pipes))
     materialisations, checks = report_results(pipes, result.all_events)
     pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
     if not result.success:

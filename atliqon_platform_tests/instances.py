@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, JobDefinition, instance_for_test
-from dagster._core.definitions.job_base import InMemoryJob
-from dagster._core.execution.execute_in_process import core_execute_in_process
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from atliqon_platform.instance.event_log import event_log_storage_config
+from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.settings import Settings, load_settings
 
 
@@ -58,17 +57,8 @@ def run_as_launched(
 ) -> ExecuteInProcessResult:
     """``job`` run in this process as the daemon and the UI run it: on the code location's
     executor (its steps on threads), with the partition and the assets of the request recorded
-    with the run. ``JobDefinition.execute_in_process`` would take the steps one at a time."""
-    selected = frozenset(asset_selection) if asset_selection is not None else None
-    if selected is not None:
-        job = job.get_subset(asset_selection=selected)
+    with the run."""
+    if asset_selection is not None:
+        job = job.get_subset(asset_selection=frozenset(asset_selection))
     partition = {PARTITION_NAME_TAG: partition_key} if partition_key else {}
-    return core_execute_in_process(
-        run_config=run_config or {},
-        job=InMemoryJob(job),
-        instance=instance,
-        output_capturing_enabled=False,
-        raise_on_error=False,
-        run_tags={**(tags or {}), **partition},
-        asset_selection=selected,
-    )
+    return execute_in_this_process(job, instance, {**(tags or {}), **partition}, run_config)

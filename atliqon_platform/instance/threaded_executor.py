@@ -221,28 +221,25 @@ def threaded_executor(init_context: InitExecutorContext) -> ThreadedExecutor:
     return ThreadedExecutor(RetryMode.from_config(config["retries"]), config["max_concurrent"])
 
 
-def on_threads(job: JobDefinition, threads: int) -> JobDefinition:
-    """``job`` with its steps on up to ``threads`` threads of the run's process."""
-    return job.with_executor_def(threaded_executor.configured({"max_concurrent": threads}))
-
-
 def execute_in_this_process(
     job: JobDefinition,
     instance: DagsterInstance,
     tags: Mapping[str, str],
-    run_config: Mapping[str, Any],
-    threads: int,
+    run_config: Mapping[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
-    """``job`` run here with its steps on threads, recorded in ``instance`` like a launched run.
+    """``job`` run here on its own executor (the code location's: its steps on threads), recorded
+    in ``instance`` like a launched run, with the assets it was subset to.
 
     ``JobDefinition.execute_in_process`` would run it on Dagster's serial in-process executor
     whatever executor the job names.
     """
+    selected = job.asset_selection
     return core_execute_in_process(
-        run_config=run_config,
-        job=InMemoryJob(on_threads(job, threads)),
+        run_config=run_config or {},
+        job=InMemoryJob(job),
         instance=instance,
         output_capturing_enabled=False,
         raise_on_error=False,
         run_tags=tags,
+        asset_selection=frozenset(selected) if selected is not None else None,
     )

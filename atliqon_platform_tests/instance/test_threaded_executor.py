@@ -15,7 +15,7 @@ from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.system_config.objects import ResolvedRunConfig
 
 from atliqon_platform.definitions import build_definitions
-from atliqon_platform.instance.threaded_executor import execute_in_this_process, on_threads
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import platform_instance
@@ -23,11 +23,15 @@ from atliqon_platform_tests.instances import platform_instance
 WAIT = 60  # seconds a step waits for its sibling before giving up
 
 
+def on_threads(threads: int):
+    return threaded_executor.configured({"max_concurrent": threads})
+
+
 def run(assets: list, selection: str = "*", threads: int = 4):
     job = define_asset_job("threaded", selection=selection)
-    defs = Definitions(assets=assets, jobs=[job])
+    defs = Definitions(assets=assets, jobs=[job], executor=on_threads(threads))
     with platform_instance() as instance:
-        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {}, threads)
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {})
         materialised = {event.asset_key for event in result.all_events if event.is_step_materialization}
         return result, materialised
 
@@ -138,10 +142,12 @@ def test_a_terminated_run_cancels_the_spark_query_its_running_step_waits_on(lake
         pass
 
     job = define_asset_job("threaded", selection="*")
-    defs = Definitions(assets=[minutes_of_work, next_step], jobs=[job], resources={"lake": lake})
+    defs = Definitions(
+        assets=[minutes_of_work, next_step], jobs=[job], resources={"lake": lake}, executor=on_threads(4)
+    )
     started = time.monotonic()
     with platform_instance() as instance:
-        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {}, {}, 4)
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {})
     assert time.monotonic() - started < WAIT
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
@@ -160,9 +166,7 @@ def max_concurrent(job) -> int:
 
 
 def test_every_run_goes_on_as_many_threads_as_asked(tmp_path):
-    """The daemon's and the UI's runs (the job as the code location defines it), and the headless
-    backfill's (``on_threads``)."""
+    """Every run goes on the job as the code location defines it: the daemon's, the UI's, the
+    headless backfill's and the Pipes entry point's (``execute_in_this_process``)."""
     settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_STEP_THREADS": "3"})
-    job = build_definitions(settings).resolve_job_def("dimensions_job")
-    assert max_concurrent(job) == 3
-    assert max_concurrent(on_threads(job, 2)) == 2
+    assert max_concurrent(build_definitions(settings).resolve_job_def("dimensions_job")) == 3
