@@ -36,12 +36,16 @@ from dagster import (
     sensor,
 )
 
+# Queued or in progress: Dagster's name for it is not public.
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
+
 # The tags Dagster gives a run of one partition and a run a sensor requested have no public name.
 from dagster._core.storage.tags import PARTITION_NAME_TAG, SENSOR_NAME_TAG
 
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import BRONZE_OF
 from atliqon_platform.assets.jobs import DAILY_ORDERS, DIMENSIONS, daily_orders_job, dimensions_job
+from atliqon_platform.checks.gold import CODES_RESOLVE_DIMENSIONS
 from atliqon_platform.partitions import range_tags, tagged_range
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
@@ -74,8 +78,27 @@ def daemon_min_interval(seconds: int) -> int:
 ORDER_SENSOR = "order_files_sensor"
 DIMENSION_PREFIXES = (*(source.prefix for source in SNAPSHOT_SOURCES), PARENT_FACT_ORDERS.prefix)
 """``parent/`` holds the parent's dimension exports as well as its fact increments."""
-DIMENSION_READY = tables.SILVER_PRODUCTS.asset_key
-"""Order runs join silver.products: until it exists they would fail, so the sensor waits."""
+DIMENSIONS_READ = (
+    tables.SILVER_PRODUCTS.asset_key,
+    *(table.asset_key for table in CODES_RESOLVE_DIMENSIONS),
+)
+"""What an order run reads of the dimensions: silver.orders joins silver.products, and
+gold.sb_fact_orders' blocking check ``codes_resolve`` reads two gold dims. While one is missing the
+run would fail; while a run is about to write one, the day would be checked against the dims of
+before (a product or customer new in that run fails the check, and holds the month back). So the
+sensor waits until each exists and no run that will write it is queued or in progress."""
+
+
+def dimensions_not_ready(instance: DagsterInstance) -> str | None:
+    """Why order runs must wait for the dimensions they read (DIMENSIONS_READ); None once ready."""
+    for key in DIMENSIONS_READ:
+        if instance.get_latest_materialization_event(key) is None:
+            return f"{key.to_user_string()} is not materialised yet (the dimension files load first)"
+        planned = instance.get_latest_planned_materialization_info(key)
+        writer = instance.get_run_by_id(planned.run_id) if planned is not None else None
+        if writer is not None and writer.status in NOT_FINISHED_STATUSES:
+            return f"{key.to_user_string()} is being written by run {writer.run_id}"
+    return None
 
 
 @dataclass
@@ -253,11 +276,8 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
         }
         for day in requested_since_changed(context.instance, days):
             del days[day]
-        if days and context.instance.get_latest_materialization_event(DIMENSION_READY) is None:
-            return SkipReason(
-                f"{len(days)} day(s) of order files waiting: {DIMENSION_READY.to_user_string()} "
-                "is not materialised yet (the dimension files load first)"
-            )
+        if days and (waiting := dimensions_not_ready(context.instance)):
+            return SkipReason(f"{len(days)} day(s) of order files waiting: {waiting}")
         return SensorResult(run_requests=order_run_requests(days), cursor=cursor.dump())
 
     @sensor(

@@ -109,7 +109,10 @@ def _gold_checks(
     return check_step(f"gold_{table.name}_checks", specs, evaluate, partitioned)
 
 
-FACT_CHECK_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS, tables.GOLD_DIM_GROSS_PRICE)
+CODES_RESOLVE_DIMENSIONS = (tables.GOLD_DIM_CUSTOMERS, tables.GOLD_DIM_PRODUCTS)
+"""The dims ``codes_resolve`` reads, for gold.sb_fact_orders (whose days the order sensor holds
+back while these are missing or being written) and gold.fact_orders."""
+FACT_CHECK_DIMENSIONS = (*CODES_RESOLVE_DIMENSIONS, tables.GOLD_DIM_GROSS_PRICE)
 """The dims that gold.fact_orders' blocking checks read (codes_resolve below, and
 every_product_year_priced in its step): the asset declares them as inputs, so that a month waits
 while they are missing or being written, not checked against the dims of before. Their updates
@@ -117,8 +120,9 @@ alone do not rebuild it (automation/conditions.py). A dim read here goes in this
 
 
 def _codes_resolve(table: Table, lake: DeltaLakeResource, facts: DataFrame) -> Offending:
-    unresolved = unresolved_codes(facts, lake.read(tables.GOLD_DIM_PRODUCTS), "product_code").unionByName(
-        unresolved_codes(facts, lake.read(tables.GOLD_DIM_CUSTOMERS), "customer_code")
+    customers, products = (lake.read(dimension) for dimension in CODES_RESOLVE_DIMENSIONS)
+    unresolved = unresolved_codes(facts, products, "product_code").unionByName(
+        unresolved_codes(facts, customers, "customer_code")
     )
     rows = unresolved.select(*FACT_KEY, "sold_quantity")
     return Offending(table.asset_key, CODES_RESOLVE, rows, table.partition_column)

@@ -15,6 +15,7 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
+from dagster._core.execution.api import create_execution_plan
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -25,11 +26,13 @@ from dagster._core.storage.tags import (
 from dagster._core.utils import make_new_run_id
 
 from atliqon_platform.automation.landing_sensors import (
+    DIMENSIONS_READ,
     FULL_SCAN_EVERY,
     ORDER_SENSOR,
     LandingCursor,
     build_landing_sensors,
 )
+from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
@@ -63,10 +66,15 @@ def landing(request, tmp_path) -> LandingZoneResource:
     )
 
 
+def dimensions_written(instance, keys=DIMENSIONS_READ) -> None:
+    for key in keys:
+        instance.report_runless_asset_event(AssetMaterialization(asset_key=key))
+
+
 @pytest.fixture
 def instance():
     with instance_for_test() as instance:
-        instance.report_runless_asset_event(AssetMaterialization(asset_key=["silver", "products"]))
+        dimensions_written(instance)
         yield instance
 
 
@@ -262,8 +270,24 @@ def test_order_files_wait_for_the_dimensions_then_run(landing):
         ticker = Ticker("order_files_sensor", empty_instance, landing)
         result = ticker.tick()
         assert "silver/products is not materialised yet" in result.skip_message
-        empty_instance.report_runless_asset_event(AssetMaterialization(asset_key=["silver", "products"]))
+        dimensions_written(empty_instance, DIMENSIONS_READ[:1])
+        # The day's blocking check reads the gold dims: they come later in the dimension run.
+        assert "gold/dim_customers is not materialised yet" in ticker.tick().skip_message
+        dimensions_written(empty_instance, DIMENSIONS_READ[1:])
         assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
+
+
+def test_order_files_wait_while_a_run_will_write_the_dimensions_they_read(instance, landing):
+    """New products land with the day that first sells them: checked against the dims of before,
+    the day's facts would fail codes_resolve and hold their month back."""
+    job = build_definitions(load_settings({"ATLIQON_HOME": "/tmp"})).resolve_job_def("dimensions_job")
+    dimension_run = instance.create_run_for_job(job_def=job, execution_plan=create_execution_plan(job))
+    landing.write(*order_file(1))
+    ticker = Ticker("order_files_sensor", instance, landing)
+    waiting = ticker.tick().skip_message
+    assert f"is being written by run {dimension_run.run_id}" in waiting, waiting
+    instance.report_run_failed(dimension_run)  # ended: what it wrote, if anything, is what there is
+    assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
 
 
 def test_a_backlog_of_days_is_one_single_run_range(instance, landing):
