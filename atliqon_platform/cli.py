@@ -15,8 +15,10 @@ from typing import NoReturn
 
 import yaml
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from dagster import DagsterInstance
 
 from atliqon_platform.instance.event_log import event_log_storage_config
+from atliqon_platform.instance.runs_left_in_progress import fail_runs_left_in_progress
 from atliqon_platform.lifecycle import (
     HomeInUse,
     HomeLock,
@@ -265,6 +267,9 @@ def command_up(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.ui_port
     with held_home(settings.dagster_home) as lock:
         prepare_dagster_home(settings)
+        with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+            for line in fail_runs_left_in_progress(instance):
+                say(f"atliqon up: marked failed, {line}")
         check_port_free(args.host, port, "the Dagster UI", "ATLIQON_PORT")
         raise_on_stop_signals()
         try:

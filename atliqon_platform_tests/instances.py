@@ -5,7 +5,10 @@ cost a third of what Dagster's default storage makes them)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -15,6 +18,7 @@ from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, JobDefini
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from atliqon_platform.instance.event_log import event_log_storage_config
+from atliqon_platform.instance.runs_left_in_progress import run_process
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.settings import Settings, load_settings
 
@@ -62,3 +66,53 @@ def run_as_launched(
         job = job.get_subset(asset_selection=frozenset(asset_selection))
     partition = {PARTITION_NAME_TAG: partition_key} if partition_key else {}
     return execute_in_this_process(job, instance, {**(tags or {}), **partition}, run_config)
+
+
+# A run of one step that waits, on the instance in the folder given, in this process.
+RUN_THAT_WAITS = """
+import sys, time
+from pathlib import Path
+from dagster import Definitions, asset, define_asset_job
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
+from atliqon_platform_tests.instances import platform_instance
+
+@asset
+def waits() -> None:
+    time.sleep(600)
+
+one_thread = threaded_executor.configured({"max_concurrent": 1})
+defs = Definitions(assets=[waits], jobs=[define_asset_job("waiting")], executor=one_thread)
+with platform_instance(Path(sys.argv[1])) as instance:
+    execute_in_this_process(defs.resolve_job_def("waiting"), instance, {"who": sys.argv[2]})
+"""
+
+
+def start_waiting_run(folder: Path, who: str) -> subprocess.Popen:
+    """A process running a run of one step that waits ten minutes, on the instance in ``folder``,
+    tagged ``who``."""
+    return subprocess.Popen([sys.executable, "-c", RUN_THAT_WAITS, str(folder), who])
+
+
+def wait_for_run_processes(instance: DagsterInstance, runs: int) -> None:
+    """Until ``runs`` runs of the instance have said which process runs them."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        recorded = instance.get_runs()
+        if len(recorded) >= runs and all(run_process(instance, run.run_id) for run in recorded):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{runs} run(s) did not start within 120 s")
+
+
+def run_left_in_progress(folder: Path) -> str:
+    """A run on the instance in ``folder`` whose process was killed mid-step (as by SIGKILL, or a
+    crash), so that the instance has it in progress for ever; its id."""
+    process = start_waiting_run(folder, "killed")
+    try:
+        with platform_instance(folder) as instance:
+            wait_for_run_processes(instance, 1)
+            [run] = instance.get_runs()
+    finally:
+        process.kill()
+        process.wait()
+    return run.run_id

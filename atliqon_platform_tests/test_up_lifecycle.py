@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from atliqon_platform.lifecycle import (
     GRACE_SECONDS,
@@ -44,6 +44,7 @@ from atliqon_platform_tests.commands import (
     stop,
     wait_for_http,
 )
+from atliqon_platform_tests.instances import run_left_in_progress
 from atliqon_platform_tests.tiny import copy_home
 
 # After `atliqon up` has ended, how long a process it started may still be alive.
@@ -249,15 +250,16 @@ def test_no_process_started_by_up_outlives_it(seeded, tmp_path, how):
 
 @pytest.fixture(scope="module")
 def running_up(seeded, tmp_path_factory) -> Iterator[dict]:
-    """`atliqon up` on a home that an older version prepared (automation off: no run needed)."""
+    """`atliqon up` on a home that an older version prepared, with a run whose process was killed
+    (automation off: no run needed)."""
     home = copy_home(seeded, tmp_path_factory.mktemp("lifecycle"), with_lake=False)
-    (home / "dagster").mkdir()
+    left = run_left_in_progress(home / "dagster")  # its test instance writes a dagster.yaml: replaced
     (home / "dagster" / "dagster.yaml").write_text(OLD_DAGSTER_YAML)
     port, log = free_port(), home / "up.log"
     process = start_atliqon("up", "--port", str(port), home=home, log=log, ATLIQON_AUTOMATION="off")
     try:
         wait_for_http(f"http://127.0.0.1:{port}/server_info", process, log)
-        yield {"home": home, "url": f"http://127.0.0.1:{port}", "process": process, "log": log}
+        yield {"home": home, "url": f"http://127.0.0.1:{port}", "process": process, "log": log, "left": left}
     finally:
         stop(process)
 
@@ -287,6 +289,18 @@ def test_an_existing_home_opens_the_ui_without_the_sign_up_dialog(running_up):
     text = (dagster_home / "dagster.yaml").read_text()
     assert text.startswith(OLD_DAGSTER_YAML)  # the user's settings and comments are kept
     assert yaml.safe_load(text)["run_queue"] == {"max_concurrent_runs": 3}
+
+
+def test_up_marks_failed_a_run_left_in_progress_by_a_killed_process(running_up):
+    """Else Dagster's automation counts its assets as being written for ever, and the order sensor
+    waits for the dims it was writing."""
+    output = running_up["log"].read_text(errors="replace")
+    assert f"atliqon up: marked failed, run {running_up['left']} of waiting: its process (pid " in output
+    with DagsterInstance.from_config(str(running_up["home"] / "dagster")) as instance:
+        run = instance.get_run_by_id(running_up["left"])
+        assert run.status == DagsterRunStatus.FAILURE
+        [failure] = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
+        assert "Marked failed when atliqon up started" in failure.message
 
 
 def test_up_prints_no_deprecation_warning(running_up):

@@ -1,0 +1,70 @@
+"""Runs whose process is gone while the instance still has them in progress.
+
+A run killed with its process (``atliqon up`` killed with SIGKILL, a crash, a power cut) keeps
+the status it had. Dagster's automation then counts its assets as being written for ever, and
+the order sensor waits for the dims such a run was writing. Dagster's run monitoring cannot tell:
+its default run launcher has no health check of a run's process. So ``atliqon up``, which holds
+the home's lock (no other ``atliqon up`` or daemon launches runs on it), marks each such run
+failed before its daemon starts, with the reason.
+
+A run's process is the one its engine events name (Dagster's run worker and the platform's
+executor record their pid), still alive and started before the run; a concurrent
+``atliqon backfill`` on the same home keeps its runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import psutil
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.storage.dagster_run import RunRecord
+
+# QUEUED runs stay: the new daemon launches them.
+IN_PROGRESS = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def run_process(instance: DagsterInstance, run_id: str) -> int | None:
+    """The pid that the run's last engine event with one names; None before any did."""
+    for record in reversed(instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)):
+        event = record.dagster_event
+        metadata = event.engine_event_data.metadata if event and event.engine_event_data else {}
+        if "pid" in metadata:
+            return int(metadata["pid"].value)
+    return None
+
+
+def _alive_since(pid: int, started: float) -> bool:
+    """Whether process ``pid`` runs and was started by ``started`` (not a later one given its pid)."""
+    with contextlib.suppress(psutil.Error):
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= started + 1
+    return False
+
+
+def _gone(instance: DagsterInstance, record: RunRecord) -> str | None:
+    """Why the run's process is gone; None while it may still run."""
+    run = record.dagster_run
+    pid = run_process(instance, run.run_id)
+    if pid is None:
+        # Only a launch by a daemon passes through STARTING, and none runs on a locked home: its
+        # run worker died before it said its pid. A run started here says it at its first event.
+        return "its run worker never started" if run.status == DagsterRunStatus.STARTING else None
+    started = record.start_time or record.create_timestamp.timestamp()
+    return None if _alive_since(pid, started) else f"its process (pid {pid}) ended without finishing it"
+
+
+def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
+    """Mark failed every run in progress whose process is gone; a line for each."""
+    failed = []
+    for record in instance.get_run_records(filters=RunsFilter(statuses=IN_PROGRESS)):
+        run = record.dagster_run
+        if reason := _gone(instance, record):
+            instance.report_run_failed(
+                run,
+                f"Left in progress: {reason} (stopped with its process, as by a SIGKILL or a crash). "
+                "Marked failed when atliqon up started, so that its assets no longer count as "
+                "being written; re-execute it to do what it was doing.",
+            )
+            failed.append(f"run {run.run_id} of {run.job_name}: {reason}")
+    return failed
