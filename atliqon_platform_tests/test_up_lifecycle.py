@@ -133,7 +133,9 @@ def started_processes(process: subprocess.Popen, home: Path, log: Path) -> list[
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-        if (home / "dagster" / "dagster.yaml").exists():
+        # Once `atliqon up` has opened the instance: two processes creating its SQLite storage at
+        # once can both stamp its schema version, which then fails every later open.
+        if "Dagster UI on" in log.read_text(errors="replace"):
             with DagsterInstance.from_config(str(home / "dagster")) as instance:
                 in_flight = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
                 connected = any(
