@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import signal
 
-from dagster import DagsterRunStatus
+from dagster import DagsterEventType, DagsterRun, DagsterRunStatus
 
 from atliqon_platform.instance.runs_left_in_progress import fail_runs_left_in_progress, run_process
 from atliqon_platform_tests.instances import platform_instance, start_waiting_run, wait_for_run_processes
 
 
-def runs_by_who(instance) -> dict[str, object]:
+def runs_by_who(instance) -> dict[str, DagsterRun]:
     return {run.tags["who"]: run for run in instance.get_runs()}
 
 
@@ -39,11 +39,7 @@ def test_a_run_whose_process_was_killed_is_marked_failed_and_a_running_one_is_no
             assert line == f"run {runs['killed'].run_id} of waiting: {reason}"
             assert instance.get_run_by_id(runs["killed"].run_id).status == DagsterRunStatus.FAILURE
             assert instance.get_run_by_id(runs["running"].run_id).status == DagsterRunStatus.STARTED
-            [failure] = [
-                event
-                for event in instance.all_logs(runs["killed"].run_id)
-                if event.dagster_event and event.dagster_event.event_type_value == "PIPELINE_FAILURE"
-            ]
+            [failure] = instance.all_logs(runs["killed"].run_id, of_type=DagsterEventType.RUN_FAILURE)
             assert f"pid {killed.pid}" in failure.message
             assert fail_runs_left_in_progress(instance) == []  # marked once
     finally:
