@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from pyspark import SparkContext
 
 os.environ.setdefault("ATLIQON_SPARK_MASTER", "local[2]")
 os.environ.setdefault("ATLIQON_HOME", str(Path(__file__).resolve().parent.parent / ".atliqon-tests"))
@@ -31,6 +32,17 @@ def spark_resource() -> SparkSessionResource:
 @pytest.fixture(scope="session")
 def spark(spark_resource):
     return spark_resource.spark_session
+
+
+@pytest.fixture(scope="module", autouse=True)
+def delta_logs_of_the_module_only() -> Iterator[None]:
+    """Delta keeps the log of every table its JVM has touched, with its state, for an hour: some
+    2.5 MB each even for a tiny table. The run's session touches thousands, and every garbage
+    collection would mark them all again. A module's own tables are not read after it; a shared
+    fixture's are read again from their logs."""
+    yield
+    if (context := SparkContext._active_spark_context) is not None:
+        context._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
 
 
 @pytest.fixture
