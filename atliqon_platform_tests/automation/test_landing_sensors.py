@@ -78,7 +78,8 @@ def instance():
         yield instance
 
 
-SENSORS = {sensor.name: sensor for sensor in build_landing_sensors(load_settings({"ATLIQON_HOME": "/tmp"}))}
+SETTINGS = load_settings({"ATLIQON_HOME": "/tmp"})  # the definitions only: nothing is written there
+SENSORS = {sensor.name: sensor for sensor in build_landing_sensors(SETTINGS)}
 
 
 class Ticker:
@@ -280,7 +281,7 @@ def test_order_files_wait_for_the_dimensions_then_run(landing):
 def test_order_files_wait_while_a_run_will_write_the_dimensions_they_read(instance, landing):
     """New products land with the day that first sells them: checked against the dims of before,
     the day's facts would fail codes_resolve and hold their month back."""
-    job = build_definitions(load_settings({"ATLIQON_HOME": "/tmp"})).resolve_job_def("dimensions_job")
+    job = build_definitions(SETTINGS).resolve_job_def("dimensions_job")
     dimension_run = instance.create_run_for_job(job_def=job, execution_plan=create_execution_plan(job))
     landing.write(*order_file(1))
     ticker = Ticker("order_files_sensor", instance, landing)
