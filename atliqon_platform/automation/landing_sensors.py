@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from dagster import (
@@ -101,6 +101,36 @@ def dimensions_not_ready(instance: DagsterInstance) -> str | None:
     return None
 
 
+def dimension_files(landing: LandingZoneResource) -> Iterator[LandingObject]:
+    return (item for prefix in DIMENSION_PREFIXES for item in landing.list(prefix))
+
+
+def dimension_files_not_requested(
+    instance: DagsterInstance, landing: LandingZoneResource, cursor: LandingCursor
+) -> list[str]:
+    """Dimension files whose content changed and that no dimension run has loaded or been
+    requested for since; the others' content recorded in the order sensor's cursor.
+
+    Both sensors tick on the same loop, so a products file landing with the day that first
+    sells its product may reach the order sensor first, and that day would quarantine its lines
+    as of an unknown product. The content recorded makes a file re-delivered with the same bytes
+    (which the dimension sensor rightly ignores) wait for nothing.
+    """
+    if cursor.dimensions_requested is None:  # a cursor of before this record: as it was then
+        cursor.dimensions_requested = {item.key: item.version for item in dimension_files(landing)}
+        return []
+    waiting = []
+    for item in dimension_files(landing):
+        if _unusable(item) or cursor.dimensions_requested.get(item.key) == item.version:
+            continue
+        runs = RunsFilter(job_name=dimensions_job.name, created_after=item.modified)
+        if _loaded(instance, item) or instance.get_run_records(runs, limit=1):
+            cursor.dimensions_requested[item.key] = item.version
+        else:
+            waiting.append(item.key)
+    return waiting
+
+
 @dataclass
 class LandingCursor:
     """What a landing sensor has acted on, persisted as the sensor's cursor (JSON)."""
@@ -108,10 +138,13 @@ class LandingCursor:
     versions: dict[str, str] = field(default_factory=dict)
     after: str | None = None
     ticks_since_full_scan: int = 0
+    # The order sensor's: each dimension file's content that a dimension run has loaded or been
+    # requested for (dimension_files_not_requested). None in a cursor written before it was kept.
+    dimensions_requested: dict[str, str] | None = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str | None) -> LandingCursor:
-        return cls(**json.loads(text)) if text else cls()
+        return cls(**{"dimensions_requested": None, **json.loads(text)}) if text else cls()
 
     def dump(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -139,12 +172,19 @@ def _skipped(context: SensorEvaluationContext, item: LandingObject, why: str) ->
     context.log.warning(f"skipped {item.key}: {why}")
 
 
-def _usable(context: SensorEvaluationContext, item: LandingObject) -> bool:
+def _unusable(item: LandingObject) -> str | None:
+    """Why no run can load the object; None when one can."""
     if item.size == 0:
-        _skipped(context, item, "zero-byte object (still being written, or empty); waiting for content")
-        return False
+        return "zero-byte object (still being written, or empty); waiting for content"
     if source_of(item.key) is None:
-        _skipped(context, item, "the key matches no known source file pattern")
+        return "the key matches no known source file pattern"
+    return None
+
+
+def _usable(context: SensorEvaluationContext, item: LandingObject) -> bool:
+    """Whether a run can load the object; the reason in the tick's log when not."""
+    if why := _unusable(item):
+        _skipped(context, item, why)
         return False
     return True
 
@@ -276,7 +316,10 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
         }
         for day in requested_since_changed(context.instance, days):
             del days[day]
-        if days and (waiting := dimensions_not_ready(context.instance)):
+        # On every tick, so that the cursor records each dimension file's content once requested.
+        files = dimension_files_not_requested(context.instance, landing, cursor)
+        unrequested = f"no dimension run is requested yet for {', '.join(files)}, which changed"
+        if days and (waiting := dimensions_not_ready(context.instance) or (unrequested if files else None)):
             return SkipReason(f"{len(days)} day(s) of order files waiting: {waiting}")
         return SensorResult(run_requests=order_run_requests(days), cursor=cursor.dump())
 
@@ -292,10 +335,9 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
     )
     def dimension_files_sensor(context: SensorEvaluationContext, landing: LandingZoneResource):
         cursor = LandingCursor.parse(context.cursor)
-        listing = (item for prefix in DIMENSION_PREFIXES for item in landing.list(prefix))
         changed = [
             item
-            for item in changed_objects(listing, cursor)
+            for item in changed_objects(dimension_files(landing), cursor)
             if _usable(context, item) and not _loaded(context.instance, item)
         ]
         requests = (

@@ -18,8 +18,8 @@ from dagster import AssetKey, AssetMaterialization, build_sensor_context
 from deltalake import DeltaTable
 
 from atliqon_platform.assets.bronze import read_files
+from atliqon_platform.assets.jobs import DIMENSIONS
 from atliqon_platform.automation.landing_sensors import (
-    DIMENSIONS_READ,
     FULL_SCAN_EVERY,
     ORDER_SENSOR,
     LandingCursor,
@@ -211,7 +211,7 @@ def test_a_refused_file_re_delivered_fixed_reruns_its_day_and_replaces_its_quara
     # (by the tiny home's own instance, which this copy does not carry).
     seen = LandingCursor()
     changed_objects(landing.list(ORDERS.prefix), seen)
-    for dimension in DIMENSIONS_READ:
+    for dimension in DIMENSIONS:
         instance.report_runless_asset_event(AssetMaterialization(dimension))
     landing.write(order_file_key(day(MISSING)), csv_text(HEADER, lines(MISSING)))
     seen.ticks_since_full_scan = FULL_SCAN_EVERY - 1  # the tick that lists the whole prefix again

@@ -1,6 +1,7 @@
 """The landing sensors' cursor rules, evaluated on a real Dagster instance over real folders and S3."""
 
 import datetime as dt
+import json
 from collections import Counter
 from typing import ClassVar
 
@@ -35,7 +36,7 @@ from atliqon_platform.automation.landing_sensors import (
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
-from atliqon_platform.sources import order_file_key
+from atliqon_platform.sources import ORDERS, order_file_key
 
 HEADER = b"order_id,order_placement_date,customer_id,product_id,order_qty\n"
 
@@ -45,13 +46,14 @@ def order_file(day: int, line: str = "A,2025/07/01,1,2,3") -> tuple[str, bytes]:
 
 
 class RecordingLanding(LandingZoneResource):
-    """The real landing zone, remembering where each listing started (Dagster copies resources,
-    so the record is kept on the class and cleared per test)."""
+    """The real landing zone, remembering where each listing of the order files started (Dagster
+    copies resources, so the record is kept on the class and cleared per test)."""
 
     starts: ClassVar[list[str | None]] = []
 
     def list(self, prefix="", start_after=None):
-        self.starts.append(start_after)
+        if prefix == ORDERS.prefix:
+            self.starts.append(start_after)
         yield from super().list(prefix, start_after)
 
 
@@ -278,17 +280,27 @@ def test_order_files_wait_for_the_dimensions_then_run(landing):
         assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
 
 
-def test_order_files_wait_while_a_run_will_write_the_dimensions_they_read(instance, landing):
-    """New products land with the day that first sells them: checked against the dims of before,
-    the day's facts would fail codes_resolve and hold their month back."""
-    job = build_definitions(SETTINGS).resolve_job_def("dimensions_job")
-    dimension_run = instance.create_run_for_job(job_def=job, execution_plan=create_execution_plan(job))
+def test_order_files_wait_for_the_dimension_run_of_files_that_landed_with_them(instance, landing):
+    """New products land with the day that first sells them. Run before the dimension run, the
+    day would quarantine their lines as of unknown products; run while it is queued or running,
+    its facts would fail codes_resolve against the dims of before and hold their month back."""
+    products = ("products/products.csv", b"product_id,product_name,category\n9,New,Snacks\n")
+    landing.write(*products)
     landing.write(*order_file(1))
     ticker = Ticker("order_files_sensor", instance, landing)
+    waiting = ticker.tick().skip_message  # the order sensor ticks first on the daemon's loop
+    assert "no dimension run is requested yet for products/products.csv, which changed" in waiting, waiting
+    assert len(Ticker("dimension_files_sensor", instance, landing).tick().run_requests) == 1
+    job = build_definitions(SETTINGS).resolve_job_def("dimensions_job")  # the run the daemon creates
+    dimension_run = instance.create_run_for_job(job_def=job, execution_plan=create_execution_plan(job))
     waiting = ticker.tick().skip_message
     assert f"is being written by run {dimension_run.run_id}" in waiting, waiting
     instance.report_run_failed(dimension_run)  # ended: what it wrote, if anything, is what there is
     assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
+    # The same bytes again, which the dimension sensor ignores: nothing to wait for.
+    landing.write(*products)
+    landing.write(*order_file(2))
+    assert ticker.partitions(ticker.tick()) == ["2025-07-02"]
 
 
 def test_a_backlog_of_days_is_one_single_run_range(instance, landing):
@@ -310,3 +322,14 @@ def test_changed_dimension_files_request_one_dimension_run(instance, landing):
     assert len(ticker.tick().run_requests) == 1
     cursor = LandingCursor.parse(ticker.cursor)
     assert "parent/incremental_load/fact_orders_2025_12_01.csv" in cursor.versions
+
+
+def test_an_order_cursor_from_before_the_dimension_record_waits_for_no_dimension_file(instance, landing):
+    """A cursor saved by an earlier version has no record of the dimension files: it takes them as
+    they are, as that version did, rather than wait for a run the dimension sensor will not request."""
+    landing.write("products/products.csv", b"product_id,product_name,category\n9,New,Snacks\n")
+    landing.write(*order_file(1))
+    earlier = json.dumps({"after": None, "ticks_since_full_scan": 0, "versions": {}})
+    ticker = Ticker("order_files_sensor", instance, landing)
+    assert ticker.partitions(ticker.tick(earlier)) == ["2025-07-01"]
+    assert "products/products.csv" in LandingCursor.parse(ticker.cursor).dimensions_requested
