@@ -93,6 +93,14 @@ nux:
 run_queue:
   max_concurrent_runs: 1
   dequeue_interval_seconds: 1
+# A run that ended without a step failing (interrupted as atliqon up stopped or was killed,
+# marked failed when it started again) runs again once, from where it stopped: a sensor's day
+# would else stay unloaded, its files already seen. A run a step failed in does not: bad data
+# fails the same way twice.
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 """
 ADDED_SETTINGS_NOTE = "# Added by atliqon: settings of the platform this file did not have yet.\n"
 

@@ -64,7 +64,7 @@ def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
                 run,
                 f"Left in progress: {reason} (stopped with its process, as by a SIGKILL or a crash). "
                 "Marked failed when atliqon up started, so that its assets no longer count as "
-                "being written; re-execute it to do what it was doing.",
+                "being written; its daemon runs it again once, from where it stopped.",
             )
             failed.append(f"run {run.run_id} of {run.job_name}: {reason}")
     return failed

@@ -1,14 +1,27 @@
 """A run whose process was killed is marked failed; a run whose process still runs is left alone.
-Real processes running real runs on one instance on disk, one of them killed with SIGKILL."""
+Real processes running real runs on one instance on disk, one of them killed with SIGKILL. A run
+so marked runs again once, as Dagster's daemon retries it on the instance ``atliqon`` writes."""
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 
-from dagster import DagsterEventType, DagsterRun, DagsterRunStatus
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.events import RunFailureReason
+from dagster._core.execution.api import create_execution_plan
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG, RUN_FAILURE_REASON_TAG
+from dagster._core.test_utils import create_test_daemon_workspace_context
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import ModuleTarget
+from dagster._daemon.auto_run_reexecution.event_log_consumer import EventLogConsumerDaemon
 
+from atliqon_platform.cli import DEFINITIONS_MODULE, LOCATION_NAME, instance_config
+from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.runs_left_in_progress import fail_runs_left_in_progress, run_process
+from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import platform_instance, start_waiting_run, wait_for_run_processes
 
 
@@ -46,3 +59,54 @@ def test_a_run_whose_process_was_killed_is_marked_failed_and_a_running_one_is_no
         for process in (killed, running):
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def up_instance(tmp_path, monkeypatch) -> Iterator[tuple[DagsterInstance, WorkspaceProcessContext]]:
+    """The instance ``atliqon`` writes for a home, and the code location of ``atliqon up``'s
+    daemon, served by a code server of its own as there."""
+    monkeypatch.setenv("ATLIQON_HOME", str(tmp_path))  # the code server's settings
+    folder = tmp_path / "dagster"
+    folder.mkdir()
+    (folder / "dagster.yaml").write_text(instance_config(folder))
+    target = ModuleTarget(
+        module_name=DEFINITIONS_MODULE, attribute=None, working_directory=None, location_name=LOCATION_NAME
+    )
+    with (
+        DagsterInstance.from_config(str(folder)) as instance,
+        create_test_daemon_workspace_context(target, instance) as context,
+    ):
+        yield instance, context
+
+
+def test_a_run_marked_failed_when_up_starts_runs_again_once_and_one_a_step_failed_in_does_not(up_instance):
+    """A day's run killed with its process would else stay unloaded: the sensor has seen its files."""
+    instance, context = up_instance
+    location = context.create_request_context().get_code_location(LOCATION_NAME)
+    remote_job = next(iter(location.get_repositories().values())).get_full_job("dimensions_job")
+    job = build_definitions(load_settings()).resolve_job_def("dimensions_job")
+
+    def run(status: DagsterRunStatus, **tags: str) -> DagsterRun:
+        return instance.create_run_for_job(
+            job_def=job,
+            execution_plan=create_execution_plan(job),
+            status=status,
+            tags=tags,
+            remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+        )
+
+    left = run(DagsterRunStatus.STARTING)  # launched, and atliqon up was killed before its worker started
+    step_failure = {RUN_FAILURE_REASON_TAG: RunFailureReason.STEP_FAILURE.value}  # as its run worker tags it
+    step_failed = run(DagsterRunStatus.STARTED, **step_failure)
+    daemon = EventLogConsumerDaemon()
+    list(daemon.run_iteration(context))  # a daemon that ran on this home before: it has its cursor
+    assert len(fail_runs_left_in_progress(instance)) == 1
+    instance.report_run_failed(step_failed)
+    list(daemon.run_iteration(context))
+
+    [retry] = instance.get_runs(filters=RunsFilter(tags={PARENT_RUN_ID_TAG: left.run_id}))
+    assert retry.status == DagsterRunStatus.QUEUED  # atliqon up's queue launches it
+    assert (retry.job_name, retry.tags[RETRY_NUMBER_TAG]) == ("dimensions_job", "1")
+    assert instance.get_runs(filters=RunsFilter(tags={PARENT_RUN_ID_TAG: step_failed.run_id})) == []
+    assert len(instance.get_runs()) == 3
