@@ -11,7 +11,9 @@ already covers is not requested again.
 
 Order files are listed incrementally, after the last key seen; every ``FULL_SCAN_EVERY``
 ticks the whole prefix is listed again, because a late file for an old day sorts before
-the cursor. The dimension prefixes hold one file per source and are listed whole.
+the cursor. The dimension prefixes hold one file per source and are listed whole, by both
+sensors: the order sensor holds its days back until the dimensions they read are ready and
+every changed dimension file has had its dimension run requested.
 """
 
 from __future__ import annotations

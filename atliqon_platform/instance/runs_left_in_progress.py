@@ -64,7 +64,8 @@ def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
                 run,
                 f"Left in progress: {reason} (stopped with its process, as by a SIGKILL or a crash). "
                 "Marked failed when atliqon up started, so that its assets no longer count as "
-                "being written; its daemon runs it again once, from where it stopped.",
+                "being written. Its daemon retries it once, from where it stopped (not on a home's "
+                "first start with retries on: re-execute it then).",
             )
             failed.append(f"run {run.run_id} of {run.job_name}: {reason}")
     return failed
