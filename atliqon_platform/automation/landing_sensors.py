@@ -109,9 +109,10 @@ def dimension_files(landing: LandingZoneResource) -> Iterator[LandingObject]:
 
 def dimension_files_not_requested(
     instance: DagsterInstance, landing: LandingZoneResource, cursor: LandingCursor
-) -> list[str]:
-    """Dimension files whose content changed and that no dimension run has loaded or been
-    requested for since; the others' content recorded in the order sensor's cursor.
+) -> str | None:
+    """Why order runs must wait for dimension files whose content changed and that no dimension
+    run has loaded or been requested for since; None when none. The others' content is recorded
+    in the order sensor's cursor.
 
     Both sensors tick on the same loop, so a products file landing with the day that first
     sells its product may reach the order sensor first, and that day would quarantine its lines
@@ -120,7 +121,7 @@ def dimension_files_not_requested(
     """
     if cursor.dimensions_requested is None:  # a cursor of before this record: as it was then
         cursor.dimensions_requested = {item.key: item.version for item in dimension_files(landing)}
-        return []
+        return None
     waiting = []
     for item in dimension_files(landing):
         if _unusable(item) or cursor.dimensions_requested.get(item.key) == item.version:
@@ -130,7 +131,7 @@ def dimension_files_not_requested(
             cursor.dimensions_requested[item.key] = item.version
         else:
             waiting.append(item.key)
-    return waiting
+    return f"no dimension run is requested yet for {', '.join(waiting)}, which changed" if waiting else None
 
 
 @dataclass
@@ -319,9 +320,8 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
         for day in requested_since_changed(context.instance, days):
             del days[day]
         # On every tick, so that the cursor records each dimension file's content once requested.
-        files = dimension_files_not_requested(context.instance, landing, cursor)
-        unrequested = f"no dimension run is requested yet for {', '.join(files)}, which changed"
-        if days and (waiting := dimensions_not_ready(context.instance) or (unrequested if files else None)):
+        files_waiting = dimension_files_not_requested(context.instance, landing, cursor)
+        if days and (waiting := dimensions_not_ready(context.instance) or files_waiting):
             return SkipReason(f"{len(days)} day(s) of order files waiting: {waiting}")
         return SensorResult(run_requests=order_run_requests(days), cursor=cursor.dump())
 
