@@ -24,16 +24,22 @@ session.range(3).count()
 """
 
 
-def hold_session(home: Path) -> subprocess.Popen:
-    """A process whose session, made as a run of ``home`` makes it, has run a query."""
-    session = subprocess.Popen(
+def start_session(home: Path, **environment: str) -> subprocess.Popen:
+    """A process making a session as a run of ``home`` makes it (with ``environment`` added); it
+    prints 3 once its first query has run."""
+    return subprocess.Popen(
         [sys.executable, "-c", _TWO_QUERIES],
-        env={**os.environ, "ATLIQON_HOME": str(home)},
+        env={**os.environ, "ATLIQON_HOME": str(home), **environment},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def hold_session(home: Path) -> subprocess.Popen:
+    """A process whose session, made as a run of ``home`` makes it, has run a query."""
+    session = start_session(home)
     assert session.stdout.readline() == "3\n", session.communicate(timeout=60)
     return session
 

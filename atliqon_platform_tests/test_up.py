@@ -13,7 +13,8 @@ import urllib.request
 
 import pyarrow.compute as pc
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, PARTITION_NAME_TAG
 from deltalake import DeltaTable
 
 from atliqon_platform.automation.definitions import AUTOMATION_SENSOR
@@ -136,7 +137,25 @@ def engine_lines(home, since: float) -> list[str]:
         ]
 
 
-def test_the_warm_engine_comes_back_when_it_dies_and_its_sessions_say_so(platform):
+def started_run_of(home, day: str) -> str:
+    """The id of the day's run, once it has made its session on the engine and started a step."""
+    deadline = time.monotonic() + 300
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        while time.monotonic() < deadline:
+            for run in instance.get_runs(filters=RunsFilter(tags={PARTITION_NAME_TAG: day})):
+                if instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START):
+                    return run.run_id
+            time.sleep(0.2)
+    raise AssertionError(f"no run of {day} started a step within 300 s")
+
+
+def test_a_run_whose_engine_dies_runs_again_on_the_restarted_engine_and_its_file_reaches_gold(
+    platform, reference_dataset
+):
+    """A file dropped into the landing folder reaches gold with no click, even when the warm
+    engine dies under the run it starts: `atliqon up` restarts the engine, the daemon retries the
+    run (cli.py's run_retries; instance/threaded_executor.py), and the retry uses the new engine.
+    A session held on the old engine fails, saying why."""
     home = platform["home"]
     holder = json.loads((home / "dagster" / "atliqon-up.lock").read_text())
     engine = holder["spark"]
@@ -146,9 +165,16 @@ def test_the_warm_engine_comes_back_when_it_dies_and_its_sessions_say_so(platfor
         for process in group_members(os.getpgid(holder["daemon"]))
         if "SparkConnectServer" in " ".join(process.cmdline())
     ]
+    before = july(home)
+    assert NEW_DAY not in before["days"]
     session = hold_session(home)  # as a run's, when the engine dies under it
+    source = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
+    key = order_file_key(dt.date.fromisoformat(NEW_DAY))
+    landed, landed_at = time.monotonic(), time.time()
+    LandingZoneResource(uri=str(home / "landing")).write(key, (source / key.rsplit("/", 1)[1]).read_bytes())
+    first_run = started_run_of(home, NEW_DAY)
     server.kill()
-    deadline = time.monotonic() + 300
+    deadline = landed + 900
     while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():
         assert time.monotonic() < deadline, platform["log"].read_text()[-3000:]
         time.sleep(1)
@@ -157,18 +183,6 @@ def test_the_warm_engine_comes_back_when_it_dies_and_its_sessions_say_so(platfor
     assert f"SparkEngineLostError: the Spark engine at {engine} is gone (" in error, error
     # A run started beside `atliqon up` finds the engine too: this home's settings name it.
     assert load_settings({"ATLIQON_HOME": str(home)}).spark_remote == engine
-
-
-def test_a_dropped_file_reaches_gold_without_a_click_on_the_warm_engine(platform, reference_dataset):
-    """Runs after the engine's restart (the test above): the runs the file starts use the new one."""
-    home = platform["home"]
-    before = july(home)
-    assert NEW_DAY not in before["days"]
-    source = reference_dataset / "2_child_company" / "full_load" / "orders" / "landing"
-    key = order_file_key(dt.date.fromisoformat(NEW_DAY))
-    landed, landed_at = time.monotonic(), time.time()
-    LandingZoneResource(uri=str(home / "landing")).write(key, (source / key.rsplit("/", 1)[1]).read_bytes())
-    deadline = landed + 900
     while time.monotonic() < deadline:
         now = july(home)
         if (
@@ -181,13 +195,24 @@ def test_a_dropped_file_reaches_gold_without_a_click_on_the_warm_engine(platform
         time.sleep(2)
     else:
         pytest.fail(f"gold was not updated within 900 s: {july(home)}\n{platform['log'].read_text()[-3000:]}")
-    print(f"\nfile landed -> month and view updated: {time.monotonic() - landed:.0f} s")
+    print(
+        f"\nfile landed, its run's engine killed -> month and view updated: {time.monotonic() - landed:.0f} s"
+    )
     print("\n".join(timeline(home, landed_at)))
     assert now["daily"] > before["daily"]
     assert now["view_rows"] == now["fact_rows"]
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert instance.get_run_by_id(first_run).status == DagsterRunStatus.FAILURE
+        failures = instance.all_logs(first_run, of_type=DagsterEventType.STEP_FAILURE)
+        assert any(
+            f"SparkEngineLostError: the Spark engine at {engine} is gone"
+            in str(entry.dagster_event.event_specific_data.error)
+            for entry in failures
+        ), [entry.message for entry in failures]
+        [retry] = instance.get_runs(filters=RunsFilter(tags={PARENT_RUN_ID_TAG: first_run}))
+        assert retry.status == DagsterRunStatus.SUCCESS
     # Every run the daemon launched connected to the warm engine (none started a JVM of its own),
     # the file's runs too.
-    engine = json.loads((home / "dagster" / "atliqon-up.lock").read_text())["spark"]
     assert engine_lines(home, landed_at)
     assert set(engine_lines(home, platform["up_started"])) == {f"{ENGINE_LOG_LINE}{engine}"}
 

@@ -142,9 +142,11 @@ def timeline(home: Path, since: float) -> list[str]:
         records = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= since]
         for record in sorted(records, key=lambda r: r.create_timestamp):
             run, created = record.dagster_run, record.create_timestamp.timestamp() - since
-            started, ended = ((t or since) - since for t in (record.start_time, record.end_time))
+            started, ended = (
+                f"{t - since:5.1f} s" if t else "  …  " for t in (record.start_time, record.end_time)
+            )
             partition = run.tags.get("dagster/partition", "")
-            timing = f"requested +{created:5.1f} s, ran {started:5.1f}-{ended:5.1f} s"
+            timing = f"requested +{created:5.1f} s, ran {started} to {ended}, {run.status.value.lower()}"
             lines.append(f"  {run.job_name:<24} {partition:<10} {timing}")
     return lines
 

@@ -14,6 +14,9 @@ starting steps and waits for the running ones: a thread cannot be stopped halfwa
 interrupts the run's resources that can cancel their work in flight (``Interruptible``: the Spark
 session), so a step waiting on a long query fails at once instead of finishing it. Each step's
 write is one commit either way.
+
+A step that failed because its engine did (``engine_failure``), not its data, lets Dagster's run
+retries retry the run, which they do not for a failed step (``retry_on_asset_or_op_failure``).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from dagster._core.execution.plan.instance_concurrency_context import InstanceCo
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.plan.step import ExecutionStep
 from dagster._core.execution.retries import RetryMode, get_retries_config
-from dagster._core.storage.tags import PRIORITY_TAG
+from dagster._core.storage.tags import PRIORITY_TAG, RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 
 _POLL_SECONDS = 0.5  # how often the plan looks for a termination request while steps run
 _DONE = None  # what a step's thread puts last, after its events
@@ -75,6 +78,31 @@ def _interrupt_resources(job_context: PlanExecutionContext) -> None:
     for resource in job_context.scoped_resources_builder.resource_instance_dict.values():
         if isinstance(resource, Interruptible):
             resource.interrupt_operations()
+
+
+def _engine_failure(error: BaseException | None) -> bool:
+    """Whether an error, or one it was raised from, is its engine's: its class sets
+    ``engine_failure`` (the Spark engine of `atliqon up` lost under the run, say). The same run
+    on the same data may then succeed, as it would not after a rule or a file failed it."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if getattr(error, "engine_failure", False):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _let_the_run_be_retried(job_context: PlanExecutionContext, step_key: str) -> DagsterEvent:
+    """The run's own tag overrides the instance's ``retry_on_asset_or_op_failure``; Dagster reads
+    it when the run fails, so it is set before."""
+    job_context.instance.add_run_tags(job_context.run_id, {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"})
+    return DagsterEvent.engine_event(
+        job_context,
+        f"{step_key} failed because its engine did, not its data: the run may be retried "
+        "(run_retries in dagster.yaml; atliqon up retries it once)",
+        EngineEventData(),
+    )
 
 
 def _run_step(step_context: StepExecutionContext, events: queue.Queue) -> None:
@@ -134,7 +162,7 @@ def _threaded_plan(
         pool = stack.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="step"))
         events: queue.Queue = queue.Queue()
         running: dict[str, tuple[Future, StepExecutionContext, list[DagsterEvent]]] = {}
-        stopping, next_interrupt = False, 0.0
+        stopping, next_interrupt, retry_allowed = False, 0.0, False
         while running or (not stopping and not active.is_complete):
             if not stopping and active.check_for_interrupts():
                 stopping = True
@@ -168,6 +196,9 @@ def _threaded_plan(
                 continue
             del running[key]
             future.result()  # an error of the executor itself (not of the step) ends the run here
+            if not retry_allowed and _engine_failure(step_context.step_exception):
+                retry_allowed = True
+                yield _let_the_run_be_retried(job_context, key)
             active.verify_complete(job_context, key)
             yield from active.plan_events_iterator(job_context)
             yield from _trigger_hook(step_context, step_events)

@@ -7,10 +7,13 @@ has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clust
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,7 +22,11 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.class_archive import ClassArchive
-from atliqon_platform.resources.session_checks import require_reachable_url
+from atliqon_platform.resources.session_checks import (
+    connect_url_address,
+    require_reachable,
+    require_reachable_url,
+)
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
@@ -158,6 +165,40 @@ def bound_retries(session: SparkSession) -> None:
 class SparkEngineLostError(RuntimeError):
     """The Spark Connect server of a session stopped answering, or was restarted without it."""
 
+    engine_failure = True  # not the data's: the run may go again (instance/threaded_executor.py)
+
+
+# How long a run waits for the engine of `atliqon up` to answer: the time `atliqon up` takes to
+# restart it (a JVM's start), with room for a slow machine.
+WARM_ENGINE_RESTART_SECONDS = 120.0
+
+
+def _wait_for_the_warm_engine(url: str) -> None:
+    """Return once the engine of `atliqon up` at ``url`` accepts connections.
+
+    A run that starts while `atliqon up` restarts its engine (the daemon's retry of the run the
+    engine's death failed, among them) would else fail at once for a moment's gap."""
+    host, port = connect_url_address(url)
+    deadline = time.monotonic() + WARM_ENGINE_RESTART_SECONDS
+    for attempt in itertools.count():
+        try:
+            require_reachable(host, port, "ATLIQON_SPARK_REMOTE", timeout=1.0)
+            return
+        except ConfigurationError as unreachable:
+            if attempt == 0:
+                logging.getLogger(__name__).warning(
+                    "waiting up to %.0f s for the Spark engine at %s, which `atliqon up` restarts",
+                    WARM_ENGINE_RESTART_SECONDS,
+                    url,
+                )
+            if time.monotonic() >= deadline:
+                raise SparkEngineLostError(
+                    f"the Spark engine at {url} of `atliqon up` did not answer within "
+                    f"{WARM_ENGINE_RESTART_SECONDS:.0f} s ({unreachable}); its log is "
+                    "dagster/spark-connect.log under ATLIQON_HOME"
+                ) from None
+        time.sleep(0.5)
+
 
 def _lost_engine_reason(error: Exception) -> str | None:
     """Why a call failed, when it is because the server is gone; None for any other error."""
@@ -196,8 +237,9 @@ def name_a_lost_engine(session: SparkSession, url: str) -> None:
                 raise
             raise SparkEngineLostError(
                 f"the Spark engine at {url} is gone ({reason}), and this run cannot go on "
-                "without it. Under `atliqon up` the engine is restarted at once: launch the run again "
-                "(in the UI, Re-execute from failure). For a server of your own, check that it runs."
+                "without it. Under `atliqon up` the engine is restarted at once, and the daemon runs "
+                "this run again once, from where it stopped; else launch it again (in the UI, "
+                "Re-execute from failure). For a server of your own, check that it runs."
             ) from raised
 
     client._handle_error = handle_error_naming_the_engine
@@ -232,10 +274,13 @@ def start_spark_session(
     """getOrCreate with Java and the jars resolved first, so a machine without Java still runs.
 
     A remote server is checked for first: the Spark Connect client would retry for minutes.
-    ``warm_engine``: the server is `atliqon up`'s, whose calls give up at once (bound_retries).
+    ``warm_engine``: the server is `atliqon up`'s, waited for while `atliqon up` restarts it, and
+    whose calls give up at once (bound_retries).
     """
     local = "spark.master" in config
-    if "spark.remote" in config:
+    if "spark.remote" in config and warm_engine:
+        _wait_for_the_warm_engine(config["spark.remote"])
+    elif "spark.remote" in config:
         require_reachable_url(config["spark.remote"], "ATLIQON_SPARK_REMOTE")
     if local:
         if jars is None:

@@ -10,13 +10,25 @@ import signal
 import threading
 import time
 
-from dagster import AssetKey, DagsterInstance, Definitions, InitExecutorContext, asset, define_asset_job
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
+    InitExecutorContext,
+    asset,
+    define_asset_job,
+)
 from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 from dagster._core.system_config.objects import ResolvedRunConfig
 
+from atliqon_platform.cli import instance_config
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.resources.spark import SparkEngineLostError
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import platform_instance
 
@@ -109,6 +121,42 @@ def test_a_failed_step_fails_the_run_and_skips_only_what_is_downstream():
     assert [event.step_key for event in failures] == ["broken"]
     assert "bad input in broken" in str(failures[0].step_failure_data.error)
     assert started_steps(result) == {"broken", "fine"}  # after_broken never started
+
+
+def test_a_step_its_engine_failed_lets_the_run_be_retried_and_a_step_its_data_failed_does_not(tmp_path):
+    """On the instance ``atliqon`` writes, Dagster retries a failed run unless a step failed it
+    (cli.py's run_retries); a step failed by its engine does not count, even when the error the
+    step raised only names it as its cause."""
+    engine_lost = SparkEngineLostError("the Spark engine at sc://127.0.0.1:1 is gone (it does not answer)")
+
+    @asset
+    def written_on_a_lost_engine() -> None:
+        raise RuntimeError("silver/orders: the write failed") from engine_lost
+
+    @asset
+    def given_bad_data() -> None:
+        raise ValueError("bad input in given_bad_data")
+
+    folder = tmp_path / "dagster"
+    folder.mkdir()
+    (folder / "dagster.yaml").write_text(instance_config(folder))
+    with DagsterInstance.from_config(str(folder)) as instance:
+        for broken in (written_on_a_lost_engine, given_bad_data):
+            defs = Definitions(
+                assets=[broken], jobs=[define_asset_job(broken.key.path[0])], executor=on_threads(2)
+            )
+            execute_in_this_process(defs.resolve_job_def(broken.key.path[0]), instance, {})
+        runs = {run.job_name: run for run in instance.get_runs()}
+        lost, bad = runs["written_on_a_lost_engine"], runs["given_bad_data"]
+        assert {run.status for run in runs.values()} == {DagsterRunStatus.FAILURE}
+        assert lost.tags[RUN_FAILURE_REASON_TAG] == bad.tags[RUN_FAILURE_REASON_TAG] == "STEP_FAILURE"
+        assert (lost.tags[WILL_RETRY_TAG], bad.tags[WILL_RETRY_TAG]) == ("true", "false")
+        said = [
+            entry.message for entry in instance.all_logs(lost.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        ]
+        assert any(
+            message.startswith("written_on_a_lost_engine failed because its engine did") for message in said
+        )
 
 
 def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():

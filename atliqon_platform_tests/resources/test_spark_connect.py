@@ -20,10 +20,11 @@ from deltalake import DeltaTable
 
 from atliqon_platform.lifecycle import HomeLock
 from atliqon_platform.resources.session_checks import connect_url_address
-from atliqon_platform.resources.spark import start_spark_session
+from atliqon_platform.resources.spark import WARM_ENGINE_RESTART_SECONDS, start_spark_session
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform.settings import ConfigurationError
-from atliqon_platform_tests.held_session import hold_session, last_error
+from atliqon_platform.spark_connect_server import free_port
+from atliqon_platform_tests.held_session import hold_session, last_error, start_session
 from atliqon_platform_tests.tiny import seed_tiny
 
 
@@ -66,11 +67,11 @@ def test_unreachable_spark_connect_server_fails_at_once_naming_the_setting():
 
 
 @contextmanager
-def forwarded(target: tuple[str, int]) -> Iterator[str]:
-    """A Spark Connect URL on a port of its own that carries every byte to ``target``, for as long
-    as the context lasts: leaving it cuts every connection, as a dying server does, while the
-    server itself (shared by the whole run) goes on."""
-    listener = socket.create_server(("127.0.0.1", 0))  # a port the system picks, held from the start
+def forwarded(target: tuple[str, int], port: int = 0) -> Iterator[str]:
+    """A Spark Connect URL on a port of its own (``port``, or one the system picks) that carries
+    every byte to ``target``, for as long as the context lasts: leaving it cuts every connection,
+    as a dying server does, while the server itself (shared by the whole run) goes on."""
+    listener = socket.create_server(("127.0.0.1", port))
     connections: list[socket.socket] = []
 
     def pipe(source: socket.socket, sink: socket.socket) -> None:
@@ -118,3 +119,24 @@ def test_a_session_whose_engine_is_gone_fails_at_once_saying_so_and_what_to_do(s
     said = f"SparkEngineLostError: the Spark engine at {url} is gone (it does not answer)"
     assert error.startswith(f"atliqon_platform.resources.spark.{said}"), error
     assert "Re-execute from failure" in error
+
+
+def test_a_session_started_while_up_restarts_its_engine_waits_for_it(spark_connect_url, tmp_path):
+    """As the daemon's retry of a run that the engine's death failed does: the engine of `atliqon
+    up` (noted in the home's lock, and named to its runs) is not listening when the session
+    starts, then comes back on its port, and the session runs on it."""
+    engine = f"sc://127.0.0.1:{free_port()}"
+    lock = HomeLock(tmp_path / "dagster")
+    lock.note(pid=os.getpid(), spark=engine)
+    session = start_session(tmp_path, ATLIQON_SPARK_REMOTE=engine)
+    try:
+        said = session.stderr.readline()
+        assert (
+            f"waiting up to {WARM_ENGINE_RESTART_SECONDS:.0f} s for the Spark engine at {engine}" in said
+        ), said
+        with forwarded(connect_url_address(spark_connect_url), connect_url_address(engine)[1]):
+            assert session.stdout.readline() == "3\n", session.stderr.read()
+    finally:
+        session.kill()
+        session.wait()
+        lock.close()
