@@ -237,9 +237,9 @@ def name_a_lost_engine(session: SparkSession, url: str) -> None:
                 raise
             raise SparkEngineLostError(
                 f"the Spark engine at {url} is gone ({reason}), and this run cannot go on "
-                "without it. Under `atliqon up` the engine is restarted at once, and the daemon runs "
-                "this run again once, from where it stopped; else launch it again (in the UI, "
-                "Re-execute from failure). For a server of your own, check that it runs."
+                "without it. Under `atliqon up` the engine is restarted at once, and a run the "
+                "daemon or the UI launched runs again once, from where it stopped; launch any other "
+                "again (in the UI, Re-execute from failure). For a server of your own, check that it runs."
             ) from raised
 
     client._handle_error = handle_error_naming_the_engine
