@@ -44,6 +44,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from atliqon_platform.checks.rules import Rule
+from atliqon_platform.instance.threaded_executor import failed_by_its_engine
 from atliqon_platform.markdown import markdown_rows
 from atliqon_platform.partitions import partition_range
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
@@ -275,7 +276,7 @@ def check_step(
     @multi_asset_check(name=name, specs=specs, can_subset=True)
     def _checks(context: AssetCheckExecutionContext, lake: DeltaLakeResource) -> Iterator[CheckEvent]:
         scope = scope_of(context, *partitioned) if partitioned else None
-        yield from guarded(context, specs, scope, lambda: evaluate(lake, scope, context.instance))
+        yield from guarded(context, specs, scope, lake, lambda: evaluate(lake, scope, context.instance))
 
     return _checks
 
@@ -284,10 +285,16 @@ def guarded(
     context: AssetCheckExecutionContext,
     specs: Iterable[AssetCheckSpec],
     scope: Scope | None,
+    lake: DeltaLakeResource,
     evaluate: Callable[[], Iterator[Outcome]],
 ) -> Iterator[CheckEvent]:
     """Report ``evaluate``'s outcomes for the selected checks; when it raises, every selected
-    check without a result fails with why."""
+    check without a result fails with why.
+
+    Unless the run is being terminated (its engine calls were cancelled) or its engine failed:
+    the checks left did not run, rather than fail. A failed blocking check would hold gold back
+    (and show red in the UI) until the table is written again; the step fails instead, the run
+    may be retried (instance/threaded_executor.py), and the checks keep their last result."""
     selected = context.selected_asset_check_keys
     pending = {spec.key: spec for spec in specs if spec.key in selected}
     outcomes = []
@@ -297,6 +304,9 @@ def guarded(
             if pending.pop(AssetCheckKey(AssetKey.from_coercible(result.asset_key), result.check_name), None):
                 outcomes.append(outcome)
     except Exception as error:  # noqa: BLE001 - any failure must become a visible failed check
+        if lake.interrupted or failed_by_its_engine(error):
+            yield from reported(context, outcomes)
+            raise
         outcomes += [could_not_run(spec, scope, error) for spec in pending.values()]
     yield from reported(context, outcomes)
 

@@ -15,8 +15,9 @@ interrupts the run's resources that can cancel their work in flight (``Interrupt
 session), so a step waiting on a long query fails at once instead of finishing it. Each step's
 write is one commit either way.
 
-A step that failed because its engine did (``engine_failure``), not its data, lets Dagster's run
-retries retry the run, which they do not for a failed step (``retry_on_asset_or_op_failure``).
+A run whose failed steps all failed because their engine did (``engine_failure``), not their
+data, may be retried by Dagster's run retries, which skip a run a step failed in
+(``retry_on_asset_or_op_failure``).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _interrupt_resources(job_context: PlanExecutionContext) -> None:
             resource.interrupt_operations()
 
 
-def _engine_failure(error: BaseException | None) -> bool:
+def failed_by_its_engine(error: BaseException | None) -> bool:
     """Whether an error, or one it was raised from, is its engine's: its class sets
     ``engine_failure`` (the Spark engine of `atliqon up` lost under the run, say). The same run
     on the same data may then succeed, as it would not after a rule or a file failed it."""
@@ -89,20 +90,29 @@ def _engine_failure(error: BaseException | None) -> bool:
         if getattr(error, "engine_failure", False):
             return True
         seen.add(id(error))
-        error = error.__cause__ or error.__context__
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return False
 
 
-def _let_the_run_be_retried(job_context: PlanExecutionContext, step_key: str) -> DagsterEvent:
-    """The run's own tag overrides the instance's ``retry_on_asset_or_op_failure``; Dagster reads
-    it when the run fails, so it is set before."""
-    job_context.instance.add_run_tags(job_context.run_id, {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"})
-    return DagsterEvent.engine_event(
-        job_context,
-        f"{step_key} failed because its engine did, not its data: the run may be retried "
-        "(run_retries in dagster.yaml; atliqon up retries it once)",
-        EngineEventData(),
-    )
+def _retried_if_its_engine_failed_it(
+    job_context: PlanExecutionContext, failed: Mapping[str, bool]
+) -> Iterator[DagsterEvent]:
+    """Let Dagster's run retries retry a run whose failed steps (``failed``: each one's
+    ``failed_by_its_engine``) all failed because of their engine, which they would not for a
+    failed step (``retry_on_asset_or_op_failure``). The run's tag overrides the instance's
+    setting; Dagster reads it when the run fails, after this. A step failed by its data keeps
+    the run from a retry, also when its parent run passed the tag on to it."""
+    by_engine = [key for key, engine in failed.items() if engine]
+    if by_engine and len(by_engine) == len(failed):
+        job_context.instance.add_run_tags(job_context.run_id, {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"})
+        yield DagsterEvent.engine_event(
+            job_context,
+            f"{', '.join(by_engine)} failed because the engine did, not the data: Dagster's daemon "
+            "retries a run it or the UI launched (run_retries in dagster.yaml: once under atliqon up)",
+            EngineEventData(),
+        )
+    elif len(by_engine) < len(failed) and job_context.dagster_run.tags.get(RETRY_ON_ASSET_OR_OP_FAILURE_TAG):
+        job_context.instance.add_run_tags(job_context.run_id, {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false"})
 
 
 def _run_step(step_context: StepExecutionContext, events: queue.Queue) -> None:
@@ -162,7 +172,8 @@ def _threaded_plan(
         pool = stack.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="step"))
         events: queue.Queue = queue.Queue()
         running: dict[str, tuple[Future, StepExecutionContext, list[DagsterEvent]]] = {}
-        stopping, next_interrupt, retry_allowed = False, 0.0, False
+        stopping, next_interrupt = False, 0.0
+        failed: dict[str, bool] = {}  # each failed step: whether its engine failed it
         while running or (not stopping and not active.is_complete):
             if not stopping and active.check_for_interrupts():
                 stopping = True
@@ -196,12 +207,12 @@ def _threaded_plan(
                 continue
             del running[key]
             future.result()  # an error of the executor itself (not of the step) ends the run here
-            if not retry_allowed and _engine_failure(step_context.step_exception):
-                retry_allowed = True
-                yield _let_the_run_be_retried(job_context, key)
+            if any(event.is_step_failure for event in step_events):
+                failed[key] = failed_by_its_engine(step_context.step_exception)
             active.verify_complete(job_context, key)
             yield from active.plan_events_iterator(job_context)
             yield from _trigger_hook(step_context, step_events)
+        yield from _retried_if_its_engine_failed_it(job_context, failed)
         if stopping:
             raise DagsterExecutionInterruptedError()
 

@@ -325,6 +325,7 @@ class DeltaLakeResource(ConfigurableResource):
     catalog: str | None = None
     on_databricks: bool = False  # Databricks compute: Delta is native, whatever the session shows
     _tables: DeltaTables | None = PrivateAttr(default=None)
+    _interrupted: bool = PrivateAttr(default=False)
 
     @classmethod
     def for_settings(cls, settings: Settings, spark: SparkSessionResource) -> DeltaLakeResource:
@@ -344,7 +345,14 @@ class DeltaLakeResource(ConfigurableResource):
 
     def interrupt_operations(self) -> None:
         """Cancel the engine calls in flight: the steps' Spark session is this resource's."""
+        self._interrupted = True
         self.spark.interrupt_operations()
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the run cancelled this resource's engine calls (it is being terminated): a call
+        that failed since may have failed for that alone."""
+        return self._interrupted
 
     @property
     def tables(self) -> DeltaTables:

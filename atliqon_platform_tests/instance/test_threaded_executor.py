@@ -9,8 +9,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 from dagster import (
+    AssetCheckSpec,
     AssetKey,
     DagsterEventType,
     DagsterInstance,
@@ -21,9 +23,14 @@ from dagster import (
     define_asset_job,
 )
 from dagster._core.definitions.job_base import InMemoryJob
-from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
+from dagster._core.storage.tags import (
+    RETRY_ON_ASSET_OR_OP_FAILURE_TAG,
+    RUN_FAILURE_REASON_TAG,
+    WILL_RETRY_TAG,
+)
 from dagster._core.system_config.objects import ResolvedRunConfig
 
+from atliqon_platform.checks.results import check_step
 from atliqon_platform.cli import instance_config
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
@@ -123,10 +130,11 @@ def test_a_failed_step_fails_the_run_and_skips_only_what_is_downstream():
     assert started_steps(result) == {"broken", "fine"}  # after_broken never started
 
 
-def test_a_step_its_engine_failed_lets_the_run_be_retried_and_a_step_its_data_failed_does_not(tmp_path):
+def test_a_step_its_engine_failed_lets_the_run_be_retried_and_a_step_its_data_failed_does_not(tmp_path, lake):
     """On the instance ``atliqon`` writes, Dagster retries a failed run unless a step failed it
     (cli.py's run_retries); a step failed by its engine does not count, even when the error the
-    step raised only names it as its cause."""
+    step raised only names it as its cause. A check step failed by its engine records no failed
+    check: its checks did not run."""
     engine_lost = SparkEngineLostError("the Spark engine at sc://127.0.0.1:1 is gone (it does not answer)")
 
     @asset
@@ -137,26 +145,61 @@ def test_a_step_its_engine_failed_lets_the_run_be_retried_and_a_step_its_data_fa
     def given_bad_data() -> None:
         raise ValueError("bad input in given_bad_data")
 
+    @asset
+    def checked_on_a_lost_engine() -> None:
+        pass
+
+    def checking_on_a_lost_engine(lake: DeltaLakeResource, scope, instance) -> Iterator:
+        raise engine_lost
+        yield  # a generator, as every table's rules are
+
+    spec = AssetCheckSpec("rows_add_up", asset=checked_on_a_lost_engine.key, blocking=True)
     folder = tmp_path / "dagster"
     folder.mkdir()
     (folder / "dagster.yaml").write_text(instance_config(folder))
-    with DagsterInstance.from_config(str(folder)) as instance:
-        for broken in (written_on_a_lost_engine, given_bad_data):
-            defs = Definitions(
-                assets=[broken], jobs=[define_asset_job(broken.key.path[0])], executor=on_threads(2)
+    broken = [written_on_a_lost_engine, given_bad_data, checked_on_a_lost_engine]
+    defs = Definitions(
+        assets=broken,
+        asset_checks=[check_step("lost_engine_checks", [spec], checking_on_a_lost_engine)],
+        jobs=[define_asset_job(asset.key.path[0], selection=[asset.key]) for asset in broken]
+        + [
+            define_asset_job(
+                "lost_engine_and_bad_data", selection=["written_on_a_lost_engine", "given_bad_data"]
             )
-            execute_in_this_process(defs.resolve_job_def(broken.key.path[0]), instance, {})
-        runs = {run.job_name: run for run in instance.get_runs()}
-        lost, bad = runs["written_on_a_lost_engine"], runs["given_bad_data"]
+        ],
+        resources={"lake": lake},
+        executor=on_threads(2),
+    )
+    with DagsterInstance.from_config(str(folder)) as instance:
+        for job in [*(asset.key.path[0] for asset in broken), "lost_engine_and_bad_data"]:
+            execute_in_this_process(defs.resolve_job_def(job), instance, {"who": job})
+        # A retry of a run its engine failed carries its parent's tag: its own bad data still counts.
+        retry = {"who": "a retry given bad data", RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"}
+        execute_in_this_process(defs.resolve_job_def("given_bad_data"), instance, retry)
+        runs = {run.tags["who"]: run for run in instance.get_runs()}
         assert {run.status for run in runs.values()} == {DagsterRunStatus.FAILURE}
-        assert lost.tags[RUN_FAILURE_REASON_TAG] == bad.tags[RUN_FAILURE_REASON_TAG] == "STEP_FAILURE"
-        assert (lost.tags[WILL_RETRY_TAG], bad.tags[WILL_RETRY_TAG]) == ("true", "false")
+        assert {run.tags[RUN_FAILURE_REASON_TAG] for run in runs.values()} == {"STEP_FAILURE"}
+        assert {name: run.tags[WILL_RETRY_TAG] for name, run in runs.items()} == {
+            "written_on_a_lost_engine": "true",
+            "given_bad_data": "false",
+            "checked_on_a_lost_engine": "true",
+            "lost_engine_and_bad_data": "false",  # the bad data would fail the same way again
+            "a retry given bad data": "false",
+        }
         said = [
-            entry.message for entry in instance.all_logs(lost.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+            entry.message
+            for run in runs.values()
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+            if "failed because the engine did" in entry.message
         ]
-        assert any(
-            message.startswith("written_on_a_lost_engine failed because its engine did") for message in said
-        )
+        assert sorted(message.split()[0] for message in said) == [
+            "lost_engine_checks",
+            "written_on_a_lost_engine",
+        ]
+        checked = instance.all_logs(runs["checked_on_a_lost_engine"].run_id)
+        assert [
+            entry for entry in checked if entry.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        ] == []
 
 
 def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():
@@ -203,6 +246,37 @@ def test_a_terminated_run_cancels_the_spark_query_its_running_step_waits_on(lake
     assert "cancel" in str(failure.step_failure_data.error).lower()
     assert started_steps(result) == {"minutes_of_work"}
     assert lake.spark.spark_session.range(3).count() == 3  # the session goes on for the next run
+
+
+def test_checks_whose_queries_a_termination_cancelled_record_no_failure(lake):
+    """A check step waiting on its query when the run is terminated (the UI's Terminate, or
+    `atliqon up` stopping) fails, and records no result: its checks did not run. A failed
+    blocking check would hold gold back and show red until the table is written again."""
+
+    @asset
+    def checked() -> None:
+        pass
+
+    def minutes_of_checking(lake: DeltaLakeResource, scope, instance) -> Iterator:
+        threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT)).start()  # once the query runs
+        lake.spark.spark_session.range(3 * 10**9).selectExpr("sum(id)").collect()  # 4 minutes here
+        yield from ()
+
+    specs = [AssetCheckSpec("rows_add_up", asset=checked.key, blocking=True)]
+    defs = Definitions(
+        assets=[checked],
+        asset_checks=[check_step("checked_checks", specs, minutes_of_checking)],
+        jobs=[define_asset_job("threaded", selection="*")],
+        resources={"lake": lake},
+        executor=on_threads(4),
+    )
+    with platform_instance() as instance:
+        result = execute_in_this_process(defs.resolve_job_def("threaded"), instance, {})
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "checked_checks"
+    assert "cancel" in str(failure.step_failure_data.error).lower()
+    assert [event for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"] == []
 
 
 def max_concurrent(job) -> int:
