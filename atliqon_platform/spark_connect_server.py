@@ -19,6 +19,7 @@ from pathlib import Path
 import pyspark
 
 from atliqon_platform.lifecycle import start_in_own_group, stop_group
+from atliqon_platform.resources.session_checks import unreachable
 from atliqon_platform.resources.spark import local_launch, spark_config
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
@@ -35,11 +36,7 @@ def free_port() -> int:
 
 
 def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+    return unreachable("127.0.0.1", port, timeout=1) is None
 
 
 def server_command(config: dict[str, str], port: int) -> list[str]:

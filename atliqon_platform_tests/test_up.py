@@ -137,16 +137,19 @@ def engine_lines(home, since: float) -> list[str]:
         ]
 
 
-def started_run_of(home, day: str) -> str:
-    """The id of the day's run, once it has made its session on the engine and started a step."""
+def run_on_the_engine(home, day: str) -> str:
+    """The id of the day's run, once it has made its session on the engine (which its lake
+    resource does before the run's first step, saying so)."""
     deadline = time.monotonic() + 300
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
         while time.monotonic() < deadline:
             for run in instance.get_runs(filters=RunsFilter(tags={PARTITION_NAME_TAG: day})):
-                if instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START):
+                if any(
+                    entry.user_message.startswith(ENGINE_LOG_LINE) for entry in instance.all_logs(run.run_id)
+                ):
                     return run.run_id
-            time.sleep(0.2)
-    raise AssertionError(f"no run of {day} started a step within 300 s")
+            time.sleep(0.1)
+    raise AssertionError(f"no run of {day} made its session within 300 s")
 
 
 def test_a_run_whose_engine_dies_runs_again_on_the_restarted_engine_and_its_file_reaches_gold(
@@ -172,7 +175,7 @@ def test_a_run_whose_engine_dies_runs_again_on_the_restarted_engine_and_its_file
     key = order_file_key(dt.date.fromisoformat(NEW_DAY))
     landed, landed_at = time.monotonic(), time.time()
     LandingZoneResource(uri=str(home / "landing")).write(key, (source / key.rsplit("/", 1)[1]).read_bytes())
-    first_run = started_run_of(home, NEW_DAY)
+    first_run = run_on_the_engine(home, NEW_DAY)
     server.kill()
     deadline = landed + 900
     while not listening(int(engine.rsplit(":", 1)[1])) or "restarting it" not in platform["log"].read_text():
@@ -202,7 +205,10 @@ def test_a_run_whose_engine_dies_runs_again_on_the_restarted_engine_and_its_file
     assert now["daily"] > before["daily"]
     assert now["view_rows"] == now["fact_rows"]
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
-        assert instance.get_run_by_id(first_run).status == DagsterRunStatus.FAILURE
+        status = instance.get_run_by_id(first_run).status
+        assert status == DagsterRunStatus.FAILURE, (
+            f"the day's run ended {status}: the kill came after its last call"
+        )
         failures = instance.all_logs(first_run, of_type=DagsterEventType.STEP_FAILURE)
         assert any(
             f"SparkEngineLostError: the Spark engine at {engine} is gone"

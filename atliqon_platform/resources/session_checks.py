@@ -25,16 +25,22 @@ def connect_url_address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or SPARK_CONNECT_DEFAULT_PORT
 
 
-def require_reachable(host: str, port: int, setting: str, timeout: float = 5.0) -> None:
-    """Fail fast, naming ``setting``, when nothing accepts connections at host:port."""
+def unreachable(host: str, port: int, timeout: float = 5.0) -> str | None:
+    """Why nothing accepts connections at host:port; None when something does."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
-            return
+            return None
     except OSError as error:
+        return str(error.strerror or error)
+
+
+def require_reachable(host: str, port: int, setting: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming ``setting``, when nothing accepts connections at host:port."""
+    if (why := unreachable(host, port, timeout)) is not None:
         raise ConfigurationError(
-            f"cannot reach {host}:{port} ({error.strerror or error}): check {setting}, "
+            f"cannot reach {host}:{port} ({why}): check {setting}, "
             "and that the server is running and reachable from this machine"
-        ) from None
+        )
 
 
 def require_reachable_url(url: str, setting: str) -> None:

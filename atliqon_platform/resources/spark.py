@@ -7,7 +7,6 @@ has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clust
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import re
@@ -22,13 +21,11 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.class_archive import ClassArchive
-from atliqon_platform.resources.session_checks import (
-    connect_url_address,
-    require_reachable,
-    require_reachable_url,
-)
+from atliqon_platform.resources.session_checks import connect_url_address, require_reachable_url, unreachable
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
+
+logger = logging.getLogger(__name__)
 
 MINIMUM_JAVA = 17
 
@@ -180,23 +177,20 @@ def _wait_for_the_warm_engine(url: str) -> None:
     engine's death failed, among them) would else fail at once for a moment's gap."""
     host, port = connect_url_address(url)
     deadline = time.monotonic() + WARM_ENGINE_RESTART_SECONDS
-    for attempt in itertools.count():
-        try:
-            require_reachable(host, port, "ATLIQON_SPARK_REMOTE", timeout=1.0)
-            return
-        except ConfigurationError as unreachable:
-            if attempt == 0:
-                logging.getLogger(__name__).warning(
-                    "waiting up to %.0f s for the Spark engine at %s, which `atliqon up` restarts",
-                    WARM_ENGINE_RESTART_SECONDS,
-                    url,
-                )
-            if time.monotonic() >= deadline:
-                raise SparkEngineLostError(
-                    f"the Spark engine at {url} of `atliqon up` did not answer within "
-                    f"{WARM_ENGINE_RESTART_SECONDS:.0f} s ({unreachable}); its log is "
-                    "dagster/spark-connect.log under ATLIQON_HOME"
-                ) from None
+    if unreachable(host, port, timeout=1.0) is None:
+        return
+    logger.warning(
+        "waiting up to %.0f s for the Spark engine at %s, which `atliqon up` restarts",
+        WARM_ENGINE_RESTART_SECONDS,
+        url,
+    )
+    while (why := unreachable(host, port, timeout=1.0)) is not None:
+        if time.monotonic() >= deadline:
+            raise SparkEngineLostError(
+                f"the Spark engine at {url} of `atliqon up` did not answer within "
+                f"{WARM_ENGINE_RESTART_SECONDS:.0f} s ({why}); its log is "
+                "dagster/spark-connect.log under ATLIQON_HOME"
+            )
         time.sleep(0.5)
 
 
