@@ -96,8 +96,8 @@ run_queue:
 # A run that ended without a step failing (interrupted as atliqon up stopped or was killed,
 # marked failed when it started again) runs again once, from where it stopped: a sensor's day
 # would else stay unloaded, its files already seen. A run a step failed in does not: bad data
-# fails the same way twice. A step that its engine failed, not its data, does not count
-# (instance/threaded_executor.py).
+# fails the same way twice; a run whose failed steps all failed because their engine did is
+# retried too (instance/threaded_executor.py).
 run_retries:
   enabled: true
   max_retries: 1
