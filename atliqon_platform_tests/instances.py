@@ -17,6 +17,7 @@ from typing import Any
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, JobDefinition, instance_for_test
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
+from atliqon_platform.cli import instance_config
 from atliqon_platform.instance.event_log import event_log_storage_config
 from atliqon_platform.instance.runs_left_in_progress import run_process
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
@@ -40,6 +41,16 @@ def platform_instance(folder: Path | None = None) -> Iterator[DagsterInstance]:
         overrides = {"event_log_storage": event_log_storage_config(folder), "nux": {"enabled": False}}
         with instance_for_test(overrides=overrides, temp_dir=str(folder)) as instance:
             yield instance
+
+
+@contextmanager
+def atliqon_instance(folder: Path) -> Iterator[DagsterInstance]:
+    """The instance `atliqon` writes for a home (cli.py's dagster.yaml: its event log, run queue
+    and run retries), in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dagster.yaml").write_text(instance_config(folder))
+    with DagsterInstance.from_config(str(folder)) as instance:
+        yield instance
 
 
 @contextmanager

@@ -18,11 +18,16 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.auto_run_reexecution.event_log_consumer import EventLogConsumerDaemon
 
-from atliqon_platform.cli import DEFINITIONS_MODULE, LOCATION_NAME, instance_config
+from atliqon_platform.cli import DEFINITIONS_MODULE, LOCATION_NAME
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.runs_left_in_progress import fail_runs_left_in_progress, run_process
 from atliqon_platform.settings import load_settings
-from atliqon_platform_tests.instances import platform_instance, start_waiting_run, wait_for_run_processes
+from atliqon_platform_tests.instances import (
+    atliqon_instance,
+    platform_instance,
+    start_waiting_run,
+    wait_for_run_processes,
+)
 
 
 def runs_by_who(instance) -> dict[str, DagsterRun]:
@@ -66,14 +71,11 @@ def up_instance(tmp_path, monkeypatch) -> Iterator[tuple[DagsterInstance, Worksp
     """The instance ``atliqon`` writes for a home, and the code location of ``atliqon up``'s
     daemon, served by a code server of its own as there."""
     monkeypatch.setenv("ATLIQON_HOME", str(tmp_path))  # the code server's settings
-    folder = tmp_path / "dagster"
-    folder.mkdir()
-    (folder / "dagster.yaml").write_text(instance_config(folder))
     target = ModuleTarget(
         module_name=DEFINITIONS_MODULE, attribute=None, working_directory=None, location_name=LOCATION_NAME
     )
     with (
-        DagsterInstance.from_config(str(folder)) as instance,
+        atliqon_instance(tmp_path / "dagster") as instance,
         create_test_daemon_workspace_context(target, instance) as context,
     ):
         yield instance, context

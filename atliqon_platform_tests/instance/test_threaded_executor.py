@@ -31,13 +31,12 @@ from dagster._core.storage.tags import (
 from dagster._core.system_config.objects import ResolvedRunConfig
 
 from atliqon_platform.checks.results import check_step
-from atliqon_platform.cli import instance_config
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.spark import SparkEngineLostError
 from atliqon_platform.settings import load_settings
-from atliqon_platform_tests.instances import platform_instance
+from atliqon_platform_tests.instances import atliqon_instance, platform_instance
 
 WAIT = 60  # seconds a step waits for its sibling before giving up
 
@@ -154,9 +153,6 @@ def test_a_step_its_engine_failed_lets_the_run_be_retried_and_a_step_its_data_fa
         yield  # a generator, as every table's rules are
 
     spec = AssetCheckSpec("rows_add_up", asset=checked_on_a_lost_engine.key, blocking=True)
-    folder = tmp_path / "dagster"
-    folder.mkdir()
-    (folder / "dagster.yaml").write_text(instance_config(folder))
     broken = [written_on_a_lost_engine, given_bad_data, checked_on_a_lost_engine]
     defs = Definitions(
         assets=broken,
@@ -170,7 +166,7 @@ def test_a_step_its_engine_failed_lets_the_run_be_retried_and_a_step_its_data_fa
         resources={"lake": lake},
         executor=on_threads(2),
     )
-    with DagsterInstance.from_config(str(folder)) as instance:
+    with atliqon_instance(tmp_path / "dagster") as instance:
         for job in [*(asset.key.path[0] for asset in broken), "lost_engine_and_bad_data"]:
             execute_in_this_process(defs.resolve_job_def(job), instance, {"who": job})
         # A retry of a run its engine failed carries its parent's tag: its own bad data still counts.
@@ -218,6 +214,13 @@ def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():
     assert started_steps(result) == {"terminated_while_running"}
 
 
+def terminated_while_waiting_on_spark(lake: DeltaLakeResource) -> None:
+    """A query of minutes on the lake's session, and the run terminated once it runs (SIGINT,
+    what terminating the run from the UI sends)."""
+    threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    lake.spark.spark_session.range(3 * 10**9).selectExpr("sum(id)").collect()  # 4 minutes here
+
+
 def test_a_terminated_run_cancels_the_spark_query_its_running_step_waits_on(lake):
     """Terminated while a step waits on a query of minutes, the run ends in seconds: the query is
     cancelled (through the lake's session, as the platform's steps hold it), so the step fails
@@ -225,8 +228,7 @@ def test_a_terminated_run_cancels_the_spark_query_its_running_step_waits_on(lake
 
     @asset
     def minutes_of_work(lake: DeltaLakeResource) -> None:
-        threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT)).start()  # once the query runs
-        lake.spark.spark_session.range(3 * 10**9).selectExpr("sum(id)").collect()  # 4 minutes here
+        terminated_while_waiting_on_spark(lake)
 
     @asset(deps=[minutes_of_work])
     def next_step() -> None:
@@ -258,8 +260,7 @@ def test_checks_whose_queries_a_termination_cancelled_record_no_failure(lake):
         pass
 
     def minutes_of_checking(lake: DeltaLakeResource, scope, instance) -> Iterator:
-        threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT)).start()  # once the query runs
-        lake.spark.spark_session.range(3 * 10**9).selectExpr("sum(id)").collect()  # 4 minutes here
+        terminated_while_waiting_on_spark(lake)
         yield from ()
 
     specs = [AssetCheckSpec("rows_add_up", asset=checked.key, blocking=True)]
