@@ -7,7 +7,6 @@ has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clust
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from dagster import get_dagster_logger
 from dagster_pyspark import LazyPySparkResource
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
@@ -25,7 +25,9 @@ from atliqon_platform.resources.session_checks import connect_url_address, requi
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
-logger = logging.getLogger(__name__)
+# Dagster's logger: what it says while a run starts shows in that run's log in the UI, not only in
+# the output of the process (`atliqon up`'s, for the runs its daemon launches).
+logger = get_dagster_logger(__name__)
 
 MINIMUM_JAVA = 17
 

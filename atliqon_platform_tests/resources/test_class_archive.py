@@ -1,7 +1,6 @@
 """The local JVM's class archive, on real JVMs in their own processes (an archive is written when
-a process ends): the first session records, its process writes the archive, the next session
-maps its classes from it, and a file at its name that is not an archive is ignored, then
-written anew."""
+a process ends): a session that finds no archive, here a file at its name that is not one,
+records, its process writes the archive, and the next session maps its classes from it."""
 
 from __future__ import annotations
 
@@ -12,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from atliqon_platform.resources.spark import resolve_java_home
+from atliqon_platform.resources.spark import local_launch, resolve_java_home, spark_config
+from atliqon_platform.resources.spark_jars import SparkJars
+from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.commands import environment
 
 PROBE = textwrap.dedent(
@@ -58,19 +59,22 @@ def test_the_first_session_writes_the_archive_and_the_next_maps_its_classes_from
     if not jcmd.is_file():
         pytest.skip(f"this Java has no jcmd ({jcmd}), so no class archive")
     folder = tmp_path / "classes"
-    # The JDK's own archive only: a few hundred to a couple of thousand classes.
-    first = classes_from_archives(folder, jcmd, tmp_path / "home")
-    archives = list(folder.iterdir())
-    assert [path.suffix for path in archives] == [".jsa"], archives  # no partial file left behind
-    second = classes_from_archives(folder, jcmd, tmp_path / "home")
-    assert second > first + 3000, (first, second)
-    # Something that is not an archive at its name: ignored, the session starts as without one,
-    # and its process writes the archive again.
-    archives[0].chmod(0o644)
-    archives[0].write_bytes(b"not a class archive")
-    assert classes_from_archives(folder, jcmd, tmp_path / "home") < second
-    assert list(folder.iterdir()) == archives
-    rewritten = archives[0].read_bytes()
+    # Something that is not an archive at its name (a missing archive takes the same path): the
+    # session starts as without one, mapping the JDK's own archive only (a few hundred to a couple
+    # of thousand classes), and its process writes the archive in its place.
+    home = tmp_path / "home"
+    settings = load_settings(environment(home))
+    archive = local_launch(
+        spark_config(settings), SparkJars.for_settings(settings), folder
+    ).class_archive.path
+    folder.mkdir()
+    archive.write_bytes(b"not a class archive")
+    first = classes_from_archives(folder, jcmd, home)
+    assert list(folder.iterdir()) == [archive]  # no partial file left behind
+    written = archive.read_bytes()
     # HotSpot's CDS_DYNAMIC_ARCHIVE_MAGIC opens a dynamic archive, then its classes follow.
-    assert int.from_bytes(rewritten[:4], sys.byteorder) == 0xF00BABA8, rewritten[:16]
-    assert len(rewritten) > 10_000_000, len(rewritten)
+    assert int.from_bytes(written[:4], sys.byteorder) == 0xF00BABA8, written[:16]
+    assert len(written) > 10_000_000, len(written)
+    second = classes_from_archives(folder, jcmd, home)
+    assert second > first + 3000, (first, second)
+    assert archive.read_bytes() == written  # used, not written again

@@ -5,6 +5,7 @@ here are other processes: the ``atliqon`` command. The real data through the ser
 Pipes run, is in ``pipes/test_entrypoint.py``.
 """
 
+import logging
 import os
 import socket
 import subprocess
@@ -18,13 +19,16 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
+from atliqon_platform.definitions import build_definitions
 from atliqon_platform.lifecycle import HomeLock
+from atliqon_platform.resources import spark
 from atliqon_platform.resources.session_checks import connect_url_address
 from atliqon_platform.resources.spark import WARM_ENGINE_RESTART_SECONDS, start_spark_session
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
-from atliqon_platform.settings import ConfigurationError
+from atliqon_platform.settings import ConfigurationError, load_settings
 from atliqon_platform.spark_connect_server import free_port
 from atliqon_platform_tests.held_session import hold_session, last_error, start_session
+from atliqon_platform_tests.instances import platform_instance, run_as_launched
 from atliqon_platform_tests.tiny import seed_tiny
 
 
@@ -140,3 +144,33 @@ def test_a_session_started_while_up_restarts_its_engine_waits_for_it(spark_conne
         session.kill()
         session.wait()
         lock.close()
+
+
+def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_lost(tmp_path, monkeypatch):
+    """What the UI's run view shows while `atliqon up` restarts its engine: the wait, in the run's
+    own log (not only in `atliqon up`'s output), then, if the engine does not come back in time,
+    the lost engine. The engine here never comes back, and the wait is cut to a second."""
+    monkeypatch.setattr(spark, "WARM_ENGINE_RESTART_SECONDS", 1.0)
+    engine = f"sc://127.0.0.1:{free_port()}"  # nothing listens there
+    lock = HomeLock(tmp_path / "dagster")
+    lock.note(pid=os.getpid(), spark=engine)
+    try:
+        settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_SPARK_REMOTE": engine})
+        assert settings.spark_remote_of_up
+        job = build_definitions(settings).resolve_job_def("dimensions_job")
+        with platform_instance() as instance:
+            run_id = run_as_launched(job, instance).run_id
+            entries = instance.all_logs(run_id)
+    finally:
+        lock.close()
+    waiting = f"waiting up to 1 s for the Spark engine at {engine}, which `atliqon up` restarts"
+    logged = [(entry.level, entry.message) for entry in entries]
+    assert (logging.WARNING, waiting) in logged, logged
+    errors = [
+        error.to_string()
+        for entry in entries[logged.index((logging.WARNING, waiting)) :]
+        if entry.dagster_event is not None
+        and (error := getattr(entry.dagster_event.event_specific_data, "error", None)) is not None
+    ]
+    lost = f"SparkEngineLostError: the Spark engine at {engine} of `atliqon up` did not answer within 1 s"
+    assert any(lost in error for error in errors), errors
