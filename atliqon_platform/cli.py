@@ -47,6 +47,10 @@ DEFINITIONS_MODULE = "atliqon_platform.definitions"
 LOCATION_NAME = DEFINITIONS_MODULE
 CODE_SERVER_START_SECONDS = 300
 ENGINE = "Spark engine"
+# Failed starts of the warm engine in a row, after it died, before `atliqon up` gives up: a start
+# fails when the new JVM is killed as it starts (as the kernel's out-of-memory killer may) or does
+# not listen in time, and one such start must not take the UI and the daemon down with it.
+ENGINE_START_TRIES = 3
 
 
 def _landing(settings: Settings):
@@ -209,6 +213,20 @@ class WarmEngine:
         except RuntimeError as error:
             raise ServiceExited(str(error)) from None
 
+    def restart(self) -> None:
+        """Start the engine again after it died, trying a failed start again (ENGINE_START_TRIES)."""
+        for tries in range(1, ENGINE_START_TRIES + 1):
+            self.start()
+            try:
+                self.wait()
+                return
+            except ServiceExited as error:
+                self.server.kill()  # one still starting would hold the port
+                self.server.wait()
+                if tries == ENGINE_START_TRIES:
+                    raise ServiceExited(f"{error} ({tries} tries in a row)") from None
+                say(f"atliqon up: {error}; starting it again")
+
 
 def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
     """Dagster's own services, as Dagster documents deploying them: one code server (over a
@@ -262,8 +280,7 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 if exited[0] != ENGINE:
                     raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]}")
                 say(f"atliqon up: the Spark engine exited with code {exited[1]}; restarting it")
-                engine.start()
-                engine.wait()
+                engine.restart()
         except Stopped as stop:
             say(f"atliqon up: {stop}, stopping the Dagster services")
             raise
