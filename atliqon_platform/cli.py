@@ -47,10 +47,12 @@ DEFINITIONS_MODULE = "atliqon_platform.definitions"
 LOCATION_NAME = DEFINITIONS_MODULE
 CODE_SERVER_START_SECONDS = 300
 ENGINE = "Spark engine"
-# Failed starts of the warm engine in a row, after it died, before `atliqon up` gives up: a start
-# fails when the new JVM is killed as it starts (as the kernel's out-of-memory killer may) or does
-# not listen in time, and one such start must not take the UI and the daemon down with it.
+# Starts of the warm engine in a row, after it died, before `atliqon up` gives up, and the pause
+# before each new try, longer each time: a start fails when the new JVM is killed as it starts
+# (as the kernel's out-of-memory killer may, which the pause gives time to settle) or does not
+# listen in time, and one such start must not take the UI and the daemon down with it.
 ENGINE_START_TRIES = 3
+ENGINE_START_PAUSE_SECONDS = 5.0
 
 
 def _landing(settings: Settings):
@@ -215,17 +217,21 @@ class WarmEngine:
 
     def restart(self) -> None:
         """Start the engine again after it died, trying a failed start again (ENGINE_START_TRIES)."""
-        for tries in range(1, ENGINE_START_TRIES + 1):
+        for attempt in range(1, ENGINE_START_TRIES + 1):
             self.start()
             try:
                 self.wait()
                 return
             except ServiceExited as error:
-                self.server.kill()  # one still starting would hold the port
+                ended = self.server.poll()
+                self.server.kill()  # one that did not listen in time would hold the port
                 self.server.wait()
-                if tries == ENGINE_START_TRIES:
-                    raise ServiceExited(f"{error} ({tries} tries in a row)") from None
-                say(f"atliqon up: {error}; starting it again")
+                why = "it did not listen in time" if ended is None else f"it exited with code {ended}"
+                if attempt == ENGINE_START_TRIES:
+                    raise ServiceExited(f"{error} ({why}; {attempt} starts in a row)") from None
+                pause = ENGINE_START_PAUSE_SECONDS * attempt
+                say(f"atliqon up: {error} ({why}); starting it again in {pause:.0f} s")
+                time.sleep(pause)
 
 
 def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:

@@ -3,6 +3,7 @@
 the landing folder and gold follows with no click; the webserver's GraphQL API shows every asset's
 checks."""
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -11,6 +12,7 @@ import shutil
 import time
 import urllib.request
 
+import psutil
 import pyarrow.compute as pc
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
@@ -137,13 +139,15 @@ def engine_lines(home, since: float) -> list[str]:
         ]
 
 
-def engine_processes(holder: dict) -> list:
-    """The processes of the warm engine in the group of `atliqon up` (its launcher and JVM)."""
-    return [
-        process
-        for process in group_members(os.getpgid(holder["daemon"]))
-        if "SparkConnectServer" in " ".join(process.cmdline())
-    ]
+def engine_processes(holder: dict) -> list[psutil.Process]:
+    """The warm engine as `atliqon up` started it (spark-submit, which becomes the JVM); not the
+    short-lived processes that spark-submit starts on its way, which name the server too."""
+    started = []
+    for process in group_members(os.getpgid(holder["daemon"])):
+        with contextlib.suppress(psutil.Error):  # one that ended meanwhile
+            if process.ppid() == holder["pid"] and "SparkConnectServer" in " ".join(process.cmdline()):
+                started.append(process)
+    return started
 
 
 def run_on_the_engine(home, day: str) -> str:
@@ -192,7 +196,8 @@ def test_a_run_whose_engine_dies_runs_again_on_the_restarted_engine_and_its_file
         time.sleep(0.05)
     assert not listening(int(port)), "the restart listened before it could be killed"
     for process in starting:
-        process.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     while not listening(int(port)) or "starting it again" not in log.read_text():
         assert time.monotonic() < deadline, log.read_text()[-3000:]
         assert platform["process"].poll() is None, log.read_text()[-3000:]

@@ -165,7 +165,7 @@ def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_los
         lock.close()
     waiting = f"waiting up to 1 s for the Spark engine at {engine}, which `atliqon up` restarts"
     logged = [(entry.level, entry.message) for entry in entries]
-    assert (logging.WARNING, waiting) in logged, logged
+    assert logged.count((logging.WARNING, waiting)) == 1, logged
     errors = [
         error.to_string()
         for entry in entries[logged.index((logging.WARNING, waiting)) :]
