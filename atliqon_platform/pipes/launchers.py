@@ -16,6 +16,7 @@ from dagster import (
     PipesClientCompletedInvocation,
     PipesSubprocessClient,
 )
+from dagster._core.errors import DagsterPipesExecutionError  # what Pipes' clients raise
 
 from atliqon_platform.pipes.databricks_job import DatabricksJob
 from atliqon_platform.resources.session_checks import require_reachable_url
@@ -79,9 +80,13 @@ class DatabricksJobLauncher(PipesLauncher):
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
         # Imported when a job is launched, not by every process that loads the code location
         # (about a second: see DatabricksJob.spec).
-        from dagster_databricks import PipesDatabricksClient
-        from dagster_databricks.pipes import PipesDatabricksServerlessClient
         from databricks.sdk import WorkspaceClient
+
+        from atliqon_platform.pipes.databricks_runs import (
+            JobClusterClient,
+            ServerlessClient,
+            failed_run_error,
+        )
 
         host = self.host if self.host.startswith("https://") else f"https://{self.host}"
         require_reachable_url(host, "DATABRICKS_HOST")
@@ -90,15 +95,21 @@ class DatabricksJobLauncher(PipesLauncher):
             host=host, token=self.token, client_id=self.client_id, client_secret=self.client_secret
         )
         if self.job.serverless:
-            pipes_client = PipesDatabricksServerlessClient(client, volume_path=self.job.volume)
+            pipes_client = ServerlessClient(client, volume_path=self.job.volume)
         else:
-            pipes_client = PipesDatabricksClient(client)
-        return pipes_client.run(
-            task=spec.task,
-            context=context,
-            extras=launch_extras(context, job_name),
-            submit_args=spec.submit_args,
-        )
+            pipes_client = JobClusterClient(client)
+        try:
+            return pipes_client.run(
+                task=spec.task,
+                context=context,
+                extras=launch_extras(context, job_name),
+                submit_args=spec.submit_args,
+            )
+        except DagsterPipesExecutionError as error:
+            failed = pipes_client.last_run and failed_run_error(pipes_client.last_run)
+            if not failed:  # before the job ran, or after it succeeded: Pipes' own error
+                raise
+            raise failed from error
 
 
 def pipes_launcher(settings: Settings) -> PipesLauncher | None:

@@ -3,31 +3,37 @@ against one written out from the Jobs API reference, carrying the settings the j
 needs and no secret; the token shows in no event, file or resource configuration of Dagster."""
 
 import json
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 
 import pytest
 from dagster import (
     AssetExecutionContext,
+    DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
     MaterializeResult,
     asset,
-    instance_for_test,
-    materialize,
+    define_asset_job,
 )
+from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster_pipes import decode_env_var
 from databricks.sdk.service import jobs
 
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, DatabricksJob
 from atliqon_platform.pipes.launchers import DatabricksJobLauncher, PipesLauncher
 from atliqon_platform.pipes_entrypoint import parse_arguments
 from atliqon_platform.settings import load_settings
+from atliqon_platform_tests.instances import atliqon_instance
 from atliqon_platform_tests.leaks import (
     event_log,
     instance_files_holding,
     materialisation_metadata,
     resources_in_graphql,
 )
-from atliqon_platform_tests.pipes.workspace import RUN_ID, local_workspace
+from atliqon_platform_tests.pipes.workspace import RUN_ID, Workspace, local_workspace
 
 TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
 
@@ -79,25 +85,39 @@ def pop_parameters(task: dict) -> tuple[str, list[str]]:
 
 
 def launched_through(launcher: PipesLauncher, job_name: str, instance: DagsterInstance) -> bool:
-    """Materialise an asset whose step launches ``job_name`` as the platform's remote assets do."""
+    """Run a job whose one step launches ``job_name`` as the platform's remote assets do, on the
+    platform's executor (which tells the engine's failures from the data's)."""
 
     @asset
     def launch(context: AssetExecutionContext, pipes_launcher: PipesLauncher) -> MaterializeResult:
         pipes_launcher.run(context, job_name)
         return MaterializeResult()
 
-    return materialize([launch], resources={"pipes_launcher": launcher}, instance=instance).success
+    defs = Definitions(
+        assets=[launch],
+        jobs=[define_asset_job("launching", selection=[launch.key])],
+        resources={"pipes_launcher": launcher},
+        executor=threaded_executor.configured({"max_concurrent": 1}),
+    )
+    return execute_in_this_process(defs.resolve_job_def("launching"), instance, {}).success
 
 
-def test_the_launcher_submits_the_job_body_databricks_documents(tmp_path, monkeypatch):
-    """What reaches POST /api/2.2/jobs/runs/submit, against a body written from the API's
-    reference (a one-time run of one task: a Python wheel task on a new job cluster)."""
-    with local_workspace(tmp_path) as workspace, instance_for_test() as instance:
+@pytest.fixture
+def workspace(tmp_path, monkeypatch) -> Iterator[Workspace]:
+    """A workspace on 127.0.0.1, with the variables that launch jobs in it set."""
+    with local_workspace(tmp_path) as workspace:
         environment = {**WORKSPACE, **GIVEN, "DATABRICKS_HOST": workspace.url}
         for name, value in {**environment, "REQUESTS_CA_BUNDLE": workspace.ca_bundle}.items():
             monkeypatch.setenv(name, value)
         for name in ("ATLIQON_LAKE_URI", "AWS_DEFAULT_REGION", "DATABRICKS_CLUSTER_ID"):
             monkeypatch.delenv(name, raising=False)
+        yield workspace
+
+
+def test_the_launcher_submits_the_job_body_databricks_documents(workspace, tmp_path):
+    """What reaches POST /api/2.2/jobs/runs/submit, against a body written from the API's
+    reference (a one-time run of one task: a Python wheel task on a new job cluster)."""
+    with atliqon_instance(tmp_path / "dagster") as instance:
         launcher = DatabricksJobLauncher.for_settings(load_settings())
         assert launched_through(launcher, "daily_orders_job", instance)
         # Nor does Dagster show or keep it: not in the run's events (the Pipes launch's included),
@@ -149,6 +169,52 @@ def test_the_launcher_submits_the_job_body_databricks_documents(tmp_path, monkey
     assert {call.headers["Authorization"] for call in workspace.calls} == {f"Bearer {TOKEN}"}
     assert not any(TOKEN in json.dumps(call.body) for call in workspace.calls)
     assert not any(TOKEN in data.decode() for data in workspace.files.values())
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "message", "retried"),
+    [
+        ("DRIVER_ERROR", "INTERNAL_ERROR", "Could not reach driver of cluster 1207-093512-x1y2z3.", True),
+        (
+            "CLOUD_FAILURE",
+            "CLOUD_FAILURE",
+            "Cluster 1207-093512-x1y2z3: its spot instances were reclaimed.",
+            True,
+        ),
+        ("RUN_EXECUTION_ERROR", "CLIENT_ERROR", "Workload failed, see run output for details", False),
+    ],
+    ids=["driver lost", "cloud failure", "its code failed"],
+)
+def test_a_job_whose_cluster_is_lost_is_retried_and_one_whose_code_failed_is_not(
+    workspace, tmp_path, code, kind, message, retried
+):
+    """Databricks says in a run's termination details whether its compute or its code failed
+    it: the first is the engine's failure, and the launching run is retried as when the warm
+    engine of `atliqon up` dies; the error names the run, why it ended, and its page."""
+    workspace.run_ends = {
+        "state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED", "state_message": message},
+        "status": {
+            "state": "TERMINATED",
+            "termination_details": {"code": code, "type": kind, "message": message},
+        },
+    }
+    with atliqon_instance(tmp_path / "dagster") as instance:
+        assert not launched_through(
+            DatabricksJobLauncher.for_settings(load_settings()), "daily_orders_job", instance
+        )
+        [run] = instance.get_runs()
+        [failure] = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+        engine_said = [
+            entry.message
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+            if "failed because the engine did" in entry.message
+        ]
+    error = failure.dagster_event.step_failure_data.error.cause  # the step's own error
+    reported = f"the Databricks run {RUN_ID} ended with {code} ({kind}): {message.rstrip('.')}; its page: "
+    assert f"{reported}{workspace.run_page}" in error.message, error.message
+    assert error.cls_name == ("DatabricksClusterLostError" if retried else "DatabricksJobFailedError")
+    assert (run.status, run.tags[WILL_RETRY_TAG]) == (DagsterRunStatus.FAILURE, str(retried).lower())
+    assert len(engine_said) == retried
 
 
 def test_serverless_job_names_an_environment_that_installs_the_wheel():

@@ -2,9 +2,9 @@
 cluster uses it: DBFS for Pipes' files, ``runs/submit`` and ``runs/get`` for the one-time job.
 
 It records every request, so a test reads the exact bodies the launcher sends over the wire. The
-job "runs" at once and succeeds; its Pipes messages are those of a process that opens Pipes and
-closes it. A real server rather than a patched client: the launcher, the Databricks SDK and
-Pipes' client run unchanged.
+job "runs" at once and ends as the test sets (``Workspace.run_ends``: by default it succeeds);
+its Pipes messages are those of a process that opens Pipes and closes it. A real server rather
+than a patched client: the launcher, the Databricks SDK and Pipes' client run unchanged.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ MESSAGES = "\n".join(
     for method, params in (("opened", {"extras": {}}), ("closed", {}))
 )
 """A job process's first (and here only) chunk of Pipes messages, as it writes it to ``1.json``."""
+SUCCEEDED = {"state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}}
+"""How ``runs/get`` describes the job once it has run, unless a test says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Workspace:
     calls: list[Call] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # what was put on DBFS
     folders: set[str] = field(default_factory=set)  # made on DBFS and not deleted
+    run_ends: dict[str, Any] = field(default_factory=lambda: SUCCEEDED)  # runs/get's state and status
+
+    @property
+    def run_page(self) -> str:
+        return f"{self.url}/#job/runs/{RUN_ID}"
 
     def bodies(self, method: str, path: str) -> list[dict[str, Any]]:
         return [call.body for call in self.calls if (call.method, call.path) == (method, path)]
@@ -127,8 +134,7 @@ def _handler(workspace: Workspace) -> type[BaseHTTPRequestHandler]:
             if path == "/api/2.2/jobs/runs/submit":
                 return 200, {"run_id": RUN_ID}
             if path == "/api/2.2/jobs/runs/get" and query.get("run_id") == str(RUN_ID):
-                state = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}
-                return 200, {"run_id": RUN_ID, "state": state}
+                return 200, {"run_id": RUN_ID, "run_page_url": workspace.run_page, **workspace.run_ends}
             return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no {path} here"}
 
         @staticmethod
