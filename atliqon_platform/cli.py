@@ -30,6 +30,7 @@ from atliqon_platform.lifecycle import (
     raise_on_stop_signals,
     say,
 )
+from atliqon_platform.resources.spark import ENGINE_START_PAUSE_SECONDS, ENGINE_START_TRIES
 from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import (
     ConfigurationError,
@@ -47,12 +48,6 @@ DEFINITIONS_MODULE = "atliqon_platform.definitions"
 LOCATION_NAME = DEFINITIONS_MODULE
 CODE_SERVER_START_SECONDS = 300
 ENGINE = "Spark engine"
-# Starts of the warm engine in a row, after it died, before `atliqon up` gives up, and the pause
-# before each new try, longer each time: a start fails when the new JVM is killed as it starts
-# (as the kernel's out-of-memory killer may, which the pause gives time to settle) or does not
-# listen in time, and one such start must not take the UI and the daemon down with it.
-ENGINE_START_TRIES = 3
-ENGINE_START_PAUSE_SECONDS = 5.0
 
 
 def _landing(settings: Settings):
@@ -179,13 +174,18 @@ def _dagster_command(name: str) -> str:
     return str(Path(sysconfig.get_path("scripts")) / name)
 
 
+def _exited(service: tuple[str, int], when: str = "") -> ServiceExited:
+    name, code = service
+    return ServiceExited(f"the Dagster {name} exited with code {code}{when}")
+
+
 def _wait_for_code_server(socket_path: Path, group: ProcessGroup) -> None:
     """The code server listens once the code location is loaded; the webserver and the daemon
     start after, so that neither begins with the location missing."""
     deadline = time.monotonic() + CODE_SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if exited := group.exited():
-            raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]} while starting")
+            raise _exited(exited, " while starting")
         with socket.socket(socket.AF_UNIX) as probe:
             try:
                 probe.connect(str(socket_path))
@@ -193,6 +193,10 @@ def _wait_for_code_server(socket_path: Path, group: ProcessGroup) -> None:
             except OSError:
                 time.sleep(0.5)
     raise ServiceExited(f"the Dagster code server did not start within {CODE_SERVER_START_SECONDS} s")
+
+
+class EngineDidNotStart(ServiceExited):
+    """A start of the warm engine that exited, or did not listen in time."""
 
 
 class WarmEngine:
@@ -209,11 +213,19 @@ class WarmEngine:
         command, environment = server_launch(self.settings, self.port)
         self.server = self.group.start(ENGINE, command, env=environment, log=self.log)
 
+    def others_running(self) -> None:
+        """Raise if a service other than the engine has exited: while the engine restarts, its
+        pauses and starts taking minutes at worst, the UI and the daemon are watched as ever."""
+        if exited := self.group.exited(besides=ENGINE):
+            raise _exited(exited)
+
     def wait(self) -> None:
         try:
-            wait_until_listening(self.port, self.server, self.log)
+            wait_until_listening(self.port, self.server, self.log, while_waiting=self.others_running)
+        except ServiceExited:
+            raise
         except RuntimeError as error:
-            raise ServiceExited(str(error)) from None
+            raise EngineDidNotStart(str(error)) from None
 
     def restart(self) -> None:
         """Start the engine again after it died, trying a failed start again (ENGINE_START_TRIES)."""
@@ -222,7 +234,7 @@ class WarmEngine:
             try:
                 self.wait()
                 return
-            except ServiceExited as error:
+            except EngineDidNotStart as error:
                 ended = self.server.poll()
                 self.server.kill()  # one that did not listen in time would hold the port
                 self.server.wait()
@@ -231,7 +243,10 @@ class WarmEngine:
                     raise ServiceExited(f"{error} ({why}; {attempt} starts in a row)") from None
                 pause = ENGINE_START_PAUSE_SECONDS * attempt
                 say(f"atliqon up: {error} ({why}); starting it again in {pause:.0f} s")
-                time.sleep(pause)
+                deadline = time.monotonic() + pause
+                while time.monotonic() < deadline:
+                    self.others_running()
+                    time.sleep(0.5)
 
 
 def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
@@ -284,7 +299,7 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 if not (exited := group.exited()):
                     continue
                 if exited[0] != ENGINE:
-                    raise ServiceExited(f"the Dagster {exited[0]} exited with code {exited[1]}")
+                    raise _exited(exited)
                 say(f"atliqon up: the Spark engine exited with code {exited[1]}; restarting it")
                 engine.restart()
         except Stopped as stop:

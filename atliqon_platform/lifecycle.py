@@ -269,10 +269,10 @@ class ProcessGroup:
         self.processes[name] = process
         return process
 
-    def exited(self) -> tuple[str, int] | None:
-        """The first service that has exited, and its exit code."""
+    def exited(self, besides: str | None = None) -> tuple[str, int] | None:
+        """The first service (but ``besides``) that has exited, and its exit code."""
         for name, process in self.processes.items():
-            if process.poll() is not None:
+            if name != besides and process.poll() is not None:
                 return name, process.returncode
         return None
 

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import pyspark
 
 from atliqon_platform.lifecycle import start_in_own_group, stop_group
 from atliqon_platform.resources.session_checks import unreachable
-from atliqon_platform.resources.spark import local_launch, spark_config
+from atliqon_platform.resources.spark import ENGINE_LISTEN_SECONDS, local_launch, spark_config
 from atliqon_platform.resources.spark_jars import SparkJars
 from atliqon_platform.settings import ConfigurationError, Settings
 
@@ -72,10 +72,14 @@ def server_launch(settings: Settings, port: int) -> tuple[list[str], dict[str, s
     return server_command(config, port), environment
 
 
-def wait_until_listening(port: int, server: subprocess.Popen, log: Path, timeout: float = 120.0) -> str:
-    """The server's URL once it accepts connections; its log says why when it does not."""
-    deadline = time.monotonic() + timeout
+def wait_until_listening(
+    port: int, server: subprocess.Popen, log: Path, while_waiting: Callable[[], None] = lambda: None
+) -> str:
+    """The server's URL once it accepts connections; its log says why when it does not.
+    ``while_waiting`` is called on every look meanwhile (and may raise, to stop waiting)."""
+    deadline = time.monotonic() + ENGINE_LISTEN_SECONDS
     while not listening(port):
+        while_waiting()
         if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the Spark Connect server did not start on port {port}: see {log}")
         time.sleep(0.5)

@@ -28,9 +28,13 @@ import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from atliqon_platform import cli
 from atliqon_platform.lifecycle import (
     GRACE_SECONDS,
+    ProcessGroup,
+    ServiceExited,
     group_members,
+    held_home,
     start_in_own_group,
     stop_group,
     stop_signals_at_their_defaults,
@@ -44,7 +48,7 @@ from atliqon_platform_tests.commands import (
     stop,
     wait_for_http,
 )
-from atliqon_platform_tests.instances import run_left_in_progress
+from atliqon_platform_tests.instances import home_settings, run_left_in_progress
 from atliqon_platform_tests.tiny import copy_home
 
 # After `atliqon up` has ended, how long a process it started may still be alive.
@@ -369,3 +373,24 @@ def test_the_engine_is_stopped_after_the_runs_that_call_it(tmp_path):
         assert engine.wait(timeout=5) == 0
     finally:
         kill([psutil.Process(process.pid) for process in (engine, run) if process.poll() is None])
+
+
+def test_a_service_that_exits_while_the_engine_restarts_stops_up_naming_it(tmp_path, monkeypatch):
+    """While `atliqon up` restarts its engine (starts that fail and the pauses between them take
+    minutes at worst), it watches the UI and the daemon as ever: one that exits stops it at once,
+    named, as at any other time, rather than after the engine's last start."""
+    failing_start = [sys.executable, "-c", "raise SystemExit(3)"]  # an engine that exits as it starts
+    monkeypatch.setattr(cli, "server_launch", lambda settings, port: (failing_start, dict(os.environ)))
+    settings = home_settings(tmp_path)
+    settings.dagster_home.mkdir(parents=True)
+    (tmp_path / "scratch").mkdir()
+    with held_home(settings.dagster_home) as lock:
+        group = ProcessGroup(tmp_path / "scratch", lock)
+        try:
+            engine = cli.WarmEngine(settings, group)
+            group.start("daemon", [sys.executable, "-c", "import time; time.sleep(2)"])
+            with pytest.raises(ServiceExited) as stopped:
+                engine.restart()
+        finally:
+            group.stop()
+    assert str(stopped.value) == "the Dagster daemon exited with code 0"

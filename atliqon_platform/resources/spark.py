@@ -167,9 +167,19 @@ class SparkEngineLostError(RuntimeError):
     engine_failure = True  # not the data's: the run may go again (instance/threaded_executor.py)
 
 
-# How long a run waits for the engine of `atliqon up` to answer: the time `atliqon up` takes to
-# restart it (a JVM's start), with room for a slow machine.
-WARM_ENGINE_RESTART_SECONDS = 120.0
+# How `atliqon up` restarts its warm engine after it died (cli.py's WarmEngine): up to
+# ENGINE_START_TRIES starts in a row, each given ENGINE_LISTEN_SECONDS to listen, and a pause
+# before each new one, longer each time. A start fails when the new JVM is killed as it starts
+# (as the kernel's out-of-memory killer may, which the pause gives time to settle) or does not
+# listen in time; one such start must not take the UI and the daemon down with it.
+ENGINE_START_TRIES = 3
+ENGINE_START_PAUSE_SECONDS = 5.0
+ENGINE_LISTEN_SECONDS = 120.0  # a JVM's start, with room for a slow machine
+# How long a run waits for the engine of `atliqon up` to answer: as long as `atliqon up` may take
+# to restart it. Should it give up, it stops its runs with everything else.
+WARM_ENGINE_RESTART_SECONDS = ENGINE_START_TRIES * ENGINE_LISTEN_SECONDS + sum(
+    ENGINE_START_PAUSE_SECONDS * attempt for attempt in range(1, ENGINE_START_TRIES)
+)
 
 
 def _wait_for_the_warm_engine(url: str) -> None:
