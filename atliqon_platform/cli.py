@@ -213,7 +213,7 @@ class WarmEngine:
         command, environment = server_launch(self.settings, self.port)
         self.server = self.group.start(ENGINE, command, env=environment, log=self.log)
 
-    def others_running(self) -> None:
+    def raise_if_others_exited(self) -> None:
         """Raise if a service other than the engine has exited: while the engine restarts, its
         pauses and starts taking minutes at worst, the UI and the daemon are watched as ever."""
         if exited := self.group.exited(besides=ENGINE):
@@ -221,7 +221,7 @@ class WarmEngine:
 
     def wait(self) -> None:
         try:
-            wait_until_listening(self.port, self.server, self.log, while_waiting=self.others_running)
+            wait_until_listening(self.port, self.server, self.log, while_waiting=self.raise_if_others_exited)
         except ServiceExited:
             raise
         except RuntimeError as error:
@@ -245,7 +245,7 @@ class WarmEngine:
                 say(f"atliqon up: {error} ({why}); starting it again in {pause:.0f} s")
                 deadline = time.monotonic() + pause
                 while time.monotonic() < deadline:
-                    self.others_running()
+                    self.raise_if_others_exited()
                     time.sleep(0.5)
 
 

@@ -305,7 +305,7 @@ def _up_note(dagster_home: Path) -> dict:
     return holder if isinstance(holder, dict) else {}
 
 
-def _engine_of_running_up(dagster_home: Path) -> str | None:
+def engine_of_running_up(dagster_home: Path) -> str | None:
     """The engine URL the lock note names, while the ``atliqon up`` that wrote it runs: a note
     left by one that was killed names nothing."""
     holder = _up_note(dagster_home)
@@ -320,7 +320,7 @@ def _engine_of_running_up(dagster_home: Path) -> str | None:
 def running_engine(dagster_home: Path) -> str | None:
     """The Spark Connect server of the ``atliqon up`` serving this home, while it runs: a run
     started beside it (``atliqon backfill``) then shares its warm JVM and its memory bound."""
-    url = _engine_of_running_up(dagster_home)
+    url = engine_of_running_up(dagster_home)
     if url is None:
         return None
     try:
@@ -351,7 +351,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     pipes = _choice(environ, "ATLIQON_PIPES", PipesMode, PipesMode.OFF.value)
     spark_remote = environ.get("ATLIQON_SPARK_REMOTE") or None
     # `atliqon up` names its engine to its processes by ATLIQON_SPARK_REMOTE too: the lock says it.
-    spark_remote_of_up = spark_remote is not None and spark_remote == _engine_of_running_up(home / "dagster")
+    spark_remote_of_up = spark_remote is not None and spark_remote == engine_of_running_up(home / "dagster")
     if not spark_remote and env is not Environment.DATABRICKS:
         spark_remote = running_engine(home / "dagster")
         spark_remote_of_up = spark_remote is not None

@@ -110,13 +110,13 @@ def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path
             lock.note(pid=os.getpid(), spark=engine)
             found = load_settings(home)
             assert (found.spark_remote, found.spark_remote_of_up) == (engine, True)
-            assert SparkSessionResource.for_settings(found).warm_engine
+            assert SparkSessionResource.for_settings(found).warm_engine_of == str(found.dagster_home)
             # `atliqon up`'s own processes are told its engine in ATLIQON_SPARK_REMOTE.
             assert load_settings(home | {"ATLIQON_SPARK_REMOTE": engine}).spark_remote_of_up
             # A server of the user's, on this machine too (a tunnel): the client's own retries.
             mine = load_settings(home | {"ATLIQON_SPARK_REMOTE": "sc://127.0.0.1:1"})
             assert (mine.spark_remote, mine.spark_remote_of_up) == ("sc://127.0.0.1:1", False)
-            assert not SparkSessionResource.for_settings(mine).warm_engine
+            assert SparkSessionResource.for_settings(mine).warm_engine_of is None
             ended = subprocess.Popen([sys.executable, "-c", "pass"])
             ended.wait()
             lock.note(pid=ended.pid, spark=engine)

@@ -299,14 +299,23 @@ def test_an_existing_home_opens_the_ui_without_the_sign_up_dialog(running_up):
 
 def test_up_marks_failed_a_run_left_in_progress_by_a_killed_process(running_up):
     """Else Dagster's automation counts its assets as being written for ever, and the order sensor
-    waits for the dims it was writing."""
+    waits for the dims it was writing. Its daemon then reads that failure for a retry, although
+    it never ran on this home before (whose first look would else start past it)."""
     output = running_up["log"].read_text(errors="replace")
     assert f"atliqon up: marked failed, run {running_up['left']} of waiting: its process (pid " in output
+    deadline = time.monotonic() + 120
     with DagsterInstance.from_config(str(running_up["home"] / "dagster")) as instance:
         run = instance.get_run_by_id(running_up["left"])
         assert run.status == DagsterRunStatus.FAILURE
         [failure] = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
         assert "Marked failed when atliqon up started" in failure.message
+        # The test's run has no code location to run again in, so the retry goes no further.
+        while not any(
+            "unable to retry" in entry.message
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        ):
+            assert time.monotonic() < deadline, "the daemon did not read the run's failure in 120 s"
+            time.sleep(1)
 
 
 def test_up_prints_no_deprecation_warning(running_up):
@@ -375,11 +384,22 @@ def test_the_engine_is_stopped_after_the_runs_that_call_it(tmp_path):
         kill([psutil.Process(process.pid) for process in (engine, run) if process.poll() is None])
 
 
-def test_a_service_that_exits_while_the_engine_restarts_stops_up_naming_it(tmp_path, monkeypatch):
+FAILING_STARTS = {
+    # The daemon exits during the pause after the start: up stops before it starts the next.
+    "exits as it starts": ("raise SystemExit(3)", False),
+    # The daemon exits while the start is waited for: up stops without waiting it out.
+    "never listens": ("import time; time.sleep(600)", True),
+}
+
+
+@pytest.mark.parametrize(("engine", "waited_for"), FAILING_STARTS.values(), ids=FAILING_STARTS.keys())
+def test_a_service_that_exits_while_the_engine_restarts_stops_up_naming_it(
+    tmp_path, monkeypatch, engine, waited_for
+):
     """While `atliqon up` restarts its engine (starts that fail and the pauses between them take
     minutes at worst), it watches the UI and the daemon as ever: one that exits stops it at once,
     named, as at any other time, rather than after the engine's last start."""
-    failing_start = [sys.executable, "-c", "raise SystemExit(3)"]  # an engine that exits as it starts
+    failing_start = [sys.executable, "-c", engine]
     monkeypatch.setattr(cli, "server_launch", lambda settings, port: (failing_start, dict(os.environ)))
     settings = home_settings(tmp_path)
     settings.dagster_home.mkdir(parents=True)
@@ -391,6 +411,8 @@ def test_a_service_that_exits_while_the_engine_restarts_stops_up_naming_it(tmp_p
             group.start("daemon", [sys.executable, "-c", "import time; time.sleep(2)"])
             with pytest.raises(ServiceExited) as stopped:
                 engine.restart()
+            still_waited_for = engine.server.poll() is None  # not given up on as a failed start
         finally:
             group.stop()
     assert str(stopped.value) == "the Dagster daemon exited with code 0"
+    assert still_waited_for == waited_for

@@ -19,6 +19,7 @@ import contextlib
 import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.dagster_run import RunRecord
+from dagster._daemon.auto_run_reexecution.event_log_consumer import DAGSTER_EVENT_TYPES, _create_cursor_key
 
 # QUEUED runs stay: the new daemon launches them.
 IN_PROGRESS = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
@@ -54,8 +55,23 @@ def _gone(instance: DagsterInstance, record: RunRecord) -> str | None:
     return None if _alive_since(pid, started) else f"its process (pid {pid}) ended without finishing it"
 
 
+def _retries_read_from_here(instance: DagsterInstance) -> None:
+    """Dagster's daemon retries the run failures it reads after its cursor in the event log. On
+    a home where it never ran with retries on, it starts that cursor at the log's end at its
+    first look, which would pass over the failures marked here just before; so it is started
+    here, as the daemon would, before they are marked (dagster 1.13.27's cursor keys, pinned)."""
+    if not instance.run_retries_enabled:
+        return
+    keys = {_create_cursor_key(event_type) for event_type in DAGSTER_EVENT_TYPES}
+    missing = keys - instance.daemon_cursor_storage.get_cursor_values(keys).keys()
+    if missing:
+        end = instance.event_log_storage.get_maximum_record_id() or 0
+        instance.daemon_cursor_storage.set_cursor_values({key: str(end) for key in missing})
+
+
 def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
     """Mark failed every run in progress whose process is gone; a line for each."""
+    _retries_read_from_here(instance)
     failed = []
     for record in instance.get_run_records(filters=RunsFilter(statuses=IN_PROGRESS)):
         run = record.dagster_run
@@ -64,8 +80,7 @@ def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
                 run,
                 f"Left in progress: {reason} (stopped with its process, as by a SIGKILL or a crash). "
                 "Marked failed when atliqon up started, so that its assets no longer count as "
-                "being written. Its daemon retries it once, from where it stopped (not on a home's "
-                "first start with retries on: re-execute it then).",
+                "being written. Its daemon retries it once, from where it stopped.",
             )
             failed.append(f"run {run.run_id} of {run.job_name}: {reason}")
     return failed

@@ -24,8 +24,9 @@ from databricks.sdk.service.jobs import (
     TerminationTypeType,
 )
 
-# How Databricks says the compute failed the run rather than the run's own code or settings
-# (the Jobs API's termination details; its type CLIENT_ERROR is the user's, SUCCESS the run's).
+# Whose fault Databricks says a run's end was: its type says it (CLIENT_ERROR is the user's
+# code or settings); the code alone, in a termination without a type; the life cycle alone, in
+# the older API's states ("a failure in the Jobs service", after which it ends the cluster).
 ENGINE_TERMINATION_TYPES = frozenset({TerminationTypeType.CLOUD_FAILURE, TerminationTypeType.INTERNAL_ERROR})
 ENGINE_TERMINATION_CODES = frozenset(
     {
@@ -35,6 +36,7 @@ ENGINE_TERMINATION_CODES = frozenset(
         TerminationCodeCode.INTERNAL_ERROR,
     }
 )
+ENDED = frozenset({RunLifeCycleState.TERMINATED, RunLifeCycleState.SKIPPED, RunLifeCycleState.INTERNAL_ERROR})
 
 
 class DatabricksJobFailedError(RuntimeError):
@@ -49,16 +51,26 @@ class DatabricksClusterLostError(DatabricksJobFailedError):
 
 class _KeepsTheRunItPolls:
     """Keeps the last state of the run that the client's poll read (dagster-databricks 0.29.27,
-    pinned: its poll reads the state through ``_get_run_state`` and raises without the run)."""
+    pinned: its poll reads the state through ``_get_run_state`` and raises without the run),
+    and cancels that run when asked from another thread."""
 
     last_run: Run | None = None
+    _cancelled: bool = False
 
     def _get_run_state(self, run_id: int) -> RunState:
         run = self.client.jobs.get_run(run_id)
-        if run.state is None:
-            raise DatabricksJobFailedError(f"the Databricks run {run_id} has no state")
         self.last_run = run
+        if run.state is None:
+            raise DatabricksJobFailedError(
+                f"the Databricks run {run_id} has no state: see {run.run_page_url}"
+            )
         return run.state
+
+    def cancel(self) -> None:
+        """Cancel the run being polled, once; the poll then sees it end, and raises."""
+        if self.last_run is not None and not self._cancelled:
+            self._cancelled = True
+            self.client.jobs.cancel_run(self.last_run.run_id)
 
 
 class JobClusterClient(_KeepsTheRunItPolls, PipesDatabricksClient):
@@ -69,32 +81,34 @@ class ServerlessClient(_KeepsTheRunItPolls, PipesDatabricksServerlessClient):
     """Pipes on serverless compute, keeping the run it polls."""
 
 
-def _its_compute_failed(state: RunState | None, details: TerminationDetails | None) -> bool:
-    if details is not None and (
-        details.code in ENGINE_TERMINATION_CODES or details.type in ENGINE_TERMINATION_TYPES
-    ):
-        return True
-    # The older API's states: "a failure in the Jobs service", after which it ends the cluster.
-    return state is not None and state.life_cycle_state == RunLifeCycleState.INTERNAL_ERROR
+def _its_compute_failed(state: RunState, details: TerminationDetails | None) -> bool:
+    if details is not None and details.type is not None:
+        return details.type in ENGINE_TERMINATION_TYPES
+    if details is not None and details.code is not None:
+        return details.code in ENGINE_TERMINATION_CODES
+    return state.life_cycle_state == RunLifeCycleState.INTERNAL_ERROR
+
+
+def _reason(state: RunState, details: TerminationDetails | None) -> str:
+    if details is not None and (details.code or details.type):
+        said = {"code": details.code, "type": details.type}
+        return ", ".join(f"{name} {value.value}" for name, value in said.items() if value is not None)
+    return f"state {(state.result_state or state.life_cycle_state).value}"
 
 
 def failed_run_error(run: Run) -> DatabricksJobFailedError | None:
     """The error to raise for a run that ended without success, naming why; None for one that
-    succeeded (the launch failed after it, reading its messages, say)."""
-    state, status = run.state, run.status
-    if state is not None and state.result_state == RunResultState.SUCCESS:
+    succeeded or has not ended (Pipes failed beside it, reading its messages, say)."""
+    state = run.state
+    if state is None or state.life_cycle_state not in ENDED or state.result_state == RunResultState.SUCCESS:
         return None
-    details = status.termination_details if status is not None else None
-    if details is not None and details.code is not None:
-        reason = f"{details.code.value} ({details.type.value if details.type else 'no type'})"
-    else:  # a run of the older API's states only
-        reason = (state.result_state or state.life_cycle_state).value if state else "no state"
-    message = ((details and details.message) or (state and state.state_message) or "no message").rstrip(".")
+    details = run.status.termination_details if run.status is not None else None
+    message = ((details and details.message) or state.state_message or "no message").rstrip(".")
     page = f"; its page: {run.run_page_url}" if run.run_page_url else ""
-    what = f"the Databricks run {run.run_id} ended with {reason}: {message}{page}"
+    what = f"the Databricks run {run.run_id} ended with {_reason(state, details)}: {message}{page}"
     if _its_compute_failed(state, details):
         return DatabricksClusterLostError(
-            f"{what}. Its compute failed, not the data: a run the daemon or the UI launched runs "
-            "again once; launch any other again (in the UI, Re-execute from failure)."
+            f"{what}. Its compute failed, not the data: Dagster retries a run that its daemon or "
+            "the UI launched, once; launch any other again (in the UI, Re-execute from failure)."
         )
     return DatabricksJobFailedError(what)

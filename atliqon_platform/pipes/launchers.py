@@ -17,6 +17,7 @@ from dagster import (
     PipesSubprocessClient,
 )
 from dagster._core.errors import DagsterPipesExecutionError  # what Pipes' clients raise
+from pydantic import PrivateAttr
 
 from atliqon_platform.pipes.databricks_job import DatabricksJob
 from atliqon_platform.resources.session_checks import require_reachable_url
@@ -64,6 +65,7 @@ class DatabricksJobLauncher(PipesLauncher):
     client_id: str | None = None
     client_secret: str | None = None
     job: DatabricksJob
+    _polling: list = PrivateAttr(default_factory=list)  # the clients of the launches in flight
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DatabricksJobLauncher:
@@ -98,6 +100,7 @@ class DatabricksJobLauncher(PipesLauncher):
             pipes_client = ServerlessClient(client, volume_path=self.job.volume)
         else:
             pipes_client = JobClusterClient(client)
+        self._polling.append(pipes_client)
         try:
             return pipes_client.run(
                 task=spec.task,
@@ -110,6 +113,17 @@ class DatabricksJobLauncher(PipesLauncher):
             if not failed:  # before the job ran, or after it succeeded: Pipes' own error
                 raise
             raise failed from error
+        finally:
+            self._polling.remove(pipes_client)
+
+    def interrupt_operations(self) -> None:
+        """Cancel the Databricks jobs of the launches in flight, from any thread.
+
+        Pipes' client cancels its job when its own thread is interrupted, which a run's step
+        thread never is: a terminated run cancels its steps' engine calls this way instead
+        (instance/threaded_executor.py), and a job would else go on writing tables after it."""
+        for pipes_client in list(self._polling):
+            pipes_client.cancel()
 
 
 def pipes_launcher(settings: Settings) -> PipesLauncher | None:

@@ -23,7 +23,7 @@ from pyspark.sql import SparkSession
 from atliqon_platform.resources.class_archive import ClassArchive
 from atliqon_platform.resources.session_checks import connect_url_address, require_reachable_url, unreachable
 from atliqon_platform.resources.spark_jars import SparkJars
-from atliqon_platform.settings import ConfigurationError, Settings
+from atliqon_platform.settings import ConfigurationError, Settings, engine_of_running_up
 
 # Dagster's logger: what it says while a run starts shows in that run's log in the UI, not only in
 # the output of the process (`atliqon up`'s, for the runs its daemon launches).
@@ -174,15 +174,17 @@ class SparkEngineLostError(RuntimeError):
 # listen in time; one such start must not take the UI and the daemon down with it.
 ENGINE_START_TRIES = 3
 ENGINE_START_PAUSE_SECONDS = 5.0
-ENGINE_LISTEN_SECONDS = 120.0  # a JVM's start, with room for a slow machine
+ENGINE_LISTEN_SECONDS = 120.0  # a JVM's start, with room for a slow machine (any local server's)
 # How long a run waits for the engine of `atliqon up` to answer: as long as `atliqon up` may take
-# to restart it. Should it give up, it stops its runs with everything else.
-WARM_ENGINE_RESTART_SECONDS = ENGINE_START_TRIES * ENGINE_LISTEN_SECONDS + sum(
-    ENGINE_START_PAUSE_SECONDS * attempt for attempt in range(1, ENGINE_START_TRIES)
+# to restart it, and a pause more for its own looks between; should it stop meanwhile, the wait
+# ends with it.
+_RESTART_PAUSES = sum(ENGINE_START_PAUSE_SECONDS * attempt for attempt in range(1, ENGINE_START_TRIES))
+WARM_ENGINE_RESTART_SECONDS = (
+    ENGINE_START_TRIES * ENGINE_LISTEN_SECONDS + _RESTART_PAUSES + ENGINE_START_PAUSE_SECONDS
 )
 
 
-def _wait_for_the_warm_engine(url: str) -> None:
+def _wait_for_the_warm_engine(url: str, up_home: Path) -> None:
     """Return once the engine of `atliqon up` at ``url`` accepts connections.
 
     A run that starts while `atliqon up` restarts its engine (the daemon's retry of the run the
@@ -197,6 +199,10 @@ def _wait_for_the_warm_engine(url: str) -> None:
         url,
     )
     while (why := unreachable(host, port, timeout=1.0)) is not None:
+        if engine_of_running_up(up_home) != url:
+            raise SparkEngineLostError(
+                f"the Spark engine at {url} is gone with the `atliqon up` that ran it, which has stopped"
+            )
         if time.monotonic() >= deadline:
             raise SparkEngineLostError(
                 f"the Spark engine at {url} of `atliqon up` did not answer within "
@@ -275,17 +281,17 @@ def start_spark_session(
     config: dict[str, Any],
     jars: SparkJars | None = None,
     class_archives: Path | None = None,
-    warm_engine: bool = False,
+    warm_engine_of: Path | None = None,
 ) -> SparkSession:
     """getOrCreate with Java and the jars resolved first, so a machine without Java still runs.
 
     A remote server is checked for first: the Spark Connect client would retry for minutes.
-    ``warm_engine``: the server is `atliqon up`'s, waited for while `atliqon up` restarts it, and
-    whose calls give up at once (bound_retries).
+    ``warm_engine_of``: the Dagster home of the `atliqon up` whose engine the server is, waited for
+    while `atliqon up` restarts it, and whose calls give up at once (bound_retries).
     """
     local = "spark.master" in config
-    if "spark.remote" in config and warm_engine:
-        _wait_for_the_warm_engine(config["spark.remote"])
+    if "spark.remote" in config and warm_engine_of is not None:
+        _wait_for_the_warm_engine(config["spark.remote"], warm_engine_of)
     elif "spark.remote" in config:
         require_reachable_url(config["spark.remote"], "ATLIQON_SPARK_REMOTE")
     if local:
@@ -299,7 +305,7 @@ def start_spark_session(
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     if "spark.remote" in config:
-        if warm_engine:
+        if warm_engine_of is not None:
             bound_retries(session)
         name_a_lost_engine(session, config["spark.remote"])
     if local:
@@ -315,7 +321,8 @@ class SparkSessionResource(LazyPySparkResource):
     jars_folder: str | None = None
     jars_cache: str | None = None
     class_archives: str | None = None
-    warm_engine: bool = False  # the Spark Connect server is `atliqon up`'s (Settings.spark_remote_of_up)
+    # The Dagster home whose `atliqon up` runs the Spark Connect server (Settings.spark_remote_of_up).
+    warm_engine_of: str | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> SparkSessionResource:
@@ -324,7 +331,7 @@ class SparkSessionResource(LazyPySparkResource):
             jars_folder=str(settings.spark_jars_folder) if settings.spark_jars_folder else None,
             jars_cache=str(settings.spark_jars_cache),
             class_archives=str(settings.spark_class_archives) if settings.spark_class_archives else None,
-            warm_engine=settings.spark_remote_of_up,
+            warm_engine_of=str(settings.dagster_home) if settings.spark_remote_of_up else None,
         )
 
     @property
@@ -351,5 +358,8 @@ class SparkSessionResource(LazyPySparkResource):
         if not self._spark_session:
             archives = Path(self.class_archives) if self.class_archives else None
             self._spark_session = start_spark_session(
-                self.spark_config, self.jars, archives, warm_engine=self.warm_engine
+                self.spark_config,
+                self.jars,
+                archives,
+                warm_engine_of=Path(self.warm_engine_of) if self.warm_engine_of else None,
             )

@@ -3,6 +3,9 @@ against one written out from the Jobs API reference, carrying the settings the j
 needs and no secret; the token shows in no event, file or resource configuration of Dagster."""
 
 import json
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 
@@ -23,6 +26,11 @@ from databricks.sdk.service import jobs
 
 from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, DatabricksJob
+from atliqon_platform.pipes.databricks_runs import (
+    DatabricksClusterLostError,
+    DatabricksJobFailedError,
+    failed_run_error,
+)
 from atliqon_platform.pipes.launchers import DatabricksJobLauncher, PipesLauncher
 from atliqon_platform.pipes_entrypoint import parse_arguments
 from atliqon_platform.settings import load_settings
@@ -33,7 +41,7 @@ from atliqon_platform_tests.leaks import (
     materialisation_metadata,
     resources_in_graphql,
 )
-from atliqon_platform_tests.pipes.workspace import RUN_ID, Workspace, local_workspace
+from atliqon_platform_tests.pipes.workspace import RUN_ID, RUNNING, SUCCEEDED, Workspace, local_workspace
 
 TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
 
@@ -210,11 +218,78 @@ def test_a_job_whose_cluster_is_lost_is_retried_and_one_whose_code_failed_is_not
             if "failed because the engine did" in entry.message
         ]
     error = failure.dagster_event.step_failure_data.error.cause  # the step's own error
-    reported = f"the Databricks run {RUN_ID} ended with {code} ({kind}): {message.rstrip('.')}; its page: "
+    reported = (
+        f"the Databricks run {RUN_ID} ended with code {code}, type {kind}: {message.rstrip('.')}; its page: "
+    )
     assert f"{reported}{workspace.run_page}" in error.message, error.message
     assert error.cls_name == ("DatabricksClusterLostError" if retried else "DatabricksJobFailedError")
     assert (run.status, run.tags[WILL_RETRY_TAG]) == (DagsterRunStatus.FAILURE, str(retried).lower())
     assert len(engine_said) == retried
+
+
+def _ended(state: dict, details: dict | None = None) -> jobs.Run:
+    status = {"state": "TERMINATED", "termination_details": details} if details else None
+    return jobs.Run.from_dict({"run_id": RUN_ID, "state": state, **({"status": status} if status else {})})
+
+
+FAILED = {"life_cycle_state": "TERMINATED", "result_state": "FAILED", "state_message": "it failed."}
+JOBS_SERVICE_FAILED = {"life_cycle_state": "INTERNAL_ERROR", "state_message": "it failed."}
+
+
+@pytest.mark.parametrize(
+    ("run", "raised"),
+    [
+        (_ended(FAILED, {"code": "CLUSTER_ERROR"}), DatabricksClusterLostError),  # no type: the code says
+        (_ended(FAILED, {"code": "CLUSTER_ERROR", "type": "CLIENT_ERROR"}), DatabricksJobFailedError),
+        (_ended(JOBS_SERVICE_FAILED), DatabricksClusterLostError),  # the older API's states only
+        (
+            _ended(JOBS_SERVICE_FAILED, {"code": "LIBRARY_INSTALLATION_ERROR", "type": "CLIENT_ERROR"}),
+            DatabricksJobFailedError,
+        ),
+        (_ended({"life_cycle_state": "RUNNING"}), None),  # not ended: Pipes failed beside it
+        (_ended({"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}), None),
+    ],
+    ids=[
+        "code only",
+        "the type over the code",
+        "old states",
+        "a wheel that does not install",
+        "running",
+        "succeeded",
+    ],
+)
+def test_whose_failure_a_databricks_run_says_it_was(run, raised):
+    """The termination's type says whose fault it was; its code, when it has no type; the life
+    cycle alone, in a run of the older API's states."""
+    error = failed_run_error(run)
+    assert type(error) is raised if raised else error is None
+    if error is not None:
+        assert str(error).startswith(f"the Databricks run {RUN_ID} ended with "), error
+
+
+def test_a_terminated_run_cancels_its_databricks_job(workspace, tmp_path):
+    """Terminating a run (the UI's Terminate sends SIGINT) cancels the job its step launched:
+    the step's thread is never interrupted, so Pipes' client would else poll on, and the job go
+    on writing tables after its run ended."""
+    workspace.run_ends = RUNNING
+    # Were the job never cancelled, it ends with success after a minute, and the test fails.
+    watchdog = threading.Timer(60, lambda: setattr(workspace, "run_ends", SUCCEEDED))
+    terminate = threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT))
+    watchdog.start()
+    terminate.start()
+    try:
+        with atliqon_instance(tmp_path / "dagster") as instance:
+            launcher = DatabricksJobLauncher.for_settings(load_settings())
+            assert not launched_through(launcher, "daily_orders_job", instance)
+            [run] = instance.get_runs()
+            failures = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+    finally:
+        watchdog.cancel()
+        terminate.cancel()
+    assert workspace.bodies("POST", "/api/2.2/jobs/runs/cancel") == [{"run_id": RUN_ID}]
+    [failure] = failures
+    error = failure.dagster_event.step_failure_data.error.cause
+    assert f"the Databricks run {RUN_ID} ended with code USER_CANCELED, type SUCCESS" in error.message
 
 
 def test_serverless_job_names_an_environment_that_installs_the_wheel():

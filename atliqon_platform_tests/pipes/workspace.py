@@ -1,10 +1,12 @@
 """A Databricks workspace's REST API on 127.0.0.1, over HTTPS, as far as a Pipes launch on a job
-cluster uses it: DBFS for Pipes' files, ``runs/submit`` and ``runs/get`` for the one-time job.
+cluster uses it: DBFS for Pipes' files, ``runs/submit``, ``runs/get`` and ``runs/cancel`` for
+the one-time job.
 
 It records every request, so a test reads the exact bodies the launcher sends over the wire. The
-job "runs" at once and ends as the test sets (``Workspace.run_ends``: by default it succeeds);
-its Pipes messages are those of a process that opens Pipes and closes it. A real server rather
-than a patched client: the launcher, the Databricks SDK and Pipes' client run unchanged.
+job ends as the test sets (``Workspace.run_ends``): at once, by default with success, or when
+it is cancelled. Its Pipes messages are those of a process that opens Pipes and closes it. A
+real server rather than a patched client: the launcher, the Databricks SDK and Pipes' client
+run unchanged.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ MESSAGES = "\n".join(
 """A job process's first (and here only) chunk of Pipes messages, as it writes it to ``1.json``."""
 SUCCEEDED = {"state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}}
 """How ``runs/get`` describes the job once it has run, unless a test says otherwise."""
+RUNNING = {"state": {"life_cycle_state": "RUNNING"}, "status": {"state": "RUNNING"}}
+"""A job that runs until ``runs/cancel`` ends it (as CANCELLED)."""
+CANCELLED = {
+    "state": {"life_cycle_state": "TERMINATED", "result_state": "CANCELED", "state_message": "Run cancelled"},
+    "status": {
+        "state": "TERMINATED",
+        "termination_details": {"code": "USER_CANCELED", "type": "SUCCESS", "message": "Run cancelled"},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,9 @@ def _handler(workspace: Workspace) -> type[BaseHTTPRequestHandler]:
                 return not_found
             if path == "/api/2.2/jobs/runs/submit":
                 return 200, {"run_id": RUN_ID}
+            if path == "/api/2.2/jobs/runs/cancel" and body.get("run_id") == RUN_ID:
+                workspace.run_ends = CANCELLED
+                return 200, {}
             if path == "/api/2.2/jobs/runs/get" and query.get("run_id") == str(RUN_ID):
                 return 200, {"run_id": RUN_ID, "run_page_url": workspace.run_page, **workspace.run_ends}
             return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no {path} here"}

@@ -146,14 +146,27 @@ def test_a_session_started_while_up_restarts_its_engine_waits_for_it(spark_conne
         lock.close()
 
 
-def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_lost(tmp_path, monkeypatch):
+UP_WAITS = {
+    # The engine never comes back, and the wait is cut to a second.
+    "engine not back in time": (1.0, 60, "of `atliqon up` did not answer within 1 s"),
+    # `atliqon up` itself stops a second into the wait, which would go on for a minute.
+    "up stopped": (60.0, 1, "is gone with the `atliqon up` that ran it, which has stopped"),
+}
+
+
+@pytest.mark.parametrize(("wait", "up_runs", "lost"), UP_WAITS.values(), ids=UP_WAITS.keys())
+def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_lost(
+    tmp_path, monkeypatch, wait, up_runs, lost
+):
     """What the UI's run view shows while `atliqon up` restarts its engine: the wait, in the run's
-    own log (not only in `atliqon up`'s output), then, if the engine does not come back in time,
-    the lost engine. The engine here never comes back, and the wait is cut to a second."""
-    monkeypatch.setattr(spark, "WARM_ENGINE_RESTART_SECONDS", 1.0)
+    own log (not only in `atliqon up`'s output), then, if the engine does not come back in time
+    or `atliqon up` stops meanwhile, the lost engine."""
+    monkeypatch.setattr(spark, "WARM_ENGINE_RESTART_SECONDS", wait)
     engine = f"sc://127.0.0.1:{free_port()}"  # nothing listens there
+    up = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({up_runs})"])  # `atliqon up`
+    threading.Thread(target=up.wait, daemon=True).start()  # reaped as it ends, as its shell would
     lock = HomeLock(tmp_path / "dagster")
-    lock.note(pid=os.getpid(), spark=engine)
+    lock.note(pid=up.pid, spark=engine)
     try:
         settings = load_settings({"ATLIQON_HOME": str(tmp_path), "ATLIQON_SPARK_REMOTE": engine})
         assert settings.spark_remote_of_up
@@ -163,7 +176,9 @@ def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_los
             entries = instance.all_logs(run_id)
     finally:
         lock.close()
-    waiting = f"waiting up to 1 s for the Spark engine at {engine}, which `atliqon up` restarts"
+        up.kill()
+        up.wait()
+    waiting = f"waiting up to {wait:.0f} s for the Spark engine at {engine}, which `atliqon up` restarts"
     logged = [(entry.level, entry.message) for entry in entries]
     assert logged.count((logging.WARNING, waiting)) == 1, logged
     errors = [
@@ -172,5 +187,6 @@ def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_los
         if entry.dagster_event is not None
         and (error := getattr(entry.dagster_event.event_specific_data, "error", None)) is not None
     ]
-    lost = f"SparkEngineLostError: the Spark engine at {engine} of `atliqon up` did not answer within 1 s"
-    assert any(lost in error for error in errors), errors
+    assert any(f"SparkEngineLostError: the Spark engine at {engine} {lost}" in error for error in errors), (
+        errors
+    )
