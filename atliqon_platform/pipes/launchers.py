@@ -7,8 +7,11 @@ invocation, whose results the asset yields. Databricks credentials come in throu
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 
+import psutil
 from dagster import (
     AssetExecutionContext,
     ConfigurableResource,
@@ -48,13 +51,28 @@ class SubprocessLauncher(PipesLauncher):
 
     environment: dict[str, str] = {}
     module: str = ENTRYPOINT_MODULE  # the module ``python -m`` runs
+    _interrupted: set[int] = PrivateAttr(default_factory=set)  # the children sent SIGINT
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module]
 
     def run(self, context: AssetExecutionContext, job_name: str) -> PipesClientCompletedInvocation:
         return PipesSubprocessClient(env=self.environment).run(
-            command=[sys.executable, "-m", self.module],
-            context=context,
-            extras=launch_extras(context, job_name),
+            command=self.command, context=context, extras=launch_extras(context, job_name)
         )
+
+    def interrupt_operations(self) -> None:
+        """SIGINT, once, to each child this process runs the entry point in, from any thread.
+
+        Pipes' client forwards a termination to its child only when its own thread is
+        interrupted, which a run's step thread never is (instance/threaded_executor.py): the
+        child would else go on writing tables, and the terminated run wait for it."""
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):
+                if child.pid not in self._interrupted and child.cmdline() == self.command:
+                    self._interrupted.add(child.pid)
+                    child.send_signal(signal.SIGINT)
 
 
 class DatabricksJobLauncher(PipesLauncher):

@@ -11,27 +11,20 @@ from importlib.metadata import entry_points
 
 import pytest
 from dagster import (
-    AssetExecutionContext,
     DagsterEventType,
-    DagsterInstance,
     DagsterRunStatus,
-    Definitions,
-    MaterializeResult,
-    asset,
-    define_asset_job,
 )
 from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster_pipes import decode_env_var
 from databricks.sdk.service import jobs
 
-from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.pipes.databricks_job import ENTRY_POINT, PACKAGE_NAME, DatabricksJob
 from atliqon_platform.pipes.databricks_runs import (
     DatabricksClusterLostError,
     DatabricksJobFailedError,
     failed_run_error,
 )
-from atliqon_platform.pipes.launchers import DatabricksJobLauncher, PipesLauncher
+from atliqon_platform.pipes.launchers import DatabricksJobLauncher
 from atliqon_platform.pipes_entrypoint import parse_arguments
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import atliqon_instance
@@ -41,6 +34,7 @@ from atliqon_platform_tests.leaks import (
     materialisation_metadata,
     resources_in_graphql,
 )
+from atliqon_platform_tests.pipes.launching import launched_through
 from atliqon_platform_tests.pipes.workspace import RUN_ID, RUNNING, SUCCEEDED, Workspace, local_workspace
 
 TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
@@ -90,24 +84,6 @@ def pop_parameters(task: dict) -> tuple[str, list[str]]:
     flags, values = parameters[0::2], parameters[1::2]
     assert flags == ["--channel"] + ["--setting"] * (len(flags) - 1), parameters
     return values[0], sorted(values[1:])
-
-
-def launched_through(launcher: PipesLauncher, job_name: str, instance: DagsterInstance) -> bool:
-    """Run a job whose one step launches ``job_name`` as the platform's remote assets do, on the
-    platform's executor (which tells the engine's failures from the data's)."""
-
-    @asset
-    def launch(context: AssetExecutionContext, pipes_launcher: PipesLauncher) -> MaterializeResult:
-        pipes_launcher.run(context, job_name)
-        return MaterializeResult()
-
-    defs = Definitions(
-        assets=[launch],
-        jobs=[define_asset_job("launching", selection=[launch.key])],
-        resources={"pipes_launcher": launcher},
-        executor=threaded_executor.configured({"max_concurrent": 1}),
-    )
-    return execute_in_this_process(defs.resolve_job_def("launching"), instance, {}).success
 
 
 @pytest.fixture
