@@ -203,9 +203,12 @@ class HomeLock:
         self.note(pid=os.getpid())
 
     def note(self, **holder: object) -> None:
-        """Record who holds the lock, for the message of a second ``atliqon up``."""
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps(holder).encode(), 0)
+        """Record who holds the lock, for the message of a second ``atliqon up`` and for the runs
+        that wait for its engine. Rewritten so that a reader never finds it empty or cut: the new
+        text over the old, padded with spaces (which JSON ignores), then the file cut to it."""
+        data = json.dumps(holder).encode()
+        os.pwrite(self.fd, data.ljust(os.fstat(self.fd).st_size), 0)
+        os.ftruncate(self.fd, len(data))
 
     def _refusal(self, dagster_home: Path) -> str:
         try:

@@ -80,7 +80,8 @@ def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
                 run,
                 f"Left in progress: {reason} (stopped with its process, as by a SIGKILL or a crash). "
                 "Marked failed when atliqon up started, so that its assets no longer count as "
-                "being written. Its daemon retries it once, from where it stopped.",
+                "being written. The daemon retries a run it or the UI launched once, from where "
+                "it stopped.",
             )
             failed.append(f"run {run.run_id} of {run.job_name}: {reason}")
     return failed

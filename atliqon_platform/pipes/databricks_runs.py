@@ -12,6 +12,9 @@ Imported when a job is launched, not when the code location loads (see Databrick
 
 from __future__ import annotations
 
+import threading
+
+from dagster import get_dagster_logger
 from dagster_databricks import PipesDatabricksClient
 from dagster_databricks.pipes import PipesDatabricksServerlessClient
 from databricks.sdk.service.jobs import (
@@ -49,13 +52,13 @@ class DatabricksClusterLostError(DatabricksJobFailedError):
     engine_failure = True  # the run may go again (instance/threaded_executor.py)
 
 
-class _KeepsTheRunItPolls:
+class KeepsTheRunItPolls:
     """Keeps the last state of the run that the client's poll read (dagster-databricks 0.29.27,
     pinned: its poll reads the state through ``_get_run_state`` and raises without the run),
-    and cancels that run when asked from another thread."""
+    and cancels that run when another thread asks."""
 
     last_run: Run | None = None
-    _cancelled: bool = False
+    _cancelling: bool = False
 
     def _get_run_state(self, run_id: int) -> RunState:
         run = self.client.jobs.get_run(run_id)
@@ -67,17 +70,26 @@ class _KeepsTheRunItPolls:
         return run.state
 
     def cancel(self) -> None:
-        """Cancel the run being polled, once; the poll then sees it end, and raises."""
-        if self.last_run is not None and not self._cancelled:
-            self._cancelled = True
-            self.client.jobs.cancel_run(self.last_run.run_id)
+        """Cancel the run being polled; the poll then sees it end, and raises. A terminated run
+        asks every half second while its steps run: one call at a time, on a thread of its own
+        (the SDK retries a call for minutes, and the run's executor must go on meanwhile)."""
+        if self.last_run is not None and not self._cancelling:
+            self._cancelling = True
+            threading.Thread(target=self._cancel, args=(self.last_run.run_id,), daemon=True).start()
+
+    def _cancel(self, run_id: int) -> None:
+        try:
+            self.client.jobs.cancel_run(run_id)
+        except Exception as error:  # noqa: BLE001 - any: the next ask tries again
+            get_dagster_logger(__name__).warning(f"could not cancel the Databricks run {run_id}: {error}")
+            self._cancelling = False
 
 
-class JobClusterClient(_KeepsTheRunItPolls, PipesDatabricksClient):
+class JobClusterClient(KeepsTheRunItPolls, PipesDatabricksClient):
     """Pipes on a new job cluster, keeping the run it polls."""
 
 
-class ServerlessClient(_KeepsTheRunItPolls, PipesDatabricksServerlessClient):
+class ServerlessClient(KeepsTheRunItPolls, PipesDatabricksServerlessClient):
     """Pipes on serverless compute, keeping the run it polls."""
 
 

@@ -8,8 +8,11 @@ invocation, whose results the asset yields. Databricks credentials come in throu
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
+import time
+from typing import TYPE_CHECKING
 
 import psutil
 from dagster import (
@@ -26,7 +29,11 @@ from atliqon_platform.pipes.databricks_job import DatabricksJob
 from atliqon_platform.resources.session_checks import require_reachable_url
 from atliqon_platform.settings import PipesMode, Settings
 
+if TYPE_CHECKING:  # imported when a job is launched (see DatabricksJobLauncher.run)
+    from atliqon_platform.pipes.databricks_runs import KeepsTheRunItPolls
+
 ENTRYPOINT_MODULE = "atliqon_platform.pipes_entrypoint"
+TERMINATION_GRACE_SECONDS = 20.0  # a terminated run's child, from SIGINT to SIGKILL (Pipes' own default)
 
 
 def launch_extras(context: AssetExecutionContext, job_name: str) -> dict[str, object]:
@@ -51,7 +58,7 @@ class SubprocessLauncher(PipesLauncher):
 
     environment: dict[str, str] = {}
     module: str = ENTRYPOINT_MODULE  # the module ``python -m`` runs
-    _interrupted: set[int] = PrivateAttr(default_factory=set)  # the children sent SIGINT
+    _interrupted: dict[int, float] = PrivateAttr(default_factory=dict)  # child: when it was sent SIGINT
 
     @property
     def command(self) -> list[str]:
@@ -63,7 +70,8 @@ class SubprocessLauncher(PipesLauncher):
         )
 
     def interrupt_operations(self) -> None:
-        """SIGINT, once, to each child this process runs the entry point in, from any thread.
+        """SIGINT to each child this process runs the entry point in, from any thread, and SIGKILL
+        to one still running TERMINATION_GRACE_SECONDS later (as Pipes' client would do).
 
         Pipes' client forwards a termination to its child only when its own thread is
         interrupted, which a run's step thread never is (instance/threaded_executor.py): the
@@ -71,8 +79,12 @@ class SubprocessLauncher(PipesLauncher):
         for child in psutil.Process().children():
             with contextlib.suppress(psutil.Error):
                 if child.pid not in self._interrupted and child.cmdline() == self.command:
-                    self._interrupted.add(child.pid)
+                    self._interrupted[child.pid] = time.monotonic()
                     child.send_signal(signal.SIGINT)
+                elif (
+                    time.monotonic() > self._interrupted.get(child.pid, math.inf) + TERMINATION_GRACE_SECONDS
+                ):
+                    child.kill()
 
 
 class DatabricksJobLauncher(PipesLauncher):
@@ -83,7 +95,7 @@ class DatabricksJobLauncher(PipesLauncher):
     client_id: str | None = None
     client_secret: str | None = None
     job: DatabricksJob
-    _polling: list = PrivateAttr(default_factory=list)  # the clients of the launches in flight
+    _polling: list[KeepsTheRunItPolls] = PrivateAttr(default_factory=list)  # the launches in flight
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DatabricksJobLauncher:

@@ -1,6 +1,12 @@
 """A run whose one step launches a job through a Pipes launcher, as the platform's remote assets
 do, on the platform's executor (which tells the engine's failures from the data's, and passes a
-run's termination on to its resources)."""
+run's termination on to its resources); and that run's termination, once its step runs."""
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
 
 from dagster import (
     AssetExecutionContext,
@@ -30,3 +36,19 @@ def launched_through(launcher: PipesLauncher, job_name: str, instance: DagsterIn
         executor=threaded_executor.configured({"max_concurrent": 1}),
     )
     return execute_in_this_process(defs.resolve_job_def("launching"), instance, {}).success
+
+
+def terminate_when(ready: Callable[[], bool], within: float = 60) -> None:
+    """SIGINT to this process (what terminating a run from the UI sends its run worker) once
+    ``ready`` holds, so that it reaches the run's step as it runs, not the test before the run
+    or the run before its step; none if it does not hold ``within`` seconds."""
+
+    def terminate() -> None:
+        deadline = time.monotonic() + within
+        while not ready():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=terminate, daemon=True).start()

@@ -1,16 +1,12 @@
 """Check results cross Pipes as they are recorded in process: status, severity and metadata,
 through the same multi-asset (``remote_assets``) and reporting (``report_results``) the platform uses."""
 
-import os
-import signal
-import threading
-
 from dagster import Definitions, instance_for_test
 
 from atliqon_platform.pipes.launchers import SubprocessLauncher
 from atliqon_platform.pipes.remote_assets import remote_assets
 from atliqon_platform_tests.pipes import checked_asset_child, interrupted_child
-from atliqon_platform_tests.pipes.launching import launched_through
+from atliqon_platform_tests.pipes.launching import launched_through, terminate_when
 from atliqon_platform_tests.remote_runs import recorded_results
 
 
@@ -41,15 +37,10 @@ def test_a_terminated_run_interrupts_its_pipes_child(tmp_path):
     """Terminating a run (the UI's Terminate sends SIGINT) interrupts the child its step
     launched: the step's thread is never interrupted, so Pipes' client would else wait for the
     child, which would go on writing tables after its run ended."""
-    said = tmp_path / "interrupted"
     launcher = SubprocessLauncher(
-        module=interrupted_child.__name__, environment={"INTERRUPTED_CHILD_SAYS": str(said)}
+        module=interrupted_child.__name__, environment={"INTERRUPTED_CHILD_SAYS": str(tmp_path)}
     )
-    terminate = threading.Timer(3, os.kill, (os.getpid(), signal.SIGINT))
-    terminate.start()
-    try:
-        with instance_for_test() as instance:
-            assert not launched_through(launcher, "waiting_job", instance)
-    finally:
-        terminate.cancel()
-    assert said.read_text() == "interrupted"
+    terminate_when((tmp_path / "started").exists)
+    with instance_for_test() as instance:
+        assert not launched_through(launcher, "waiting_job", instance)
+    assert (tmp_path / "interrupted").exists()

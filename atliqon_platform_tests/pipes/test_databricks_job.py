@@ -3,8 +3,6 @@ against one written out from the Jobs API reference, carrying the settings the j
 needs and no secret; the token shows in no event, file or resource configuration of Dagster."""
 
 import json
-import os
-import signal
 import threading
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -34,7 +32,7 @@ from atliqon_platform_tests.leaks import (
     materialisation_metadata,
     resources_in_graphql,
 )
-from atliqon_platform_tests.pipes.launching import launched_through
+from atliqon_platform_tests.pipes.launching import launched_through, terminate_when
 from atliqon_platform_tests.pipes.workspace import RUN_ID, RUNNING, SUCCEEDED, Workspace, local_workspace
 
 TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
@@ -250,9 +248,8 @@ def test_a_terminated_run_cancels_its_databricks_job(workspace, tmp_path):
     workspace.run_ends = RUNNING
     # Were the job never cancelled, it ends with success after a minute, and the test fails.
     watchdog = threading.Timer(60, lambda: setattr(workspace, "run_ends", SUCCEEDED))
-    terminate = threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT))
     watchdog.start()
-    terminate.start()
+    terminate_when(lambda: workspace.bodies("GET", "/api/2.2/jobs/runs/get") != [])  # polled
     try:
         with atliqon_instance(tmp_path / "dagster") as instance:
             launcher = DatabricksJobLauncher.for_settings(load_settings())
@@ -261,7 +258,6 @@ def test_a_terminated_run_cancels_its_databricks_job(workspace, tmp_path):
             failures = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
     finally:
         watchdog.cancel()
-        terminate.cancel()
     assert workspace.bodies("POST", "/api/2.2/jobs/runs/cancel") == [{"run_id": RUN_ID}]
     [failure] = failures
     error = failure.dagster_event.step_failure_data.error.cause
