@@ -5,8 +5,8 @@ run's termination on to its resources); and that run's termination, once its ste
 import os
 import signal
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from dagster import (
     AssetExecutionContext,
@@ -38,17 +38,23 @@ def launched_through(launcher: PipesLauncher, job_name: str, instance: DagsterIn
     return execute_in_this_process(defs.resolve_job_def("launching"), instance, {}).success
 
 
-def terminate_when(ready: Callable[[], bool], within: float = 60) -> None:
+@contextmanager
+def terminated_when(ready: Callable[[], bool]) -> Iterator[None]:
     """SIGINT to this process (what terminating a run from the UI sends its run worker) once
-    ``ready`` holds, so that it reaches the run's step as it runs, not the test before the run
-    or the run before its step; none if it does not hold ``within`` seconds."""
+    ``ready`` holds, while the context lasts: so that it reaches the run's step as it runs, not
+    the test before the run, the run before its step, or a later test."""
+    done = threading.Event()
 
     def terminate() -> None:
-        deadline = time.monotonic() + within
         while not ready():
-            if time.monotonic() > deadline:
+            if done.wait(0.1):
                 return
-            time.sleep(0.1)
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=terminate, daemon=True).start()
+    thread = threading.Thread(target=terminate, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

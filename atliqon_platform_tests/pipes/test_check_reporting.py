@@ -6,7 +6,7 @@ from dagster import Definitions, instance_for_test
 from atliqon_platform.pipes.launchers import SubprocessLauncher
 from atliqon_platform.pipes.remote_assets import remote_assets
 from atliqon_platform_tests.pipes import checked_asset_child, interrupted_child
-from atliqon_platform_tests.pipes.launching import launched_through, terminate_when
+from atliqon_platform_tests.pipes.launching import launched_through, terminated_when
 from atliqon_platform_tests.remote_runs import recorded_results
 
 
@@ -40,7 +40,6 @@ def test_a_terminated_run_interrupts_its_pipes_child(tmp_path):
     launcher = SubprocessLauncher(
         module=interrupted_child.__name__, environment={"INTERRUPTED_CHILD_SAYS": str(tmp_path)}
     )
-    terminate_when((tmp_path / "started").exists)
-    with instance_for_test() as instance:
+    with terminated_when((tmp_path / "started").exists), instance_for_test() as instance:
         assert not launched_through(launcher, "waiting_job", instance)
     assert (tmp_path / "interrupted").exists()

@@ -32,7 +32,7 @@ from atliqon_platform_tests.leaks import (
     materialisation_metadata,
     resources_in_graphql,
 )
-from atliqon_platform_tests.pipes.launching import launched_through, terminate_when
+from atliqon_platform_tests.pipes.launching import launched_through, terminated_when
 from atliqon_platform_tests.pipes.workspace import RUN_ID, RUNNING, SUCCEEDED, Workspace, local_workspace
 
 TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
@@ -249,9 +249,12 @@ def test_a_terminated_run_cancels_its_databricks_job(workspace, tmp_path):
     # Were the job never cancelled, it ends with success after a minute, and the test fails.
     watchdog = threading.Timer(60, lambda: setattr(workspace, "run_ends", SUCCEEDED))
     watchdog.start()
-    terminate_when(lambda: workspace.bodies("GET", "/api/2.2/jobs/runs/get") != [])  # polled
+
+    def polled() -> bool:
+        return workspace.bodies("GET", "/api/2.2/jobs/runs/get") != []
+
     try:
-        with atliqon_instance(tmp_path / "dagster") as instance:
+        with terminated_when(polled), atliqon_instance(tmp_path / "dagster") as instance:
             launcher = DatabricksJobLauncher.for_settings(load_settings())
             assert not launched_through(launcher, "daily_orders_job", instance)
             [run] = instance.get_runs()
