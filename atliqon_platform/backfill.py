@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow.compute as pc
 from dagster import DagsterInstance
-from pyspark.sql import functions as F
+from deltalake import DeltaTable
 from tqdm import tqdm
 
 from atliqon_platform import tables
@@ -21,19 +22,20 @@ from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, month
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.partitions import range_tags
-from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.resources.landing_zone import LandingZoneResource
-from atliqon_platform.resources.spark import SparkSessionResource
-from atliqon_platform.settings import Settings
+from atliqon_platform.settings import Settings, delta_storage_options
 
 
 def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
-    """The first and last day of the parent's facts in silver; None when it has none. Read
-    through the session, which reads a Unity Catalog table as it reads a path: without its
-    months, a backfill to a catalog built every month from ATLIQON_FIRST_MONTH to today."""
-    lake = DeltaLakeResource.for_settings(settings, SparkSessionResource.for_settings(settings))
-    first, last = lake.read(tables.SILVER_PARENT_FACT_ORDERS).agg(F.min("date"), F.max("date")).first()
-    return None if first is None else (first, last)
+    if settings.catalog:  # Unity Catalog tables are not read from here: every month up to now
+        return settings.first_month, dt.date.today()
+    uri = tables.SILVER_PARENT_FACT_ORDERS.location(settings.lake_uri)
+    dates = DeltaTable(uri, storage_options=delta_storage_options(uri) or None).to_pyarrow_dataset()
+    column = dates.to_table(columns=["date"]).column("date")
+    if len(column) == 0:
+        return None
+    bounds = pc.min_max(column).as_py()
+    return bounds["min"], bounds["max"]
 
 
 # Step events stay in the instance (and the UI); the terminal shows the progress bar and problems.
