@@ -297,12 +297,17 @@ def up_lock(dagster_home: Path) -> Path:
 
 
 def _up_note(dagster_home: Path) -> dict:
-    """What the lock of this home's ``atliqon up`` says of it (lifecycle.HomeLock.note)."""
-    try:
-        holder = json.loads(up_lock(dagster_home).read_text() or "{}")
-    except (OSError, ValueError):
-        return {}
-    return holder if isinstance(holder, dict) else {}
+    """What the lock of this home's ``atliqon up`` says of it (lifecycle.HomeLock.note); read
+    twice if the first read is not JSON, as one that a rewrite of the note cut across."""
+    for _ in range(2):
+        try:
+            holder = json.loads(up_lock(dagster_home).read_text() or "{}")
+        except OSError:
+            return {}
+        except ValueError:
+            continue
+        return holder if isinstance(holder, dict) else {}
+    return {}
 
 
 def engine_of_running_up(dagster_home: Path) -> str | None:

@@ -58,7 +58,8 @@ class SubprocessLauncher(PipesLauncher):
 
     environment: dict[str, str] = {}
     module: str = ENTRYPOINT_MODULE  # the module ``python -m`` runs
-    _interrupted: dict[int, float] = PrivateAttr(default_factory=dict)  # child: when it was sent SIGINT
+    # When each child (its pid and start time: a pid may be reused) was sent SIGINT.
+    _interrupted: dict[tuple[int, float], float] = PrivateAttr(default_factory=dict)
 
     @property
     def command(self) -> list[str]:
@@ -78,12 +79,11 @@ class SubprocessLauncher(PipesLauncher):
         child would else go on writing tables, and the terminated run wait for it."""
         for child in psutil.Process().children():
             with contextlib.suppress(psutil.Error):
-                if child.pid not in self._interrupted and child.cmdline() == self.command:
-                    self._interrupted[child.pid] = time.monotonic()
+                key = (child.pid, child.create_time())
+                if key not in self._interrupted and child.cmdline() == self.command:
+                    self._interrupted[key] = time.monotonic()
                     child.send_signal(signal.SIGINT)
-                elif (
-                    time.monotonic() > self._interrupted.get(child.pid, math.inf) + TERMINATION_GRACE_SECONDS
-                ):
+                elif time.monotonic() > self._interrupted.get(key, math.inf) + TERMINATION_GRACE_SECONDS:
                     child.kill()
 
 

@@ -43,18 +43,21 @@ def terminated_when(ready: Callable[[], bool]) -> Iterator[None]:
     """SIGINT to this process (what terminating a run from the UI sends its run worker) once
     ``ready`` holds, while the context lasts: so that it reaches the run's step as it runs, not
     the test before the run, the run before its step, or a later test."""
-    done = threading.Event()
+    done, sending = threading.Event(), threading.Lock()
 
     def terminate() -> None:
         while not ready():
             if done.wait(0.1):
                 return
-        os.kill(os.getpid(), signal.SIGINT)
+        with sending:
+            if not done.is_set():
+                os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=terminate, daemon=True)
     thread.start()
     try:
         yield
     finally:
-        done.set()
+        with sending:
+            done.set()
         thread.join()
