@@ -33,7 +33,14 @@ from atliqon_platform_tests.leaks import (
     resources_in_graphql,
 )
 from atliqon_platform_tests.pipes.launching import launched_through, terminated_when
-from atliqon_platform_tests.pipes.workspace import RUN_ID, RUNNING, SUCCEEDED, Workspace, local_workspace
+from atliqon_platform_tests.pipes.workspace import (
+    RUN_ID,
+    RUNNING,
+    SUCCEEDED,
+    Workspace,
+    local_workspace,
+    run_ended,
+)
 
 TOKEN = "dapi-atliqon-4e8b0c6a91f2d735"  # a token that cannot occur by chance
 
@@ -173,13 +180,7 @@ def test_a_job_whose_cluster_is_lost_is_retried_and_one_whose_code_failed_is_not
     """Databricks says in a run's termination details whether its compute or its code failed
     it: the first is the engine's failure, and the launching run is retried as when the warm
     engine of `atliqon up` dies; the error names the run, why it ended, and its page."""
-    workspace.run_ends = {
-        "state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED", "state_message": message},
-        "status": {
-            "state": "TERMINATED",
-            "termination_details": {"code": code, "type": kind, "message": message},
-        },
-    }
+    workspace.run_ends = run_ended("FAILED", message, code, kind)
     with atliqon_instance(tmp_path / "dagster") as instance:
         assert not launched_through(
             DatabricksJobLauncher.for_settings(load_settings()), "daily_orders_job", instance
@@ -201,27 +202,24 @@ def test_a_job_whose_cluster_is_lost_is_retried_and_one_whose_code_failed_is_not
     assert len(engine_said) == retried
 
 
-def _ended(state: dict, details: dict | None = None) -> jobs.Run:
-    status = {"state": "TERMINATED", "termination_details": details} if details else None
-    return jobs.Run.from_dict({"run_id": RUN_ID, "state": state, **({"status": status} if status else {})})
-
-
-FAILED = {"life_cycle_state": "TERMINATED", "result_state": "FAILED", "state_message": "it failed."}
-JOBS_SERVICE_FAILED = {"life_cycle_state": "INTERNAL_ERROR", "state_message": "it failed."}
+def _ended(
+    result: str | None, code: str | None = None, kind: str | None = None, life_cycle: str = "TERMINATED"
+) -> jobs.Run:
+    return jobs.Run.from_dict({"run_id": RUN_ID, **run_ended(result, "it failed.", code, kind, life_cycle)})
 
 
 @pytest.mark.parametrize(
     ("run", "raised"),
     [
-        (_ended(FAILED, {"code": "CLUSTER_ERROR"}), DatabricksClusterLostError),  # no type: the code says
-        (_ended(FAILED, {"code": "CLUSTER_ERROR", "type": "CLIENT_ERROR"}), DatabricksJobFailedError),
-        (_ended(JOBS_SERVICE_FAILED), DatabricksClusterLostError),  # the older API's states only
+        (_ended("FAILED", code="CLUSTER_ERROR"), DatabricksClusterLostError),  # no type: the code says
+        (_ended("FAILED", code="CLUSTER_ERROR", kind="CLIENT_ERROR"), DatabricksJobFailedError),
+        (_ended(None, life_cycle="INTERNAL_ERROR"), DatabricksClusterLostError),  # the older states only
         (
-            _ended(JOBS_SERVICE_FAILED, {"code": "LIBRARY_INSTALLATION_ERROR", "type": "CLIENT_ERROR"}),
+            _ended(None, "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", life_cycle="INTERNAL_ERROR"),
             DatabricksJobFailedError,
         ),
-        (_ended({"life_cycle_state": "RUNNING"}), None),  # not ended: Pipes failed beside it
-        (_ended({"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}), None),
+        (_ended(None, life_cycle="RUNNING"), None),  # not ended: Pipes failed beside it
+        (_ended("SUCCESS"), None),
     ],
     ids=[
         "code only",
@@ -236,7 +234,7 @@ def test_whose_failure_a_databricks_run_says_it_was(run, raised):
     """The termination's type says whose fault it was; its code, when it has no type; the life
     cycle alone, in a run of the older API's states."""
     error = failed_run_error(run)
-    assert type(error) is raised if raised else error is None
+    assert (type(error) if error else None) is raised
     if error is not None:
         assert str(error).startswith(f"the Databricks run {RUN_ID} ended with "), error
 

@@ -41,13 +41,29 @@ SUCCEEDED = {"state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCES
 """How ``runs/get`` describes the job once it has run, unless a test says otherwise."""
 RUNNING = {"state": {"life_cycle_state": "RUNNING"}, "status": {"state": "RUNNING"}}
 """A job that runs until ``runs/cancel`` ends it (as CANCELLED)."""
-CANCELLED = {
-    "state": {"life_cycle_state": "TERMINATED", "result_state": "CANCELED", "state_message": "Run cancelled"},
-    "status": {
-        "state": "TERMINATED",
-        "termination_details": {"code": "USER_CANCELED", "type": "SUCCESS", "message": "Run cancelled"},
-    },
-}
+
+
+def run_ended(
+    result: str | None,
+    message: str,
+    code: str | None = None,
+    kind: str | None = None,
+    life_cycle: str = "TERMINATED",
+) -> dict[str, Any]:
+    """How ``runs/get`` describes a run (as ended, unless ``life_cycle`` says otherwise): its
+    state, and its termination's details when it has a ``code`` or a ``kind`` (the API's type)."""
+    state = {"life_cycle_state": life_cycle, "result_state": result, "state_message": message}
+    ended: dict[str, Any] = {"state": {name: value for name, value in state.items() if value}}
+    if code or kind:
+        details = {"code": code, "type": kind, "message": message}
+        ended["status"] = {
+            "state": "TERMINATED",
+            "termination_details": {name: value for name, value in details.items() if value},
+        }
+    return ended
+
+
+CANCELLED = run_ended("CANCELED", "Run cancelled", code="USER_CANCELED", kind="SUCCESS")
 
 
 @dataclass(frozen=True)
