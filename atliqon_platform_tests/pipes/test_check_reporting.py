@@ -3,6 +3,7 @@ through the same multi-asset (``remote_assets``) and reporting (``report_results
 
 from dagster import Definitions, instance_for_test
 
+from atliqon_platform.pipes import launchers
 from atliqon_platform.pipes.launchers import SubprocessLauncher
 from atliqon_platform.pipes.remote_assets import remote_assets
 from atliqon_platform_tests.pipes import checked_asset_child, interrupted_child
@@ -43,3 +44,18 @@ def test_a_terminated_run_interrupts_its_pipes_child(tmp_path):
     with terminated_when((tmp_path / "started").exists), instance_for_test() as instance:
         assert not launched_through(launcher, "waiting_job", instance)
     assert (tmp_path / "interrupted").exists()
+
+
+def test_a_terminated_runs_pipes_child_that_goes_on_is_killed_after_its_grace(tmp_path, monkeypatch):
+    """A child that outlives its SIGINT (stuck in a call that does not return, say) is killed
+    once its grace is over, as Pipes' own client does: the terminated run would else wait for it
+    to finish its work, and it would write on after its run ended."""
+    monkeypatch.setattr(launchers, "TERMINATION_GRACE_SECONDS", 1.0)
+    launcher = SubprocessLauncher(
+        module=interrupted_child.__name__,
+        environment={"INTERRUPTED_CHILD_SAYS": str(tmp_path), "INTERRUPTED_CHILD_IGNORES": "1"},
+    )
+    with terminated_when((tmp_path / "started").exists), instance_for_test() as instance:
+        assert not launched_through(launcher, "waiting_job", instance)
+    assert (tmp_path / "interrupted").exists()
+    assert not (tmp_path / "finished").exists()
