@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import lzma
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ COMPRESSIONS: dict[bytes, tuple[str, Callable[[bytes], bytes]]] = {
 }
 DECOMPRESSION_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 SHOWN_HEADER_CHARACTERS = 200
+
+# A field may be as long as its file, which is in memory whole already. At the csv module's
+# default limit (128 KiB) a longer quoted field was an error, after which the reader went on
+# inside the field and read the lines quoted in it as rows (Arrow's reader takes such a field).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 class FileRefused(ValueError):
@@ -128,8 +134,27 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, str, list[str] | 
         except csv.Error as error:
             fields = str(error)
         number += len(consumed)
-        yield first, "".join(consumed).rstrip("\r\n"), fields
+        raw = "".join(consumed)
+        if not isinstance(fields, str) and '"' in raw and _runs_out_quoted(raw, delimiter):
+            fields = (
+                f"a quoted field is not closed: lines {first} to {number}, the end of the file, "
+                "are one record"
+            )
+        yield first, raw.rstrip("\r\n"), fields
         consumed.clear()
+
+
+def _runs_out_quoted(raw: str, delimiter: str) -> bool:
+    """Whether a record ends inside a quoted field, which only the end of the file does.
+
+    The lenient reader closes the field there (Arrow's gives up on such a file): the rest of
+    the file would be one value of one row, its lines lost without a word."""
+    try:
+        for _ in csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _header(text: str, delimiter: str) -> list[str]:

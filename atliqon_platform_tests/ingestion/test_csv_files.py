@@ -140,3 +140,28 @@ def test_files_that_are_not_one_row_per_line_go_line_by_line(data):
     fast, line_by_line = _both_readers(data)
     assert fast is None
     assert parse_csv(data, "f.csv", COLUMNS).table.equals(line_by_line)
+
+
+def test_a_quote_never_closed_keeps_the_rest_of_the_file_as_one_quarantined_record():
+    """The lenient reader would close the field at the end of the file: one good row holding
+    every later line in one value, those lines lost without a reason."""
+    table = parse_csv(b'a,b\n1,x\n2,"y\n3,z\n4,w\n', "f.csv", COLUMNS).table
+    assert table.column("a").to_pylist() == ["1", None]
+    assert table.column("line_number").to_pylist() == [2, 3]
+    assert table.column("parse_error").to_pylist() == [
+        None,
+        "line 3: a quoted field is not closed: lines 3 to 5, the end of the file, are one record",
+    ]
+    assert table.column("raw_line").to_pylist() == [None, '2,"y\n3,z\n4,w']
+
+
+def test_a_field_longer_than_the_csv_modules_limit_is_read_whole_by_both_readers():
+    """At the csv module's default limit (128 KiB) the line-by-line reader (here, for a blank
+    line) failed the record and read the lines quoted in the field as rows of their own."""
+    long = b"x" * 200_000
+    one_row_per_line = b'a,b\n1,"' + long + b'"\n3,z\n'
+    with_a_blank_line = b'a,b\n\n1,"' + long + b'\n2,y"\n3,z\n'
+    assert rows(one_row_per_line) == [("1", long.decode(), 2), ("3", "z", 3)]
+    assert rows(with_a_blank_line) == [("1", long.decode() + "\n2,y", 3), ("3", "z", 5)]
+    fast, line_by_line = _both_readers(one_row_per_line)
+    assert fast is not None and fast.equals(line_by_line)
