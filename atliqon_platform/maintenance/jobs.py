@@ -57,7 +57,9 @@ class RestoreConfig(Config):
     table: str = Field(description="The table to restore, as <layer>.<name>: gold.fact_orders.")
     version: int | None = Field(default=None, description="The Delta version to go back to.")
     timestamp: str | None = Field(
-        default=None, description="Or the table as it was at this time, UTC (2025-12-01 09:00:00)."
+        default=None,
+        description="Or the table as it was at this time: UTC (2025-12-01 09:00:00), or with its "
+        "offset (2025-12-01 14:30:00+05:30).",
     )
 
 
@@ -77,6 +79,8 @@ def _target(config: RestoreConfig) -> str:
     except ValueError:
         message = f"restore_table: {config.timestamp!r} is not a time (2025-12-01 09:00:00)"
         raise Failure(description=message) from None
+    if moment.tzinfo is not None:  # the session's time zone is UTC: a time given with its offset
+        moment = moment.astimezone(dt.UTC)
     return f"TIMESTAMP AS OF '{moment:%Y-%m-%d %H:%M:%S}'"
 
 

@@ -115,6 +115,16 @@ def test_a_restore_refuses_a_table_or_a_version_that_does_not_exist(platform):
     too_new = run(platform, "restore_table", restore_config(table="gold.fact_orders", version=999), False)
     assert not too_new.success
     assert failure(too_new).startswith("restore_table: gold.fact_orders has no VERSION AS OF 999: ")
+    # A time with its offset is that moment: India's 03:00 is the day before's 21:30 in UTC.
+    too_old = run(
+        platform,
+        "restore_table",
+        restore_config(table="gold.fact_orders", timestamp="2020-01-01T03:00+05:30"),
+        False,
+    )
+    assert failure(too_old).startswith(
+        "restore_table: gold.fact_orders has no TIMESTAMP AS OF '2019-12-31 21:30:00': "
+    )
     assert delta(platform, FACTS).version() == version
 
 
