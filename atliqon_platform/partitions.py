@@ -24,6 +24,10 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from atliqon_platform.resources.delta_lake import PartitionRange
 from atliqon_platform.settings import Settings
 
+BUSINESS_TIMEZONE = "Asia/Kolkata"
+"""The business's calendar: a day's orders are India's day, and so are the partitions' days. In
+UTC, India's new day (and the files named by it) comes 5 h 30 min before its partition would."""
+
 
 @dataclass(frozen=True)
 class Partitions:
@@ -36,8 +40,12 @@ class Partitions:
     def for_settings(cls, settings: Settings) -> Partitions:
         # end_offset=1: today's (and this month's) partition exists, so a file landing today is processed.
         return cls(
-            daily=DailyPartitionsDefinition(start_date=settings.first_order_day.isoformat(), end_offset=1),
-            monthly=MonthlyPartitionsDefinition(start_date=settings.first_month.isoformat(), end_offset=1),
+            daily=DailyPartitionsDefinition(
+                start_date=settings.first_order_day.isoformat(), end_offset=1, timezone=BUSINESS_TIMEZONE
+            ),
+            monthly=MonthlyPartitionsDefinition(
+                start_date=settings.first_month.isoformat(), end_offset=1, timezone=BUSINESS_TIMEZONE
+            ),
         )
 
 

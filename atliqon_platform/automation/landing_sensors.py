@@ -48,7 +48,7 @@ from atliqon_platform import tables
 from atliqon_platform.assets.bronze import BRONZE_OF
 from atliqon_platform.assets.jobs import DAILY_ORDERS, DIMENSIONS, daily_orders_job, dimensions_job
 from atliqon_platform.checks.gold import CODES_RESOLVE_DIMENSIONS
-from atliqon_platform.partitions import range_tags, tagged_range
+from atliqon_platform.partitions import BUSINESS_TIMEZONE, Partitions, range_tags, tagged_range
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
 from atliqon_platform.sources import (
@@ -145,6 +145,11 @@ class LandingCursor:
     # requested for (dimension_files_not_requested). None in a cursor written before it was kept.
     dimensions_requested: dict[str, str] | None = field(default_factory=dict)
 
+    def forget(self, item: LandingObject) -> None:
+        """As if ``item`` had not been seen: the next tick lists the prefix whole and finds it."""
+        self.versions.pop(item.key, None)
+        self.after = None
+
     @classmethod
     def parse(cls, text: str | None) -> LandingCursor:
         return cls(**{"dimensions_requested": None, **json.loads(text)}) if text else cls()
@@ -166,8 +171,12 @@ def changed_objects(objects: Iterable[LandingObject], cursor: LandingCursor) -> 
 
 
 def run_key(label: str, objects: Sequence[LandingObject]) -> str:
-    """Stable for the same files with the same content, so a repeated tick repeats no run."""
-    content = "\n".join(sorted(f"{item.key}@{item.version}" for item in objects))
+    """Stable for the same files as last written, so a repeated tick repeats no run.
+
+    The time each was written is in it: a file put back to content it had before (a wrong
+    re-delivery corrected) must load again, and Dagster launches no run whose key a run of the
+    sensor already had."""
+    content = "\n".join(sorted(f"{item.key}@{item.version}@{item.modified.isoformat()}" for item in objects))
     return f"{label}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 
@@ -198,9 +207,9 @@ def _loaded(instance: DagsterInstance, item: LandingObject) -> bool:
 
 
 def order_days(
-    context: SensorEvaluationContext, objects: Iterable[LandingObject], first_day: dt.date, last_day: dt.date
+    context: SensorEvaluationContext, objects: Iterable[LandingObject], first_day: dt.date
 ) -> dict[dt.date, list[LandingObject]]:
-    """New order files grouped by landing day; the rest reported in the tick's log."""
+    """New order files grouped by landing day, from ``first_day``; the rest reported in the tick's log."""
     days: dict[dt.date, list[LandingObject]] = {}
     for item in objects:
         if not _usable(context, item):
@@ -212,8 +221,8 @@ def order_days(
             continue
         if day is None:
             _skipped(context, item, "not an order file (orders_YYYY_MM_DD.csv)")
-        elif not first_day <= day <= last_day:
-            _skipped(context, item, f"{day} is outside the daily partitions ({first_day} to {last_day})")
+        elif day < first_day:
+            _skipped(context, item, f"{day} is before the daily partitions, which start on {first_day}")
         else:
             days.setdefault(day, []).append(item)
     return days
@@ -294,6 +303,7 @@ def order_run_requests(days: dict[dt.date, list[LandingObject]]) -> list[RunRequ
 def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
     """The two landing sensors, running from the start where the settings switch automation on."""
     status = DefaultSensorStatus.RUNNING if settings.automation_on else DefaultSensorStatus.STOPPED
+    daily = Partitions.for_settings(settings).daily
 
     @sensor(
         name=ORDER_SENSOR,
@@ -311,12 +321,17 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
         listing = landing.list(ORDERS.prefix, start_after=None if full_scan else cursor.after)
         changed = changed_objects(listing, cursor)
         cursor.ticks_since_full_scan = 0 if full_scan else cursor.ticks_since_full_scan + 1
-        last_day = dt.date.today() + dt.timedelta(days=1)  # the daily partitions' end_offset=1
         days = {
             day: files
-            for day, files in order_days(context, changed, settings.first_order_day, last_day).items()
+            for day, files in order_days(context, changed, settings.first_order_day).items()
             if not loaded_since_changed(context.instance, tables.BRONZE_ORDERS.asset_key, files, day)
         }
+        last_day = daily.get_last_partition_key() or ""  # ISO dates: compared as text
+        for day in [day for day in days if day.isoformat() > last_day]:
+            for item in days.pop(day):
+                why = f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet, waiting for it"
+                _skipped(context, item, why)
+                cursor.forget(item)
         for day in requested_since_changed(context.instance, days):
             del days[day]
         # On every tick, so that the cursor records each dimension file's content once requested.

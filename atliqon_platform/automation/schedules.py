@@ -7,9 +7,7 @@ from zoneinfo import ZoneInfo
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleDefinition, ScheduleEvaluationContext, schedule
 
 from atliqon_platform.assets.jobs import daily_orders_job
-
-BUSINESS_TIMEZONE = "Asia/Kolkata"
-"""The business's calendar: a day's orders are India's day."""
+from atliqon_platform.partitions import BUSINESS_TIMEZONE
 
 
 @schedule(

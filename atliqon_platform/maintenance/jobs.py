@@ -34,7 +34,7 @@ from pydantic import Field
 from pyspark.errors import PySparkException
 
 from atliqon_platform.assets.metadata import history_table
-from atliqon_platform.automation.schedules import BUSINESS_TIMEZONE
+from atliqon_platform.partitions import BUSINESS_TIMEZONE
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
 from atliqon_platform.tables import TABLES, Table, table_named
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import time
 from collections import Counter
 from typing import ClassVar
 
@@ -24,6 +25,7 @@ from dagster._core.storage.tags import (
     RUN_KEY_TAG,
     SENSOR_NAME_TAG,
 )
+from dagster._core.test_utils import freeze_time
 from dagster._core.utils import make_new_run_id
 
 from atliqon_platform.automation.landing_sensors import (
@@ -34,6 +36,7 @@ from atliqon_platform.automation.landing_sensors import (
     build_landing_sensors,
 )
 from atliqon_platform.definitions import build_definitions
+from atliqon_platform.partitions import Partitions
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import ORDERS, order_file_key
@@ -132,19 +135,19 @@ class Daemon:
     not launched yet, tagged with the sensor, the key and the partition (a run not started: nothing
     executes, which is the window in which a restarted daemon replays a tick)."""
 
-    def __init__(self, instance) -> None:
-        self.instance = instance
+    def __init__(self, instance, sensor: str = ORDER_SENSOR, job: str = "daily_orders_job") -> None:
+        self.instance, self.sensor, self.job = instance, sensor, job
         self.launched: list[RunRequest] = []
 
     def launch(self, result: SensorResult) -> None:
         for request in result.run_requests:
-            tags = {SENSOR_NAME_TAG: ORDER_SENSOR, RUN_KEY_TAG: request.run_key}
+            tags = {SENSOR_NAME_TAG: self.sensor, RUN_KEY_TAG: request.run_key}
             if self.instance.get_runs(RunsFilter(tags=tags)):
                 continue
             if request.partition_key:
                 tags[PARTITION_NAME_TAG] = request.partition_key
             run = DagsterRun(
-                job_name="daily_orders_job",
+                job_name=self.job,
                 run_id=make_new_run_id(),
                 tags={**request.tags, **tags},
                 status=DagsterRunStatus.NOT_STARTED,
@@ -199,6 +202,52 @@ def test_same_content_starts_nothing_new_content_reruns_the_day(instance, landin
     rerun = [request for _ in range(FULL_SCAN_EVERY) for request in ticker.tick().run_requests]
     assert [request.partition_key for request in rerun] == ["2025-07-01"]
     assert rerun[0].run_key != first.run_key
+
+
+PRODUCTS = ("products/products.csv", b"product_id,product_name,category\n9,New,Snacks\n")
+PUT_BACK = {
+    "an order file": (ORDER_SENSOR, "daily_orders_job", order_file(1), order_file(1, "A,2025/07/01,1,2,4")),
+    "a dimension file": (
+        "dimension_files_sensor",
+        "dimensions_job",
+        PRODUCTS,
+        (PRODUCTS[0], PRODUCTS[1].replace(b"New", b"Renamed")),
+    ),
+}
+
+
+@pytest.mark.parametrize(("sensor", "job", "first", "second"), PUT_BACK.values(), ids=PUT_BACK.keys())
+def test_a_file_put_back_to_content_it_had_before_loads_again(instance, landing, sensor, job, first, second):
+    """A wrong re-delivery, corrected by sending the file of before again: the correction loads
+    too, although Dagster launches no run whose key a run of the sensor had, whatever its end."""
+    daemon, ticker = Daemon(instance, sensor, job), Ticker(sensor, instance, landing)
+    for delivery in (first, second, first):
+        time.sleep(1.1)  # S3 keeps the time an object was written to the second
+        landing.write(*delivery)
+        for _ in range(FULL_SCAN_EVERY):  # a file sorting before the cursor: the full scan sees it
+            daemon.launch(ticker.tick())
+    assert len(daemon.launched) == 3, [request.run_key for request in daemon.launched]
+
+
+def test_a_file_for_indias_new_day_runs_while_utc_is_a_day_behind_and_a_later_one_waits(
+    instance, landing, capfd
+):
+    """The days are India's: at 01:30 there on 2 July, UTC is still on 1 July, and a file for
+    2 July has its partition (before, the whole tick failed on the unknown partition). A file for
+    3 July waits for its day and is not forgotten meanwhile."""
+    india_after_midnight = dt.datetime(2025, 7, 1, 20, 0, tzinfo=dt.UTC)
+    daily = Partitions.for_settings(SETTINGS).daily
+    landing.write(*order_file(2))
+    landing.write(*order_file(3))
+    ticker = Ticker(ORDER_SENSOR, instance, landing)
+    with freeze_time(india_after_midnight):
+        requested = ticker.partitions(ticker.tick())
+        assert requested == ["2025-07-02"]
+        assert all(daily.has_partition_key(key) for key in requested)
+        assert ticker.tick().run_requests == []
+    assert "orders_2025_07_03.csv: 2025-07-03 has not begun in Asia/Kolkata" in capfd.readouterr().err
+    with freeze_time(india_after_midnight + dt.timedelta(days=1)):
+        assert ticker.partitions(ticker.tick()) == ["2025-07-03"]
 
 
 REPLAYS = {
