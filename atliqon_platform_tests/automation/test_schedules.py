@@ -8,6 +8,7 @@ import pytest
 from dagster import RepositoryDefinition, build_schedule_context
 from dagster._utils.schedules import cron_string_iterator
 
+from atliqon_platform.assets.jobs import DAILY_ORDERS
 from atliqon_platform.automation.schedules import nightly_orders_schedule
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.settings import load_settings
@@ -61,3 +62,4 @@ def test_the_nightly_tick_resolves_to_a_partition_of_the_daily_orders_job(reposi
     assert request.run_key == "nightly 2025-07-01"
     assert request.tags["dagster/partition"] == "2025-07-01"
     assert request.tags["dagster/schedule_name"] == "nightly_orders_schedule"
+    assert request.asset_selection == list(DAILY_ORDERS)  # the run's targets, as automation reads them
