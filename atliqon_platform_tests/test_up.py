@@ -27,10 +27,11 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform.spark_connect_server import free_port, listening
+from atliqon_platform.tables import table_named
 from atliqon_platform_tests.commands import start_atliqon, stop, wait_for_http
 from atliqon_platform_tests.expected_graph import CHECK_KEYS, CHECKS
 from atliqon_platform_tests.held_session import hold_session, last_error
-from atliqon_platform_tests.real_platform import latest_check_results
+from atliqon_platform_tests.real_platform import latest_check_results, read_delta
 from atliqon_platform_tests.tiny import copy_home
 from benchmarks.landing import timeline
 
@@ -95,6 +96,37 @@ def test_the_headless_backfill_records_its_runs_and_starts_no_process_per_file(r
     assert [line for line in started if "pyspark.daemon" in line] == []
     # Each commit has its checksum file, which spares the next process a rebuild of the table's state.
     assert backfill["view_commits"] and backfill["view_commits"] == backfill["view_checksums"]
+
+
+DAILY_TABLES = ("bronze/orders", "silver/orders", "silver/orders_rejected", "gold/sb_fact_orders")
+MONTHLY_TABLES = ("gold/fact_orders", "gold/dim_date", "gold/vw_fact_orders_enriched")
+
+
+def rows_of_each_partition(home, table: str, monthly: bool) -> dict[str, int]:
+    """The table's rows by partition key, counted here from its Delta files."""
+    dates = read_delta(home, table).column(table_named(table).partition_column)
+    counts = pc.value_counts(pc.floor_temporal(dates, unit="month") if monthly else dates)
+    days, rows = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+    return {day.isoformat(): count for day, count in zip(days, rows, strict=True)}
+
+
+def test_each_partition_of_a_range_run_shows_its_own_figures(real_days):
+    """The backfill's runs each cover a range (two days; the months from the first), and Dagster
+    files a run's metadata under every partition: each day and month must show its own rows, not
+    the range's, and each day of silver its own read = kept + rejected."""
+    recorded, home = real_days["materialisations"], real_days["home"]
+    for table in (*DAILY_TABLES, *MONTHLY_TABLES):
+        monthly = table in MONTHLY_TABLES
+        expected = rows_of_each_partition(home, table, monthly)
+        partitions = [key for asset, key in recorded if asset == table]
+        assert len(partitions) > 1 and len(expected) > 1, table  # one run over each range
+        shown = {key: recorded[(table, key)]["dagster/row_count"] for key in partitions}
+        assert shown == {key: expected.get(key, 0) for key in partitions}, table
+    bronze = rows_of_each_partition(home, "bronze/orders", monthly=False)
+    for day in bronze:
+        kept, rejected = recorded[("silver/orders", day)], recorded[("silver/orders_rejected", day)]
+        assert kept["rows_read"] == bronze[day] == kept["rows_kept"] + kept["rows_rejected"], day
+        assert kept["rows_rejected"] == rejected["dagster/row_count"] > 0, day
 
 
 def test_graphql_shows_every_assets_checks_with_their_latest_results(platform):

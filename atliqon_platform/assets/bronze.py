@@ -30,7 +30,7 @@ from dagster import (
 
 from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
-from atliqon_platform.assets.metadata import OWNERS, table_metadata
+from atliqon_platform.assets.metadata import OWNERS, ROW_COUNT, file_under_partitions, table_metadata
 from atliqon_platform.checks.bronze import (
     bronze_check_specs,
     file_outcomes,
@@ -221,6 +221,12 @@ class OrderDays:
         every_day = (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
         return [day.isoformat() for day in every_day if not rows.get(day)]
 
+    def rows_by_partition(self) -> dict[str, int]:
+        """The rows of each day with any (its files' lines), by partition key."""
+        counts = pc.value_counts(self.loaded.table.column(LANDING_DATE))
+        days, rows = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+        return {day.isoformat(): count for day, count in zip(days, rows, strict=True)}
+
     def readable_rows_by_day(self) -> dict[dt.date, int]:
         rows: dict[dt.date, int] = {}
         for key, count in self.loaded.readable_rows.items():
@@ -270,11 +276,12 @@ def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         # (Arrow's allocator keeps freed memory unless told), and the engine frees its own
         # with the DataFrame once written, not when this generator is collected. At 10 M lines
         # either copy, held on, was what the run's memory lacked (BENCHMARKS.md).
-        lines = lake.frame(orders.loaded.table)
+        lines, rows = lake.frame(orders.loaded.table), orders.rows_by_partition()
         orders = replace(orders, loaded=orders.loaded.without_lines())
         pa.default_memory_pool().release_unused()
         result = lake.overwrite(lines, table, replace=days)
         del lines
+        file_under_partitions(context, table.asset_key, {ROW_COUNT: rows})
         yield MaterializeResult(
             metadata=_metadata(
                 result,

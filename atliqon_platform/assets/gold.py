@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
-from atliqon_platform.assets.metadata import OWNERS, table_metadata
+from atliqon_platform.assets.metadata import OWNERS, file_rows_under_partitions, table_metadata
 from atliqon_platform.checks.gold import FACT_CHECK_DIMENSIONS, sportsbar_months
 from atliqon_platform.partitions import Partitions, partition_range
 from atliqon_platform.resources.dashboard import DashboardResource
@@ -118,6 +118,7 @@ def _sb_fact_orders(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         days = partition_range(context, table.partition_column)
         facts = orders.sb_fact_orders(lake.read(silver, partition_range(context, silver.partition_column)))
         result = lake.overwrite(facts, table, replace=days)
+        file_rows_under_partitions(context, lake, table, days)
         return MaterializeResult(metadata=table_metadata(result, facts))
 
     return sb_fact_orders
@@ -139,6 +140,7 @@ def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
             lake.read(parent).where(F.col("date").between(F.lit(months.start), F.lit(months.end))), daily
         )
         result = lake.overwrite(facts, table, replace=months)
+        file_rows_under_partitions(context, lake, table, months, monthly=True)
         recorded = sportsbar_months(unified.child_monthly_facts(daily), context.partition_keys)
         return MaterializeResult(metadata={**table_metadata(result, facts), **recorded})
 
@@ -155,6 +157,7 @@ def _dim_date(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
         months = partition_range(context, table.partition_column)
         frame = unified.dim_date(lake.spark.spark_session, months.start, months.end)
         result = lake.overwrite(frame, table, replace=months)
+        file_rows_under_partitions(context, lake, table, months, monthly=True)
         return MaterializeResult(metadata=table_metadata(result, frame))
 
     return dim_date
@@ -185,6 +188,7 @@ def _enriched_view(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
         dimensions = (lake.read(table) for table in VIEW_DIMENSIONS)
         frame = unified.enriched_orders(*monthly_inputs, *dimensions)
         result = lake.overwrite(frame, view, replace=months)
+        file_rows_under_partitions(context, lake, view, months, monthly=True)
         return MaterializeResult(metadata=table_metadata(result, frame, **dashboard.publish(result.uri)))
 
     return vw_fact_orders_enriched

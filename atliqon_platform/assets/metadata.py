@@ -8,6 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 from dagster import (
+    AssetExecutionContext,
+    AssetKey,
     MetadataValue,
     TableColumn,
     TableColumnDep,
@@ -19,13 +21,16 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.markdown import markdown_rows
-from atliqon_platform.resources.delta_lake import PREVIEW_ROWS, WriteResult
+from atliqon_platform.resources.delta_lake import PREVIEW_ROWS, DeltaLakeResource, PartitionRange, WriteResult
 from atliqon_platform.settings import delta_storage_options
 from atliqon_platform.tables import Table
 from atliqon_platform.transforms import columns
 from atliqon_platform.transforms.common import REJECT_REASON
 
 OWNERS = ["team:data-platform"]
+ROW_COUNT = "dagster/row_count"
+PARTITION_FIGURES = (ROW_COUNT, "rows_read", "rows_kept", "rows_rejected")
+"""The figures a range run gives each of its partitions (the rest of its metadata is the run's)."""
 
 
 def column_schema(data: DataFrame | pa.Table, table: Table) -> TableSchema:
@@ -99,7 +104,7 @@ def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any
     the UI shows for every table."""
     table = result.table
     return {
-        "dagster/row_count": result.rows,
+        ROW_COUNT: result.rows,
         "dagster/uri": MetadataValue.path(result.uri),
         "dagster/column_schema": column_schema(data, table),
         **column_lineage(table),
@@ -127,3 +132,38 @@ def accounting(read: int, kept: int, rejected: DataFrame, rejected_rows: int) ->
         "rows_rejected": rejected_rows,
         "rejected_by_reason": MetadataValue.json(rejection_counts(rejected)),
     }
+
+
+def file_under_partitions(
+    context: AssetExecutionContext, asset_key: AssetKey, figures: Mapping[str, Mapping[str, int]]
+) -> None:
+    """Each partition's own figures (``figures``: each figure's value by partition key, none for a
+    partition without rows) over those of the run, in a run of several partitions.
+
+    Dagster files a run's metadata under every partition it materialised: a 30-day backfill
+    showed its total as each day's row count, and each empty month the months' total."""
+    if len(context.partition_keys) < 2:
+        return
+    for key in context.partition_keys:
+        values = {name: by_partition.get(key, 0) for name, by_partition in figures.items()}
+        context.add_asset_metadata(values, asset_key=asset_key, partition_key=key)
+
+
+def rows_per_partition(
+    lake: DeltaLakeResource, table: Table, scope: PartitionRange, monthly: bool = False
+) -> dict[str, int]:
+    """The rows of each partition of ``scope`` that holds any, by partition key, as written."""
+    return {day.isoformat(): rows for day, rows in lake.rows_per_partition(table, scope, monthly).items()}
+
+
+def file_rows_under_partitions(
+    context: AssetExecutionContext,
+    lake: DeltaLakeResource,
+    table: Table,
+    scope: PartitionRange,
+    monthly: bool = False,
+) -> None:
+    """The row count of each partition a range run wrote (file_under_partitions)."""
+    if len(context.partition_keys) > 1:
+        rows = rows_per_partition(lake, table, scope, monthly)
+        file_under_partitions(context, table.asset_key, {ROW_COUNT: rows})

@@ -20,7 +20,14 @@ from pyspark.sql import DataFrame
 
 from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
-from atliqon_platform.assets.metadata import OWNERS, accounting, table_metadata
+from atliqon_platform.assets.metadata import (
+    OWNERS,
+    ROW_COUNT,
+    accounting,
+    file_under_partitions,
+    rows_per_partition,
+    table_metadata,
+)
 from atliqon_platform.ingestion.csv_files import RESCUED_DATA
 from atliqon_platform.partitions import partition_range
 from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange
@@ -44,9 +51,10 @@ def write_kept_and_rejected(
     kept: DataFrame,
     rejected_rows: DataFrame,
     replace: PartitionRange | None = None,
+    context: AssetExecutionContext | None = None,
 ) -> Iterator[MaterializeResult]:
     """Write ``table`` and its quarantine, and account for every row of ``bronze`` (the bronze
-    table and the range read)."""
+    table and the range read); for each day too in a range run (``context``'s)."""
     quarantine = rejected(table)
     kept_result = lake.overwrite(kept, table, replace=replace)
     rejected_result = lake.overwrite(rejected_rows, quarantine, replace=replace)
@@ -60,11 +68,35 @@ def write_kept_and_rejected(
             f"{table}: {read} rows read but {kept_result.rows} kept + "
             f"{rejected_result.rows} rejected; refusing to lose rows"
         )
+    if context is not None and replace is not None and len(context.partition_keys) > 1:
+        _account_for_each_day(context, lake, table, bronze, replace)
     yield MaterializeResult(asset_key=table.asset_key, metadata=table_metadata(kept_result, kept, **rows))
     yield MaterializeResult(
         asset_key=quarantine.asset_key,
         metadata=table_metadata(rejected_result, rejected_rows, rows_rejected=rejected_result.rows),
     )
+
+
+def _account_for_each_day(
+    context: AssetExecutionContext,
+    lake: DeltaLakeResource,
+    table: Table,
+    bronze: tuple[Table, PartitionRange | None],
+    days: PartitionRange,
+) -> None:
+    """read = kept + rejected for each day of a range run, filed under its partition."""
+    quarantine = rejected(table)
+    read = rows_per_partition(lake, bronze[0], bronze[1] or days)
+    kept, dropped = (rows_per_partition(lake, written, days) for written in (table, quarantine))
+    for day in sorted(read.keys() | kept.keys() | dropped.keys()):
+        if read.get(day, 0) != kept.get(day, 0) + dropped.get(day, 0):
+            raise RuntimeError(
+                f"{table} {day}: {read.get(day, 0)} rows read but {kept.get(day, 0)} kept + "
+                f"{dropped.get(day, 0)} rejected; refusing to lose rows"
+            )
+    figures = {ROW_COUNT: kept, "rows_read": read, "rows_kept": kept, "rows_rejected": dropped}
+    file_under_partitions(context, table.asset_key, figures)
+    file_under_partitions(context, quarantine.asset_key, {ROW_COUNT: dropped, "rows_rejected": dropped})
 
 
 def _outs(table: Table, rule: Transform) -> dict[str, AssetOut]:
@@ -140,7 +172,7 @@ def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         days = partition_range(context, table.partition_column)
         raw = read_bronze(lake, bronze, days)
         kept, rejected_rows = orders.clean_orders(raw, lake.read(tables.SILVER_PRODUCTS))
-        yield from write_kept_and_rejected(lake, table, (bronze, days), kept, rejected_rows, days)
+        yield from write_kept_and_rejected(lake, table, (bronze, days), kept, rejected_rows, days, context)
 
     return silver_orders
 

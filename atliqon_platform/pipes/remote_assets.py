@@ -15,10 +15,14 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     BackfillPolicy,
+    MaterializeResult,
     multi_asset,
 )
+from dagster._core.pipes.context import PipesExecutionResult as PipesResult  # what get_results() yields
 
+from atliqon_platform.assets.metadata import file_under_partitions
 from atliqon_platform.pipes.launchers import PipesLauncher
+from atliqon_platform.pipes.reporting import FIGURES_PER_PARTITION
 
 
 class AssetJob(Protocol):
@@ -47,9 +51,26 @@ def _remote_job_asset(job: AssetJob, graph: Sequence[AssetsDefinition]) -> Asset
         can_subset=False,
     )
     def _remote(context: AssetExecutionContext, pipes_launcher: PipesLauncher):
-        yield from pipes_launcher.run(context, job.name).get_results()
+        for result in pipes_launcher.run(context, job.name).get_results():
+            yield _with_figures_under_partitions(context, result)
 
     return _remote
+
+
+def _with_figures_under_partitions(context: AssetExecutionContext, result: PipesResult) -> PipesResult:
+    """A materialisation whose run's figures of each partition came with it, filed under them."""
+    metadata = dict(getattr(result, "metadata", None) or {})
+    figures = metadata.pop(FIGURES_PER_PARTITION, None)
+    if not isinstance(result, MaterializeResult) or figures is None:
+        return result
+    file_under_partitions(context, result.asset_key, figures.value)
+    return MaterializeResult(
+        asset_key=result.asset_key,
+        metadata=metadata,
+        check_results=result.check_results,
+        data_version=result.data_version,
+        tags=result.tags,
+    )
 
 
 def remote_assets(

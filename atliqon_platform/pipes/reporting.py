@@ -38,6 +38,7 @@ from dagster_pipes import (
     open_dagster_pipes,
 )
 
+from atliqon_platform.assets.metadata import PARTITION_FIGURES
 from atliqon_platform.partitions import range_tags
 
 # How the context and the messages travel: local files (subprocess), DBFS (job cluster),
@@ -92,24 +93,44 @@ def run_tags(pipes: PipesContext) -> dict[str, str]:
     return range_tags(start, end)
 
 
+FIGURES_PER_PARTITION = "atliqon/figures_per_partition"
+"""A range run's own figures of each partition (assets/metadata.py) crossing Pipes, which reports
+an asset once: the launching side files them under the partitions (remote_assets.py)."""
+
+
+def _figures_per_partition(materializations: Sequence[AssetMaterialization]) -> dict[str, dict[str, Any]]:
+    """Each PARTITION_FIGURES entry's value by partition, in a run of several partitions."""
+    if len(materializations) < 2:
+        return {}
+    figures: dict[str, dict[str, Any]] = {}
+    for materialization in materializations:
+        for name in PARTITION_FIGURES:
+            if name in materialization.metadata:
+                value = materialization.metadata[name].value
+                figures.setdefault(name, {})[str(materialization.partition)] = value
+    return figures
+
+
 def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int]:
-    """Forward materialisations (once per asset: a range run repeats them per partition) and each
-    check's result over the run (the last one recorded: a range run records one per partition
-    before it, which a Pipes report cannot carry)."""
-    reported: set[str] = set()
+    """Forward materialisations (once per asset: a range run repeats them per partition, with its
+    figures of each partition) and each check's result over the run (the last one recorded: a
+    range run records one per partition before it, which a Pipes report cannot carry)."""
+    materializations: dict[str, list[AssetMaterialization]] = {}
     evaluations: dict[tuple[str, str], AssetCheckEvaluation] = {}
     for event in events:
         data = event.event_specific_data
         if event.event_type is DagsterEventType.ASSET_MATERIALIZATION:
             materialization: AssetMaterialization = data.materialization
-            key = materialization.asset_key.to_user_string()
-            if key not in reported:
-                reported.add(key)
-                pipes.report_asset_materialization(
-                    asset_key=key, metadata=pipes_metadata(materialization.metadata)
-                )
+            materializations.setdefault(materialization.asset_key.to_user_string(), []).append(
+                materialization
+            )
         elif event.event_type is DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluations[(data.asset_key.to_user_string(), data.check_name)] = data
+    for key, each_partition in materializations.items():
+        metadata = pipes_metadata(each_partition[0].metadata)
+        if figures := _figures_per_partition(each_partition):
+            metadata[FIGURES_PER_PARTITION] = {"raw_value": figures, "type": "json"}
+        pipes.report_asset_materialization(asset_key=key, metadata=metadata)
     for (asset_key, check_name), evaluation in evaluations.items():
         pipes.report_asset_check(
             check_name=check_name,
@@ -118,7 +139,7 @@ def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int
             metadata=pipes_metadata(evaluation.metadata),
             asset_key=asset_key,
         )
-    return len(reported), len(evaluations)
+    return len(materializations), len(evaluations)
 
 
 def failure_text(event: Any) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 from dagster import ConfigurableResource, InitResourceContext
 from deltalake import DeltaTable
@@ -73,6 +74,24 @@ def month_column(column: str) -> str:
 
 def _first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
+
+
+def _local_dataset(uri: str) -> pads.Dataset:
+    try:
+        return DeltaTable(uri).to_pyarrow_dataset()
+    except DeltaRsTableNotFound:
+        raise TableNotFoundError(f"no Delta table at {uri}: materialise it first") from None
+
+
+def _range_filter(dataset: pads.Dataset, where: PartitionRange) -> pc.Expression:
+    """The rows of ``where``'s range; the months too on a table partitioned by month, so that only
+    their files are read."""
+    column = pads.field(where.column)
+    days = (column >= where.start) & (column <= where.end)
+    if month_column(where.column) in dataset.schema.names:
+        month = pads.field(month_column(where.column))
+        days &= (month >= _first_of_month(where.start)) & (month <= _first_of_month(where.end))
+    return days
 
 
 @dataclass(frozen=True)
@@ -271,18 +290,22 @@ class DeltaTables:
         """Locally from the files' footers with delta-rs (no Spark job); elsewhere by the session."""
         if not self._on_this_machine(uri):
             return self.read(uri, where).count()
-        try:
-            dataset = DeltaTable(uri).to_pyarrow_dataset()
-        except DeltaRsTableNotFound:
-            raise TableNotFoundError(f"no Delta table at {uri}: materialise it first") from None
+        dataset = _local_dataset(uri)
         if where is None:
             return dataset.count_rows()
-        column = pads.field(where.column)
-        days = (column >= where.start) & (column <= where.end)
-        if month_column(where.column) in dataset.schema.names:
-            month = pads.field(month_column(where.column))
-            days &= (month >= _first_of_month(where.start)) & (month <= _first_of_month(where.end))
-        return dataset.count_rows(filter=days)
+        return dataset.count_rows(filter=_range_filter(dataset, where))
+
+    def rows_per_partition(self, uri: str, where: PartitionRange, monthly: bool) -> dict[dt.date, int]:
+        """Rows of each day of ``where``'s range (each month, from its first day, when ``monthly``)
+        that hold any: locally from the date column with delta-rs; elsewhere by the session."""
+        if not self._on_this_machine(uri):
+            column = F.col(where.column)
+            key = F.trunc(column, "month") if monthly else column
+            return {row[0]: row[1] for row in self.read(uri, where).groupBy(key).count().collect()}
+        dataset = _local_dataset(uri)
+        dates = dataset.to_table(columns=[where.column], filter=_range_filter(dataset, where)).column(0)
+        counts = pc.value_counts(pc.floor_temporal(dates, unit="month") if monthly else dates)
+        return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
 
     def preview(self, uri: str, rows: int) -> list[dict[str, Any]] | None:
         """The first rows of a table named in a catalog; paths are previewed by delta-rs instead."""
@@ -411,6 +434,9 @@ class DeltaLakeResource(ConfigurableResource):
 
     def count(self, table: Table, where: PartitionRange | None = None) -> int:
         return self.tables.count(self.uri(table), where)
+
+    def rows_per_partition(self, table: Table, where: PartitionRange, monthly: bool) -> dict[dt.date, int]:
+        return self.tables.rows_per_partition(self.uri(table), where, monthly)
 
     def version(self, table: Table) -> int | None:
         return self.tables.version(self.uri(table))
