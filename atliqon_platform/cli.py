@@ -357,10 +357,50 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+HOME_NOTE = (
+    "Everything lives under ATLIQON_HOME (default: ./.atliqon): the landing zone, the Delta lake "
+    "and the Dagster instance. The other settings are environment variables too (README.md, "
+    "Configuration)."
+)
+SUBCOMMANDS = {
+    "seed": (
+        "put sample data into the landing zone",
+        "Write synthetic demo data, or copy the real dataset, into the landing zone. Files "
+        "already there with the same bytes start nothing when `atliqon up` runs.",
+    ),
+    "up": (
+        "Dagster UI and daemon for this ATLIQON_HOME",
+        "Start the Dagster UI, its daemon (sensors, automation) and, with local Spark, a warm "
+        "engine for this home, seeding demo data when the landing zone is empty. Ctrl-C stops "
+        "all of it.",
+    ),
+    "backfill": (
+        "materialise every asset for all landed data",
+        "Materialise every asset for everything in the landing zone, in three runs recorded in the "
+        "home's Dagster instance (the UI shows them); on `atliqon up`'s engine when it runs. "
+        "Exits with status 1 when a run fails, naming it.",
+    ),
+    "dashboard": (
+        "the business dashboard (gold view)",
+        "Serve the business dashboard over gold.vw_fact_orders_enriched, read where the lake is.",
+    ),
+}
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="atliqon", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog="atliqon",
+        description="Atliqon's data platform: seed data, start the Dagster UI and daemon, backfill "
+        "headlessly, serve the dashboard.",
+        epilog=HOME_NOTE,
+    )
     commands = root.add_subparsers(dest="command", required=True)
-    seed = commands.add_parser("seed", help="put sample data into the landing zone")
+
+    def command(name: str) -> argparse.ArgumentParser:
+        summary, description = SUBCOMMANDS[name]
+        return commands.add_parser(name, help=summary, description=description, epilog=HOME_NOTE)
+
+    seed = command("seed")
     which = seed.add_mutually_exclusive_group(required=True)
     which.add_argument("--demo", action="store_true", help="synthetic demo data (seeded)")
     which.add_argument("--from", dest="source", metavar="DIR", help="a folder laid out like shared/data/fmcg")
@@ -375,14 +415,14 @@ def parser() -> argparse.ArgumentParser:
         help=f"with --demo: order lines in each day's file (default {Scale.lines_per_day})",
     )
     seed.set_defaults(handler=command_seed)
-    up = commands.add_parser("up", help="Dagster UI and daemon for this ATLIQON_HOME")
-    up.add_argument("--host", default="127.0.0.1")
+    up = command("up")
+    up.add_argument("--host", default="127.0.0.1", help="the address the UI binds (default 127.0.0.1)")
     up.add_argument("--port", type=int, help="default: ATLIQON_PORT, else 3000")
     up.set_defaults(handler=command_up)
-    backfill = commands.add_parser("backfill", help="materialise every asset for all landed data")
+    backfill = command("backfill")
     backfill.set_defaults(handler=command_backfill)
-    dashboard = commands.add_parser("dashboard", help="the business dashboard (gold view)")
-    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard = command("dashboard")
+    dashboard.add_argument("--host", default="127.0.0.1", help="the address it binds (default 127.0.0.1)")
     dashboard.add_argument("--port", type=int, help="default: ATLIQON_DASHBOARD_PORT, else 8050")
     dashboard.set_defaults(handler=command_dashboard)
     return root
