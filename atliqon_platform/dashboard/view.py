@@ -78,8 +78,9 @@ def _open(uri: str, storage_options: dict[str, str] | None) -> DeltaTable:
 def _load(table: DeltaTable, uri: str) -> LoadedView:
     try:
         orders = orders_frame(table.to_pyarrow_table(columns=DASHBOARD_COLUMNS))
-        # The view is rewritten whole, so its newest file is its last update. (The commit history,
-        # DeltaTable.history, hung against moto's S3 server here; this needs no further request.)
+        # Each write adds the files of the months it rewrote, so the newest file is the last
+        # update (a compaction by weekly_table_maintenance counts as one). The commit history,
+        # DeltaTable.history, hung against moto's S3 server here; this needs no further request.
         written = pc.max(pa.table(table.get_add_actions()).column("modification_time")).as_py()
     except (DeltaError, OSError) as error:
         raise ViewUnavailable(f"cannot read the view {uri}: {error}", no_data=False) from None
