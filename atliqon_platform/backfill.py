@@ -21,14 +21,14 @@ from atliqon_platform.assets.bronze import landed_order_files
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
-from atliqon_platform.partitions import range_tags
+from atliqon_platform.partitions import business_today, range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import Settings, delta_storage_options
 
 
 def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
     if settings.catalog:  # Unity Catalog tables are not read from here: every month up to now
-        return settings.first_month, dt.date.today()
+        return settings.first_month, business_today()
     uri = tables.SILVER_PARENT_FACT_ORDERS.location(settings.lake_uri)
     dates = DeltaTable(uri, storage_options=delta_storage_options(uri) or None).to_pyarrow_dataset()
     column = dates.to_table(columns=["date"]).column("date")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetExecutionContext,
@@ -27,6 +28,11 @@ from atliqon_platform.settings import Settings
 BUSINESS_TIMEZONE = "Asia/Kolkata"
 """The business's calendar: a day's orders are India's day, and so are the partitions' days. In
 UTC, India's new day (and the files named by it) comes 5 h 30 min before its partition would."""
+
+
+def business_today() -> dt.date:
+    """Today in India, whose days the partitions are."""
+    return dt.datetime.now(ZoneInfo(BUSINESS_TIMEZONE)).date()
 
 
 @dataclass(frozen=True)

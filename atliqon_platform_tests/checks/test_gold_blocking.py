@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pyarrow.compute as pc
 import pytest
@@ -34,6 +35,7 @@ from atliqon_platform.checks.gold import ONE_ROW_PER_FACT
 from atliqon_platform.checks.results import Offending, rule_results
 from atliqon_platform.checks.rules import view_row_mismatch
 from atliqon_platform.definitions import build_definitions
+from atliqon_platform.partitions import BUSINESS_TIMEZONE
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.sources import order_file_key, parent_increment_key
 from atliqon_platform.transforms.parent import FACT_KEY
@@ -64,8 +66,10 @@ CHILD_CUSTOMER = "789320"
 
 
 def every_month() -> list[str]:
-    """The months of gold.fact_orders: from ATLIQON_FIRST_MONTH's default to the current one."""
-    months, month, current = [], dt.date(2024, 1, 1), dt.date.today().replace(day=1)
+    """The months of gold.fact_orders: from ATLIQON_FIRST_MONTH's default to the current one, in
+    India (the partitions' calendar)."""
+    current = dt.datetime.now(ZoneInfo(BUSINESS_TIMEZONE)).date().replace(day=1)
+    months, month = [], dt.date(2024, 1, 1)
     while month <= current:
         months.append(month.isoformat())
         month = (month + dt.timedelta(days=31)).replace(day=1)
