@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+from dagster import AssetMaterialization, DagsterEventType, DagsterInstance, EventRecordsFilter
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from deltalake import DeltaTable
 
@@ -78,9 +78,16 @@ def build_real_platform(dataset: Path, home: Path) -> dict[str, Any]:
         assert backfill_everything(settings, instance=instance)
         checks = latest_check_results(instance)
         assets = {key.to_user_string() for key in instance.get_asset_keys()}
-        metadata = latest_metadata(instance)
+        latest = latest_materializations(instance)
     full_load = {table: before(table, read_delta(home, table), DECEMBER) for table in REAL_TABLES}
-    return {"home": home, "full_load": full_load, "checks": checks, "assets": assets, "metadata": metadata}
+    return {
+        "home": home,
+        "full_load": full_load,
+        "checks": checks,
+        "assets": assets,
+        "metadata": {asset: materialization.metadata for asset, materialization in latest.items()},
+        "partitions": {asset: materialization.partition for asset, materialization in latest.items()},
+    }
 
 
 def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], AssetCheckEvaluation]:
@@ -95,9 +102,9 @@ def latest_check_results(instance: DagsterInstance) -> dict[tuple[str, str], Ass
     return latest
 
 
-def latest_metadata(instance: DagsterInstance) -> dict[str, dict[str, Any]]:
-    """The metadata of every asset's last materialisation, by asset."""
+def latest_materializations(instance: DagsterInstance) -> dict[str, AssetMaterialization]:
+    """Every asset's last materialisation (of the last partition a range run wrote), by asset."""
     records = instance.get_event_records(
         EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION), ascending=True
     )
-    return {record.asset_key.to_user_string(): record.asset_materialization.metadata for record in records}
+    return {record.asset_key.to_user_string(): record.asset_materialization for record in records}
