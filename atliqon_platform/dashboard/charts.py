@@ -145,7 +145,9 @@ def top_variants_chart(top: pd.DataFrame) -> go.Figure:
 
 
 def price_quantity_chart(points: pd.DataFrame) -> go.Figure:
-    """One bubble per product, sized by revenue, coloured by division (one trace: fast to draw)."""
+    """One bubble per product, sized by revenue, coloured by division (one trace: fast to draw),
+    and a key of the divisions' colours (a trace each without points, not clickable: hiding one
+    would hide nothing of the bubbles)."""
     title, height = "Product Price vs Quantity", 420
     if points.empty:
         return _empty(title, height)
@@ -169,8 +171,14 @@ def price_quantity_chart(points: pd.DataFrame) -> go.Figure:
                 "%{customdata[0]}<br>%{customdata[2]} / %{customdata[1]}<br>Average price %{x:,.2f}"
                 "<br>Quantity %{y:,.0f}<br>Revenue %{customdata[3]:,.0f}<extra></extra>"
             ),
+            showlegend=False,
         )
     )
+    for division in divisions:
+        figure.add_trace(
+            go.Scatter(x=[None], y=[None], mode="markers", name=division, marker={"color": colour[division]})
+        )
+    figure.update_layout(legend={"title": {"text": "Division"}, "itemclick": False, "itemdoubleclick": False})
     figure.update_xaxes(title="Average selling price (INR)")
     figure.update_yaxes(title="Sold quantity")
     return _styled(figure, title, height)

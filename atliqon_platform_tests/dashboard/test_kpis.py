@@ -148,3 +148,6 @@ def test_render_with_rows_plots_every_view():
     assert shown.counters["unique_customers"] == "3"
     assert all(figure.data for figure in shown.figures.values())
     assert str(shown.figures["monthly-trend"].data[0].x[0]).startswith("2024-01-01")  # a date axis
+    bubbles, *key = shown.figures["price-quantity"].data  # the colours' key: a division each
+    assert sorted(trace.name for trace in key) == sorted(orders()["division"].unique())
+    assert {trace.marker.color for trace in key} == set(bubbles.marker.color)
