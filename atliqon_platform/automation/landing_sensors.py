@@ -2,18 +2,19 @@
 
 Each sensor's cursor records the content version (S3 ETag, local md5) of every key it has
 acted on, so a file re-delivered with the same content starts nothing and one with new
-content reruns what it feeds. Run keys are made of keys and versions too: if the daemon
-stops between requesting runs and saving the cursor, the next tick asks for the same run
-keys and Dagster launches nothing twice. A replayed tick may group the days differently (one
-range instead of single days, once more than ``MAX_DAY_RUNS_PER_TICK`` are new), and a range's
-key then differs: so a day that a run of this sensor, created after its files last changed,
-already covers is not requested again.
+content reruns what it feeds. Run keys are made of keys, versions and the times the files
+were written: if the daemon stops between requesting runs and saving the cursor, the next
+tick asks for the same run keys and Dagster launches nothing twice. A replayed tick may
+group the days differently (one range instead of single days, once more than
+``MAX_DAY_RUNS_PER_TICK`` are new), and a range's key then differs: so a day that a run of
+this sensor, created after its files last changed, already covers is not requested again.
 
-Order files are listed incrementally, after the last key seen; every ``FULL_SCAN_EVERY``
-ticks the whole prefix is listed again, because a late file for an old day sorts before
-the cursor. The dimension prefixes hold one file per source and are listed whole, by both
-sensors: the order sensor holds its days back until the dimensions they read are ready and
-every changed dimension file has had its dimension run requested.
+Order files are listed incrementally, after the last key seen (but before a file for a day
+that has not begun, which waits for it); every ``FULL_SCAN_EVERY`` ticks the whole prefix is
+listed again, because a late file for an old day sorts before the cursor. The dimension
+prefixes hold one file per source and are listed whole, by both sensors: the order sensor
+holds its days back until the dimensions they read are ready and every changed dimension file
+has had its dimension run requested.
 """
 
 from __future__ import annotations
@@ -145,10 +146,18 @@ class LandingCursor:
     # requested for (dimension_files_not_requested). None in a cursor written before it was kept.
     dimensions_requested: dict[str, str] | None = field(default_factory=dict)
 
-    def forget(self, item: LandingObject) -> None:
-        """As if ``item`` had not been seen: the next tick lists the prefix whole and finds it."""
-        self.versions.pop(item.key, None)
-        self.after = None
+    def hold_back(
+        self, held: Sequence[LandingObject], listed: Sequence[LandingObject], listed_after: str | None
+    ) -> None:
+        """As if ``held`` (of the objects ``listed`` after ``listed_after``) had not been seen:
+        the next tick's listing starts before them, and finds them again."""
+        if not held:
+            return
+        first = min(item.key for item in held)
+        for item in held:
+            self.versions.pop(item.key, None)
+        before = [item.key for item in listed if item.key < first]
+        self.after = max(before) if before else listed_after
 
     @classmethod
     def parse(cls, text: str | None) -> LandingCursor:
@@ -318,20 +327,23 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
     def order_files_sensor(context: SensorEvaluationContext, landing: LandingZoneResource):
         cursor = LandingCursor.parse(context.cursor)
         full_scan = cursor.after is None or cursor.ticks_since_full_scan + 1 >= FULL_SCAN_EVERY
-        listing = landing.list(ORDERS.prefix, start_after=None if full_scan else cursor.after)
-        changed = changed_objects(listing, cursor)
+        start_after = None if full_scan else cursor.after
+        listed = list(landing.list(ORDERS.prefix, start_after=start_after))
+        changed = changed_objects(listed, cursor)
         cursor.ticks_since_full_scan = 0 if full_scan else cursor.ticks_since_full_scan + 1
-        days = {
-            day: files
-            for day, files in order_days(context, changed, settings.first_order_day).items()
-            if not loaded_since_changed(context.instance, tables.BRONZE_ORDERS.asset_key, files, day)
-        }
-        last_day = daily.get_last_partition_key() or ""  # ISO dates: compared as text
-        for day in [day for day in days if day.isoformat() > last_day]:
+        days = order_days(context, changed, settings.first_order_day)
+        not_begun = []
+        for day in [day for day in days if not daily.has_partition_key(day.isoformat())]:
             for item in days.pop(day):
                 why = f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet, waiting for it"
                 _skipped(context, item, why)
-                cursor.forget(item)
+                not_begun.append(item)
+        cursor.hold_back(not_begun, listed, start_after)
+        days = {
+            day: files
+            for day, files in days.items()
+            if not loaded_since_changed(context.instance, tables.BRONZE_ORDERS.asset_key, files, day)
+        }
         for day in requested_since_changed(context.instance, days):
             del days[day]
         # On every tick, so that the cursor records each dimension file's content once requested.

@@ -144,17 +144,22 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, str, list[str] | 
         consumed.clear()
 
 
-def _runs_out_quoted(raw: str, delimiter: str) -> bool:
-    """Whether a record ends inside a quoted field, which only the end of the file does.
+# A line no delivered file holds (two Unicode noncharacters around a name).
+_END_PROBE = "\uffffatliqon end of file probe\uffff"
 
-    The lenient reader closes the field there (Arrow's gives up on such a file): the rest of
-    the file would be one value of one row, its lines lost without a word."""
+
+def _runs_out_quoted(raw: str, delimiter: str) -> bool:
+    """Whether a record ends inside a quoted field, which only the end of the file does: read
+    again with a line after it, the field takes that line in.
+
+    The reader closes such a field at the end of the file (Arrow's gives up on the file): the
+    rest of the file would be one value of one row, its lines lost without a word."""
+    ended = raw if raw.endswith(("\n", "\r")) else raw + "\n"
     try:
-        for _ in csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True):
-            pass
-    except csv.Error as error:
-        return "unexpected end of data" in str(error)
-    return False
+        record = next(csv.reader(io.StringIO(ended + _END_PROBE, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return False
+    return any(_END_PROBE in field for field in record)
 
 
 def _header(text: str, delimiter: str) -> list[str]:

@@ -246,8 +246,12 @@ def test_a_file_for_indias_new_day_runs_while_utc_is_a_day_behind_and_a_later_on
         assert all(daily.has_partition_key(key) for key in requested)
         assert ticker.tick().run_requests == []
     assert "orders_2025_07_03.csv: 2025-07-03 has not begun in Asia/Kolkata" in capfd.readouterr().err
+    # The waiting file costs no full listing: each tick lists from the day before it.
+    assert landing.starts == [None, order_file(2)[0]]
     with freeze_time(india_after_midnight + dt.timedelta(days=1)):
         assert ticker.partitions(ticker.tick()) == ["2025-07-03"]
+    assert landing.starts[-1] == order_file(2)[0]
+    assert ticker.tick().run_requests == [] and landing.starts[-1] == order_file(3)[0]
 
 
 REPLAYS = {

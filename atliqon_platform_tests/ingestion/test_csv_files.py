@@ -142,17 +142,33 @@ def test_files_that_are_not_one_row_per_line_go_line_by_line(data):
     assert parse_csv(data, "f.csv", COLUMNS).table.equals(line_by_line)
 
 
-def test_a_quote_never_closed_keeps_the_rest_of_the_file_as_one_quarantined_record():
+@pytest.mark.parametrize(
+    "record",
+    [b'2,"y', b'"2" ,"y', b'"2"x,"y'],
+    ids=["the quote opens the field", "after a space past a closed quote", "after a closed quote's text"],
+)
+def test_a_quote_never_closed_keeps_the_rest_of_the_file_as_one_quarantined_record(record):
     """The lenient reader would close the field at the end of the file: one good row holding
     every later line in one value, those lines lost without a reason."""
-    table = parse_csv(b'a,b\n1,x\n2,"y\n3,z\n4,w\n', "f.csv", COLUMNS).table
+    table = parse_csv(b"a,b\n1,x\n" + record + b"\n3,z\n4,w\n", "f.csv", COLUMNS).table
     assert table.column("a").to_pylist() == ["1", None]
     assert table.column("line_number").to_pylist() == [2, 3]
     assert table.column("parse_error").to_pylist() == [
         None,
         "line 3: a quoted field is not closed: lines 3 to 5, the end of the file, are one record",
     ]
-    assert table.column("raw_line").to_pylist() == [None, '2,"y\n3,z\n4,w']
+    assert table.column("raw_line").to_pylist() == [None, record.decode() + "\n3,z\n4,w"]
+
+
+def test_quoted_line_breaks_escaped_quotes_and_text_after_a_closed_quote_are_read_as_before():
+    data = b'a,b\n"x\ny",1\n"say ""hi""",2\n"3" ,z\n"4"w,v\n5,"last\nline"'
+    assert rows(data) == [
+        ("x\ny", "1", 2),
+        ('say "hi"', "2", 4),
+        ("3 ", "z", 5),
+        ("4w", "v", 6),
+        ("5", "last\nline", 7),
+    ]
 
 
 def test_a_field_longer_than_the_csv_modules_limit_is_read_whole_by_both_readers():
