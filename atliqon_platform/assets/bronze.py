@@ -40,7 +40,12 @@ from atliqon_platform.checks.bronze import (
 from atliqon_platform.checks.results import Outcome, Scope, reported, scope_of
 from atliqon_platform.ingestion.csv_files import empty_table, parse_csv
 from atliqon_platform.partitions import partition_range
-from atliqon_platform.resources.delta_lake import DeltaLakeResource, PartitionRange, WriteResult
+from atliqon_platform.resources.delta_lake import (
+    DeltaLakeResource,
+    PartitionRange,
+    WriteResult,
+    rows_per_partition_key,
+)
 from atliqon_platform.resources.landing_zone import LandingObjectMissing, LandingZoneResource
 from atliqon_platform.sources import (
     CUSTOMERS,
@@ -221,12 +226,6 @@ class OrderDays:
         every_day = (days.start + dt.timedelta(n) for n in range((days.end - days.start).days + 1))
         return [day.isoformat() for day in every_day if not rows.get(day)]
 
-    def rows_by_partition(self) -> dict[str, int]:
-        """The rows of each day with any (its files' lines), by partition key."""
-        counts = pc.value_counts(self.loaded.table.column(LANDING_DATE))
-        days, rows = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
-        return {day.isoformat(): count for day, count in zip(days, rows, strict=True)}
-
     def readable_rows_by_day(self) -> dict[dt.date, int]:
         rows: dict[dt.date, int] = {}
         for key, count in self.loaded.readable_rows.items():
@@ -276,7 +275,10 @@ def _orders_asset(daily: DailyPartitionsDefinition) -> AssetsDefinition:
         # (Arrow's allocator keeps freed memory unless told), and the engine frees its own
         # with the DataFrame once written, not when this generator is collected. At 10 M lines
         # either copy, held on, was what the run's memory lacked (BENCHMARKS.md).
-        lines, rows = lake.frame(orders.loaded.table), orders.rows_by_partition()
+        lines, rows = (
+            lake.frame(orders.loaded.table),
+            rows_per_partition_key(orders.loaded.table[LANDING_DATE]),
+        )
         orders = replace(orders, loaded=orders.loaded.without_lines())
         pa.default_memory_pool().release_unused()
         result = lake.overwrite(lines, table, replace=days)

@@ -28,8 +28,13 @@ from atliqon_platform.transforms import columns
 from atliqon_platform.transforms.common import REJECT_REASON
 
 OWNERS = ["team:data-platform"]
-ROW_COUNT = "dagster/row_count"
-PARTITION_FIGURES = (ROW_COUNT, "rows_read", "rows_kept", "rows_rejected")
+ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED = (
+    "dagster/row_count",
+    "rows_read",
+    "rows_kept",
+    "rows_rejected",
+)
+PARTITION_FIGURES = (ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED)
 """The figures a range run gives each of its partitions (the rest of its metadata is the run's)."""
 
 
@@ -127,9 +132,9 @@ def rejection_counts(rejected: DataFrame) -> dict[str, int]:
 def accounting(read: int, kept: int, rejected: DataFrame, rejected_rows: int) -> Mapping[str, Any]:
     """read = kept + rejected, with the reasons, for the silver assets' materialisations."""
     return {
-        "rows_read": read,
-        "rows_kept": kept,
-        "rows_rejected": rejected_rows,
+        ROWS_READ: read,
+        ROWS_KEPT: kept,
+        ROWS_REJECTED: rejected_rows,
         "rejected_by_reason": MetadataValue.json(rejection_counts(rejected)),
     }
 
@@ -149,13 +154,6 @@ def file_under_partitions(
         context.add_asset_metadata(values, asset_key=asset_key, partition_key=key)
 
 
-def rows_per_partition(
-    lake: DeltaLakeResource, table: Table, scope: PartitionRange, monthly: bool = False
-) -> dict[str, int]:
-    """The rows of each partition of ``scope`` that holds any, by partition key, as written."""
-    return {day.isoformat(): rows for day, rows in lake.rows_per_partition(table, scope, monthly).items()}
-
-
 def file_rows_under_partitions(
     context: AssetExecutionContext,
     lake: DeltaLakeResource,
@@ -165,5 +163,5 @@ def file_rows_under_partitions(
 ) -> None:
     """The row count of each partition a range run wrote (file_under_partitions)."""
     if len(context.partition_keys) > 1:
-        rows = rows_per_partition(lake, table, scope, monthly)
+        rows = lake.rows_per_partition(table, scope, monthly)
         file_under_partitions(context, table.asset_key, {ROW_COUNT: rows})

@@ -23,9 +23,11 @@ from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import (
     OWNERS,
     ROW_COUNT,
+    ROWS_KEPT,
+    ROWS_READ,
+    ROWS_REJECTED,
     accounting,
     file_under_partitions,
-    rows_per_partition,
     table_metadata,
 )
 from atliqon_platform.ingestion.csv_files import RESCUED_DATA
@@ -86,17 +88,17 @@ def _account_for_each_day(
 ) -> None:
     """read = kept + rejected for each day of a range run, filed under its partition."""
     quarantine = rejected(table)
-    read = rows_per_partition(lake, bronze[0], bronze[1] or days)
-    kept, dropped = (rows_per_partition(lake, written, days) for written in (table, quarantine))
+    read = lake.rows_per_partition(bronze[0], bronze[1] or days)
+    kept, dropped = (lake.rows_per_partition(written, days) for written in (table, quarantine))
     for day in sorted(read.keys() | kept.keys() | dropped.keys()):
         if read.get(day, 0) != kept.get(day, 0) + dropped.get(day, 0):
             raise RuntimeError(
                 f"{table} {day}: {read.get(day, 0)} rows read but {kept.get(day, 0)} kept + "
                 f"{dropped.get(day, 0)} rejected; refusing to lose rows"
             )
-    figures = {ROW_COUNT: kept, "rows_read": read, "rows_kept": kept, "rows_rejected": dropped}
+    figures = {ROW_COUNT: kept, ROWS_READ: read, ROWS_KEPT: kept, ROWS_REJECTED: dropped}
     file_under_partitions(context, table.asset_key, figures)
-    file_under_partitions(context, quarantine.asset_key, {ROW_COUNT: dropped, "rows_rejected": dropped})
+    file_under_partitions(context, quarantine.asset_key, {ROW_COUNT: dropped, ROWS_REJECTED: dropped})
 
 
 def _outs(table: Table, rule: Transform) -> dict[str, AssetOut]:

@@ -16,9 +16,9 @@ from dagster import (
     AssetSelection,
     BackfillPolicy,
     MaterializeResult,
+    PipesExecutionResult,
     multi_asset,
 )
-from dagster._core.pipes.context import PipesExecutionResult as PipesResult  # what get_results() yields
 
 from atliqon_platform.assets.metadata import file_under_partitions
 from atliqon_platform.pipes.launchers import PipesLauncher
@@ -57,13 +57,14 @@ def _remote_job_asset(job: AssetJob, graph: Sequence[AssetsDefinition]) -> Asset
     return _remote
 
 
-def _with_figures_under_partitions(context: AssetExecutionContext, result: PipesResult) -> PipesResult:
+def _with_figures_under_partitions(
+    context: AssetExecutionContext, result: PipesExecutionResult
+) -> PipesExecutionResult:
     """A materialisation whose run's figures of each partition came with it, filed under them."""
-    metadata = dict(getattr(result, "metadata", None) or {})
-    figures = metadata.pop(FIGURES_PER_PARTITION, None)
-    if not isinstance(result, MaterializeResult) or figures is None:
+    if not isinstance(result, MaterializeResult) or FIGURES_PER_PARTITION not in (result.metadata or {}):
         return result
-    file_under_partitions(context, result.asset_key, figures.value)
+    metadata = dict(result.metadata or {})
+    file_under_partitions(context, result.asset_key, metadata.pop(FIGURES_PER_PARTITION).value)
     return MaterializeResult(
         asset_key=result.asset_key,
         metadata=metadata,

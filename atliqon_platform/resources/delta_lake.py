@@ -76,6 +76,13 @@ def _first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def rows_per_partition_key(dates: pa.Array | pa.ChunkedArray, monthly: bool = False) -> dict[str, int]:
+    """How many of ``dates`` fall on each day (each month when ``monthly``), by partition key."""
+    counts = pc.value_counts(pc.floor_temporal(dates, unit="month") if monthly else dates)
+    days, rows = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+    return {day.isoformat(): count for day, count in zip(days, rows, strict=True)}
+
+
 def _local_dataset(uri: str) -> pads.Dataset:
     try:
         return DeltaTable(uri).to_pyarrow_dataset()
@@ -295,17 +302,17 @@ class DeltaTables:
             return dataset.count_rows()
         return dataset.count_rows(filter=_range_filter(dataset, where))
 
-    def rows_per_partition(self, uri: str, where: PartitionRange, monthly: bool) -> dict[dt.date, int]:
-        """Rows of each day of ``where``'s range (each month, from its first day, when ``monthly``)
-        that hold any: locally from the date column with delta-rs; elsewhere by the session."""
+    def rows_per_partition(self, uri: str, where: PartitionRange, monthly: bool) -> dict[str, int]:
+        """Rows of each day of ``where``'s range that holds any (each month when ``monthly``), by
+        partition key: locally from the date column with delta-rs; elsewhere by the session."""
         if not self._on_this_machine(uri):
             column = F.col(where.column)
             key = F.trunc(column, "month") if monthly else column
-            return {row[0]: row[1] for row in self.read(uri, where).groupBy(key).count().collect()}
+            counted = self.read(uri, where).groupBy(key).count().collect()
+            return {day.isoformat(): rows for day, rows in counted}
         dataset = _local_dataset(uri)
         dates = dataset.to_table(columns=[where.column], filter=_range_filter(dataset, where)).column(0)
-        counts = pc.value_counts(pc.floor_temporal(dates, unit="month") if monthly else dates)
-        return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
+        return rows_per_partition_key(dates, monthly)
 
     def preview(self, uri: str, rows: int) -> list[dict[str, Any]] | None:
         """The first rows of a table named in a catalog; paths are previewed by delta-rs instead."""
@@ -435,7 +442,9 @@ class DeltaLakeResource(ConfigurableResource):
     def count(self, table: Table, where: PartitionRange | None = None) -> int:
         return self.tables.count(self.uri(table), where)
 
-    def rows_per_partition(self, table: Table, where: PartitionRange, monthly: bool) -> dict[dt.date, int]:
+    def rows_per_partition(
+        self, table: Table, where: PartitionRange, monthly: bool = False
+    ) -> dict[str, int]:
         return self.tables.rows_per_partition(self.uri(table), where, monthly)
 
     def version(self, table: Table) -> int | None:
