@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetMaterialization, DagsterEventType, DagsterInstance, EventRecordsFilter
+from dagster import AssetKey, AssetMaterialization, DagsterEventType, DagsterInstance, EventRecordsFilter
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from deltalake import DeltaTable
 
@@ -40,6 +40,25 @@ REAL_TABLES = [
 
 def read_delta(home: Path, table: str) -> pa.Table:
     return DeltaTable(str(home / "lake" / table)).to_pyarrow_table()
+
+
+def rows_of_each_partition(data: pa.Table, table: str, monthly: bool) -> dict[str, int]:
+    """The rows of ``table`` (``data``) by partition key (a day, or a month when ``monthly``)."""
+    dates = data.column(table_named(table).partition_column)
+    counts = pc.value_counts(pc.floor_temporal(dates, unit="month") if monthly else dates)
+    days, rows = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+    return {day.isoformat(): count for day, count in zip(days, rows, strict=True)}
+
+
+def shown_rows_of_each_partition(instance: DagsterInstance, table: str) -> dict[str, int]:
+    """The row count each partition of ``table`` shows in the UI: its latest materialisation's."""
+    records = instance.fetch_materializations(AssetKey.from_user_string(table), limit=10_000).records
+    shown: dict[str, int] = {}
+    for record in records:  # the latest first
+        shown.setdefault(
+            record.partition_key, record.asset_materialization.metadata["dagster/row_count"].value
+        )
+    return shown
 
 
 def ordered(data: pa.Table) -> pa.Table:

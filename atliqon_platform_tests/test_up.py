@@ -27,11 +27,10 @@ from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import load_settings
 from atliqon_platform.sources import order_file_key
 from atliqon_platform.spark_connect_server import free_port, listening
-from atliqon_platform.tables import table_named
 from atliqon_platform_tests.commands import start_atliqon, stop, wait_for_http
 from atliqon_platform_tests.expected_graph import CHECK_KEYS, CHECKS
 from atliqon_platform_tests.held_session import hold_session, last_error
-from atliqon_platform_tests.real_platform import latest_check_results, read_delta
+from atliqon_platform_tests.real_platform import latest_check_results, read_delta, rows_of_each_partition
 from atliqon_platform_tests.tiny import copy_home
 from benchmarks.landing import timeline
 
@@ -102,14 +101,6 @@ DAILY_TABLES = ("bronze/orders", "silver/orders", "silver/orders_rejected", "gol
 MONTHLY_TABLES = ("gold/fact_orders", "gold/dim_date", "gold/vw_fact_orders_enriched")
 
 
-def rows_of_each_partition(home, table: str, monthly: bool) -> dict[str, int]:
-    """The table's rows by partition key, counted here from its Delta files."""
-    dates = read_delta(home, table).column(table_named(table).partition_column)
-    counts = pc.value_counts(pc.floor_temporal(dates, unit="month") if monthly else dates)
-    days, rows = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
-    return {day.isoformat(): count for day, count in zip(days, rows, strict=True)}
-
-
 def test_each_partition_of_a_range_run_shows_its_own_figures(real_days):
     """The backfill's runs each cover a range (two days; the months from the first), and Dagster
     files a run's metadata under every partition: each day and month must show its own rows, not
@@ -117,12 +108,12 @@ def test_each_partition_of_a_range_run_shows_its_own_figures(real_days):
     recorded, home = real_days["materialisations"], real_days["home"]
     for table in (*DAILY_TABLES, *MONTHLY_TABLES):
         monthly = table in MONTHLY_TABLES
-        expected = rows_of_each_partition(home, table, monthly)
+        expected = rows_of_each_partition(read_delta(home, table), table, monthly)
         partitions = [key for asset, key in recorded if asset == table]
         assert len(partitions) > 1 and len(expected) > 1, table  # one run over each range
         shown = {key: recorded[(table, key)]["dagster/row_count"] for key in partitions}
         assert shown == {key: expected.get(key, 0) for key in partitions}, table
-    bronze = rows_of_each_partition(home, "bronze/orders", monthly=False)
+    bronze = rows_of_each_partition(read_delta(home, "bronze/orders"), "bronze/orders", monthly=False)
     for day in bronze:
         kept, rejected = recorded[("silver/orders", day)], recorded[("silver/orders_rejected", day)]
         assert kept["rows_read"] == bronze[day] == kept["rows_kept"] + kept["rows_rejected"], day
