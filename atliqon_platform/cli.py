@@ -103,6 +103,11 @@ run_retries:
   enabled: true
   max_retries: 1
   retry_on_asset_or_op_failure: false
+# Runs print Dagster's events from INFO up (their messages, warnings and failures) to the
+# terminal of `atliqon up`, not each step's start, output and end at DEBUG, which were most of
+# its lines. The event log, and so the UI, keeps every event whatever its level.
+python_logs:
+  python_log_level: INFO
 """
 ADDED_SETTINGS_NOTE = "# Added by atliqon: settings of the platform this file did not have yet.\n"
 

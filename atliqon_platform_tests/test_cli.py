@@ -3,6 +3,8 @@ are in test_up.py, on one home)."""
 
 import csv
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from atliqon_platform_tests.commands import atliqon
@@ -92,3 +94,47 @@ def test_not_a_reference_folder(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"atliqon: {tmp_path} is not laid out like the reference dataset")
     assert "Traceback" not in result.stderr
+
+
+# A run of one asset that logs at each level, launched as the daemon launches it (no run config)
+# on the instance `atliqon` writes for a home, in the folder given; then every event it recorded.
+RUN_THAT_LOGS = """
+import sys
+from pathlib import Path
+from dagster import Definitions, asset, define_asset_job
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
+from atliqon_platform_tests.instances import atliqon_instance
+
+@asset
+def speaks(context) -> None:
+    context.log.info("a message of the asset")
+    context.log.warning("a warning of the asset")
+
+one_thread = threaded_executor.configured({"max_concurrent": 1})
+defs = Definitions(assets=[speaks], jobs=[define_asset_job("speaking")], executor=one_thread)
+with atliqon_instance(Path(sys.argv[1])) as instance:
+    result = execute_in_this_process(defs.resolve_job_def("speaking"), instance, {}, None)
+    for record in instance.get_records_for_run(result.run_id).records:
+        event = record.event_log_entry.dagster_event
+        print("recorded:", event.event_type_value if event else record.event_log_entry.user_message)
+"""
+
+
+def test_a_runs_terminal_shows_its_messages_and_the_event_log_keeps_every_event(tmp_path):
+    """The terminal of `atliqon up` shows what its runs print: their messages, warnings and
+    failures, not Dagster's DEBUG line for each step's start, output and end; the UI reads the
+    event log, which keeps them all."""
+    ran = subprocess.run(
+        [sys.executable, "-c", RUN_THAT_LOGS, str(tmp_path / "dagster")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    printed = ran.stderr.splitlines()
+    assert [line.split(" - ")[2] for line in printed if " - dagster - " in line] == ["INFO", "WARNING"]
+    assert any(line.endswith(" - speaks - a message of the asset") for line in printed), ran.stderr
+    recorded = {line.removeprefix("recorded: ") for line in ran.stdout.splitlines()}
+    steps = {"STEP_START", "STEP_OUTPUT", "ASSET_MATERIALIZATION", "STEP_SUCCESS", "PIPELINE_SUCCESS"}
+    assert steps <= recorded
+    assert {"a message of the asset", "a warning of the asset"} <= recorded

@@ -295,6 +295,7 @@ def test_an_existing_home_opens_the_ui_without_the_sign_up_dialog(running_up):
     text = (dagster_home / "dagster.yaml").read_text()
     assert text.startswith(OLD_DAGSTER_YAML)  # the user's settings and comments are kept
     assert yaml.safe_load(text)["run_queue"] == {"max_concurrent_runs": 3}
+    assert yaml.safe_load(text)["python_logs"] == {"python_log_level": "INFO"}  # added to it
 
 
 def test_up_marks_failed_a_run_left_in_progress_by_a_killed_process(running_up):
