@@ -121,6 +121,23 @@ def test_every_write_is_one_commit_by_delta_spark_and_reads_scan_the_table(spark
     assert [row.label for row in read.collect()] == ["new2"]
 
 
+def test_rows_of_each_day_and_month_of_a_range_are_counted_from_the_date_column(spark, any_lake):
+    """What a range run files under each of its partitions: locally counted by delta-rs, on S3 by
+    the session (as on a catalog); days or months without rows are left out, as are rows
+    outside the range."""
+    june_30 = spark.createDataFrame([(dt.date(2025, 6, 30), Decimal("1.00"), 0.5, "june")], SCHEMA)
+    august_1 = spark.createDataFrame([(dt.date(2025, 8, 1), Decimal("2.00"), 0.5, "august")], SCHEMA)
+    any_lake.overwrite(frame(spark, 1, 3, 3).union(june_30).union(august_1), SAMPLE)
+    july = PartitionRange("day", dt.date(2025, 7, 1), dt.date(2025, 7, 31))
+    assert any_lake.rows_per_partition(SAMPLE, july) == {"2025-07-01": 1, "2025-07-03": 2}
+    june_to_august = PartitionRange("day", dt.date(2025, 6, 1), dt.date(2025, 8, 31))
+    assert any_lake.rows_per_partition(SAMPLE, june_to_august, monthly=True) == {
+        "2025-06-01": 1,
+        "2025-07-01": 3,
+        "2025-08-01": 1,
+    }
+
+
 def test_a_table_written_by_range_is_partitioned_by_month_and_reads_without_that_column(
     spark, lake, tmp_path
 ):
