@@ -293,10 +293,13 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 [_dagster_command("dagster-webserver"), "--workspace", str(workspace)]
                 + ["--host", host, "--port", str(port), "--dagster-log-level", "info"],
             )
+            # The daemon's warnings and errors only: at INFO it printed a dozen lines every 5 s
+            # (each sensor tick, automation evaluation and look at the run queue), which the UI
+            # shows on its sensor, automation and run pages.
             daemon = group.start(
                 "daemon",
                 [_dagster_command("dagster-daemon"), "run", "--workspace", str(workspace)]
-                + ["--log-level", "info"],
+                + ["--log-level", "warning"],
             )
             lock.note(pid=os.getpid(), ui=url, daemon=daemon.pid, spark=engine and engine.url)
             while True:
