@@ -1,6 +1,7 @@
 """The check rules on small real Spark frames: each finds the defect it is for, and nothing on clean data."""
 
 import datetime as dt
+import math
 
 import pytest
 
@@ -47,6 +48,18 @@ def test_monthly_totals_and_row_counts_against_the_daily_facts(frame):
     doubled = frame(FACTS, [(JULY, "P1", "C1", 7.0), (JULY, CHILD, "9", 5.0), (JULY, CHILD, "9", 0.0)])
     [month] = rules.row_count_mismatches(doubled, parent, daily).collect()
     assert (month["fact_rows"], month["parent_rows"], month["child_rows"]) == (3, 1, 1)
+
+
+def test_monthly_totals_that_differ_only_in_their_last_bits_add_up(frame):
+    """Sums of fractional quantities in another order differ in their last bits: a month that adds
+    up must not be held back for it, and one line more or less must still be seen."""
+    daily = frame(FACTS, [(dt.date(2025, 7, 2), CHILD, "9", 12.3)] * 400)
+    summed = math.fsum([12.3] * 400)
+    for monthly in (math.nextafter(summed, 0.0), summed, math.nextafter(summed, math.inf)):
+        written = frame(FACTS, [(JULY, CHILD, "9", monthly)])
+        assert rules.monthly_total_mismatches(written, frame(FACTS, []), daily).count() == 0, monthly
+    one_line_short = frame(FACTS, [(JULY, CHILD, "9", summed - 12.3)])
+    assert rules.monthly_total_mismatches(one_line_short, frame(FACTS, []), daily).count() == 1
 
 
 def test_prices_for_what_is_sold_and_sales_for_what_is_priced(frame):
