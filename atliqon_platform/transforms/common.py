@@ -26,9 +26,9 @@ def lookup(mapping: dict[str, str]) -> Column:
     return F.create_map(*(F.lit(item) for pair in mapping.items() for item in pair))
 
 
-def digits_or_unknown(column: str) -> Column:
+def digits_or_unknown(column: str | Column) -> Column:
     """Keep an id made only of digits; anything else becomes the unknown id 999999."""
-    value = F.trim(F.col(column))
+    value = F.trim(F.col(column) if isinstance(column, str) else column)
     return F.when(value.rlike("^[0-9]+$"), value).otherwise(F.lit(UNKNOWN_ID))
 
 

@@ -43,10 +43,15 @@ def division(category: Column) -> Column:
 
 
 def clean_products(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """silver.products (one row per product_id) and the rows rejected on the way."""
+    """silver.products (one row per product_id) and the rows rejected on the way.
+
+    One row per product_id as rule 5 gives it: two ids that are not all digits are both 999999,
+    and the second is a duplicate. Kept, it would fail the table's unique key and join an
+    order line of product 999999 twice."""
     raw_id = blank_to_null("product_id")
+    product_id = F.when(raw_id.isNotNull(), digits_or_unknown(raw_id))
     name = blank_to_null("product_name")
-    marked = mark_snapshot_rows(bronze, "product_id", {"product_id": raw_id, "product_name": name})
+    marked = mark_snapshot_rows(bronze, "product_id", {"product_id": product_id, "product_name": name})
     kept, rejected = split_rejected(marked)
     silver = (
         kept.withColumn("product", fix_protein(F.trim("product_name")))

@@ -30,3 +30,23 @@ def test_product_rules(spark):
     assert rows["25891601"].division == "Hydration & Electrolytes"
     assert rows["5"].division == "Other"
     assert [row.reject_reason for row in rejected.collect()] == ["duplicate product_id"]
+
+
+def test_two_ids_that_are_not_all_digits_are_one_product_id_and_the_second_a_duplicate(spark):
+    bronze = bronze_frame(
+        spark,
+        COLUMNS,
+        [
+            ("SportsBar Oats Cookie Bites ChocoChip (350g)", "XYZ123", "healthy snacks"),
+            ("SportsBar Granola Crunch (500g)", " 25891301 ", "granola & cereals"),
+            ("SportsBar Choco Bar (40g)", "ABC9", "protein bars"),
+            ("Nameless (1g)", "", "misc"),
+        ],
+    )
+    silver, rejected = clean_products(bronze)
+    assert sorted((row.product_id, row.product) for row in silver.collect()) == [
+        ("25891301", "SportsBar Granola Crunch (500g)"),
+        ("999999", "SportsBar Oats Cookie Bites ChocoChip (350g)"),  # the first line of the two
+    ]
+    reasons = [(row.line_number, row.product_id, row.reject_reason) for row in rejected.collect()]
+    assert sorted(reasons) == [(4, "ABC9", "duplicate product_id"), (5, "", "missing product_id")]
