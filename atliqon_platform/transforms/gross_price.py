@@ -7,7 +7,9 @@ from pyspark.sql import functions as F
 
 from atliqon_platform.transforms.common import (
     REJECT_REASON,
+    SOURCE_ORDER,
     blank_to_null,
+    duplicate_rank,
     first_date_match,
     parse_error_reason,
     positive_number_or_zero,
@@ -29,7 +31,8 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
         .join(products, F.col("_product_id") == products.product_id, "left")
         .drop(products.product_id)
     )
-    marked = marked.withColumn(
+    usable = F.col("parse_error").isNull() & F.col("_month").isNotNull() & F.col("_product_code").isNotNull()
+    marked = marked.withColumn("_rank", duplicate_rank(["_product_id", "_month"], usable)).withColumn(
         REJECT_REASON,
         reason(
             parse_error_reason(),
@@ -38,9 +41,12 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
                 F.concat(F.lit("unparseable month: "), F.coalesce("month", F.lit(""))),
             ),
             (F.col("_product_code").isNull(), "unknown product_id"),
+            # the same month again (in another date format, say): the first line stays, so that
+            # the table keeps one price per product and month
+            (F.col("_rank") > 1, "duplicate month of product_id"),
         ),
     )
-    kept, rejected = split_rejected(marked)
+    kept, rejected = split_rejected(marked.drop("_rank"))
     silver = kept.select(
         F.col("_product_id").alias("product_id"),
         F.col("_product_code").alias("product_code"),
@@ -53,9 +59,10 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
 
 
 def yearly_prices(silver: DataFrame) -> DataFrame:
-    """One price per (product_code, year): the latest non-zero month, else the latest month."""
+    """One price per (product_code, year): the latest non-zero month, else the latest month (of
+    two product ids with one name, the first line's)."""
     latest_first = Window.partitionBy("product_code", "year").orderBy(
-        (F.col("gross_price") == 0).asc(), F.col("month").desc()
+        (F.col("gross_price") == 0).asc(), F.col("month").desc(), *SOURCE_ORDER
     )
     return (
         silver.withColumn("year", F.year("month"))

@@ -39,16 +39,47 @@ def test_month_formats_prices_and_unknown_products(spark, products):
 
 
 def test_yearly_price_latest_non_zero_else_latest(spark):
-    silver = spark.createDataFrame(
+    rows = [
+        ("code1", dt.date(2025, 7, 1), 80.0),
+        ("code1", dt.date(2025, 11, 1), 83.0),
+        ("code1", dt.date(2025, 12, 1), 0.0),
+        ("code2", dt.date(2025, 7, 1), 0.0),
+        ("code2", dt.date(2025, 8, 1), 0.0),
+        ("code2", dt.date(2024, 8, 1), 12.0),
+        # two product ids of one name (one code) priced for the same month: the first line's
+        ("code3", dt.date(2025, 9, 1), 70.0),
+        ("code3", dt.date(2025, 9, 1), 60.0),
+    ]
+    lines = [(*row, "gross_price.csv", line) for line, row in enumerate(rows, start=2)]
+    schema = "product_code string, month date, gross_price double, file_name string, line_number long"
+    for order in (lines, lines[::-1]):
+        got = sorted(tuple(row) for row in yearly_prices(spark.createDataFrame(order, schema)).collect())
+        assert got == [
+            ("code1", 83.0, 2025),
+            ("code2", 0.0, 2025),
+            ("code2", 12.0, 2024),
+            ("code3", 70.0, 2025),
+        ]
+
+
+def test_a_month_priced_twice_keeps_its_first_line(spark, products):
+    bronze = bronze_frame(
+        spark,
+        COLUMNS,
         [
-            ("code1", dt.date(2025, 7, 1), 80.0),
-            ("code1", dt.date(2025, 11, 1), 83.0),
-            ("code1", dt.date(2025, 12, 1), 0.0),
-            ("code2", dt.date(2025, 7, 1), 0.0),
-            ("code2", dt.date(2025, 8, 1), 0.0),
-            ("code2", dt.date(2024, 8, 1), 12.0),
+            ("2", "2025/11/01", "50"),
+            ("2", "01/11/2025", "70"),  # the same month in another format
+            ("1", "2025/11/01", "40"),
+            ("2", "2025/12/01", "55"),
         ],
-        "product_code string, month date, gross_price double",
     )
-    got = sorted(tuple(row) for row in yearly_prices(silver).collect())
-    assert got == [("code1", 83.0, 2025), ("code2", 0.0, 2025), ("code2", 12.0, 2024)]
+    silver, rejected = clean_gross_price(bronze, products)
+    got = sorted((row.product_id, row.month, row.gross_price) for row in silver.collect())
+    assert got == [
+        ("1", dt.date(2025, 11, 1), 40.0),
+        ("2", dt.date(2025, 11, 1), 50.0),
+        ("2", dt.date(2025, 12, 1), 55.0),
+    ]
+    assert [(row.line_number, row.reject_reason) for row in rejected.collect()] == [
+        (3, "duplicate month of product_id")
+    ]
