@@ -23,7 +23,7 @@ def _typed(
     bronze: DataFrame,
     columns: dict[str, Column],
     required: tuple[str, ...],
-    later_rules: tuple[tuple[Column, str], ...] = (),
+    later_rules: tuple[tuple[Column, str | Column], ...] = (),
 ) -> tuple[DataFrame, DataFrame]:
     """Cast each column (as ``_name``); a missing or uncastable required value rejects the row."""
     # One projection, not a withColumn each: every withColumn is analysed anew by Spark.
@@ -58,20 +58,29 @@ def parent_gross_price(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 
 def parent_fact_orders(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Monthly facts; where an increment repeats a key already loaded, the later file wins."""
+    """Monthly facts, each on the first day of its month; where an increment repeats a key
+    already loaded, the later file wins (files in the order of their names, which the
+    increments' dates make their order of delivery), and within a file the later line."""
     columns = {
         "date": F.try_to_date(blank_to_null("date"), "yyyy-MM-dd"),
         "product_code": blank_to_null("product_code"),
         "customer_code": blank_to_null("customer_code"),
         "sold_quantity": blank_to_null("sold_quantity").try_cast("double"),
     }
-    valid = F.col("parse_error").isNull()
+    month_start = F.dayofmonth(columns["date"]) == 1
+    valid = F.col("parse_error").isNull() & month_start
     for name in columns:
         valid = valid & columns[name].isNotNull()
     latest_first = Window.partitionBy(valid, *(columns[name] for name in FACT_KEY)).orderBy(
         F.col("file_name").desc(), F.col("line_number").desc()
     )
-    ranked = bronze.withColumn("_rank", F.row_number().over(latest_first))
-    superseded = ((F.col("_rank") > 1), "superseded by a later file with the same key")
-    typed, rejected = _typed(ranked, columns, tuple(columns), (superseded,))
-    return typed, rejected.drop("_rank")
+    ranked = bronze.withColumn("_rank", F.row_number().over(latest_first)).withColumn(
+        "_kept_file", F.first("file_name").over(latest_first)
+    )
+    later = F.when(F.col("_kept_file") == F.col("file_name"), "line of the same file").otherwise("file")
+    rules = (
+        (~month_start, F.concat(F.lit("date is not the first day of a month: "), F.col("date"))),
+        (F.col("_rank") > 1, F.concat(F.lit("superseded by a later "), later, F.lit(" with the same key"))),
+    )
+    typed, rejected = _typed(ranked, columns, tuple(columns), rules)
+    return typed, rejected.drop("_rank", "_kept_file")
