@@ -73,6 +73,8 @@ def _target(config: RestoreConfig) -> str:
     if (config.version is None) == (config.timestamp is None):
         raise Failure(description="restore_table: give either a version or a timestamp")
     if config.version is not None:
+        if config.version < 0:
+            raise Failure(description=f"restore_table: versions count from 0, not {config.version}")
         return f"VERSION AS OF {int(config.version)}"
     try:
         moment = dt.datetime.fromisoformat(config.timestamp)
@@ -134,10 +136,14 @@ def maintenance_definitions(assets: Sequence[AssetsDefinition]) -> Definitions:
         if previous is None:
             raise Failure(description=f"restore_table: {config.table} has never been written")
         try:
-            metrics = lake.command(table, f"RESTORE TABLE {{table}} TO {target}")[0]
+            restored = lake.command(table, f"RESTORE TABLE {{table}} TO {target}")
         except (PySparkException, Py4JJavaError) as error:
-            message = str(error).splitlines()[0]
+            message = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
             raise Failure(description=f"restore_table: {config.table} has no {target}: {message}") from None
+        if not restored:  # Delta commits nothing, and says nothing, when the table is already there
+            context.log.info(f"{config.table} is already at {target} (version {previous}): nothing to restore")
+            return
+        [metrics] = restored
         partitions_def = partitions[key]
         metadata: dict[str, Any] = {
             "restored_to": target,

@@ -125,7 +125,19 @@ def test_a_restore_refuses_a_table_or_a_version_that_does_not_exist(platform):
     assert failure(too_old).startswith(
         "restore_table: gold.fact_orders has no TIMESTAMP AS OF '2019-12-31 21:30:00': "
     )
+    negative = run(platform, "restore_table", restore_config(table="gold.fact_orders", version=-1), False)
+    assert failure(negative) == "restore_table: versions count from 0, not -1"
     assert delta(platform, FACTS).version() == version
+
+
+def test_a_restore_to_the_version_a_table_is_at_changes_nothing_and_says_so(platform):
+    version = delta(platform, FACTS).version()
+    result = run(platform, "restore_table", restore_config(table="gold.fact_orders", version=version))
+    assert result.get_asset_materialization_events() == []
+    assert delta(platform, FACTS).version() == version
+    said = {entry.user_message for entry in platform["instance"].all_logs(result.run_id)}
+    target = f"VERSION AS OF {version} (version {version})"
+    assert f"gold.fact_orders is already at {target}: nothing to restore" in said
 
 
 def test_maintenance_compacts_a_table_and_keeps_its_rows_and_last_weeks_versions(platform):
