@@ -10,9 +10,11 @@ range.
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Sequence
 
 import pyarrow.compute as pc
-from dagster import DagsterInstance
+from dagster import DagsterEvent, DagsterInstance, DailyPartitionsDefinition, MonthlyPartitionsDefinition
 from deltalake import DeltaTable
 from tqdm import tqdm
 
@@ -21,7 +23,8 @@ from atliqon_platform.assets.bronze import landed_order_files
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
-from atliqon_platform.partitions import business_today, range_tags
+from atliqon_platform.lifecycle import say
+from atliqon_platform.partitions import BUSINESS_TIMEZONE, Partitions, business_today, range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.settings import Settings, delta_storage_options
 
@@ -61,9 +64,27 @@ class _Runs:
         result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE)
         self.steps.update()
         if not result.success:
-            failures = [event.message for event in result.all_events if event.is_failure]
-            print(f"run {result.run_id} of {job_name} failed: " + " | ".join(str(f) for f in failures))
+            reasons = " | ".join(failure_reasons(result.all_events))
+            print(f"run {result.run_id} of {job_name} failed: {reasons}")
         return result.success
+
+
+def failure_reasons(events: Sequence[DagsterEvent]) -> list[str]:
+    """Each failed step and what failed it (the run's failure when no step failed)."""
+    steps = [_why(event) for event in events if event.is_step_failure]
+    return steps or [str(event.message) for event in events if event.is_failure]
+
+
+def _why(step_failure: DagsterEvent) -> str:
+    """The step and what failed it: a Failure's description, else the error at the root of the
+    chain (Dagster wraps the step's own error in its own)."""
+    data = step_failure.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{step_failure.step_key}: {data.user_failure_data.description}"
+    error = data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return f"{step_failure.step_key}: {error.message.strip() if error else step_failure.message}"
 
     def orders_to_gold(self, days: list[dt.date], months: list[dt.date]) -> bool:
         """The days in one daily run, then their months (and ``months``) of the facts, the calendar
@@ -86,10 +107,49 @@ def backfill_everything(
 ) -> bool:
     """Run the three jobs in order; stops at the first failed run and says which."""
     files, _ = landed_order_files(LandingZoneResource.for_settings(settings))
+    partitions = Partitions.for_settings(settings)
     runs = _Runs(settings, instance, runs=3, progress=progress)
     if not runs.run(dimensions_job.name, {}):
         return False
-    return runs.orders_to_gold(sorted(set(files.values())), list(parent_fact_months(settings) or ()))
+    days = days_with_partitions(files, partitions.daily)
+    months = months_with_partitions(parent_fact_months(settings), partitions.monthly)
+    return runs.orders_to_gold(days, months)
+
+
+def days_with_partitions(files: dict[str, dt.date], daily: DailyPartitionsDefinition) -> list[dt.date]:
+    """The landing days of the order files that have a partition; every other file is named on
+    stderr as skipped, as the order sensor names it in its tick's log."""
+    days, first = set(), daily.start.date()
+    for key, day in sorted(files.items()):
+        if daily.has_partition_key(day.isoformat()):
+            days.add(day)
+            continue
+        if day < first:
+            why = f"{day} is before the daily partitions, which start on {first} (ATLIQON_FIRST_ORDER_DAY)"
+        else:
+            why = f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet (it loads once it has)"
+        say(f"atliqon backfill: skipped {key}: {why}", sys.stderr)
+    return sorted(days)
+
+
+def months_with_partitions(
+    bounds: tuple[dt.date, dt.date] | None, monthly: MonthlyPartitionsDefinition
+) -> list[dt.date]:
+    """The parent's first and last month, within the monthly partitions; months outside them are
+    named on stderr."""
+    if bounds is None:
+        return []
+    keys = monthly.get_partition_keys()
+    wanted = (_month(bounds[0]), _month(bounds[1]))
+    held = (max(wanted[0], dt.date.fromisoformat(keys[0])), min(wanted[1], dt.date.fromisoformat(keys[-1])))
+    if held != wanted:
+        say(
+            f"atliqon backfill: the parent's facts of {wanted[0]:%Y-%m} to {wanted[1]:%Y-%m} are built for "
+            f"{held[0]:%Y-%m} to {held[1]:%Y-%m} only, the months of the partitions (ATLIQON_FIRST_MONTH "
+            "to this month)",
+            sys.stderr,
+        )
+    return list(held) if held[0] <= held[1] else []
 
 
 def load_days(settings: Settings, days: list[dt.date], instance: DagsterInstance | None = None) -> bool:

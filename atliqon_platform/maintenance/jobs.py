@@ -141,7 +141,8 @@ def maintenance_definitions(assets: Sequence[AssetsDefinition]) -> Definitions:
             message = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
             raise Failure(description=f"restore_table: {config.table} has no {target}: {message}") from None
         if not restored:  # Delta commits nothing, and says nothing, when the table is already there
-            context.log.info(f"{config.table} is already at {target} (version {previous}): nothing to restore")
+            already = f"{config.table} is already at {target} (version {previous})"
+            context.log.info(f"{already}: nothing to restore")
             return
         [metrics] = restored
         partitions_def = partitions[key]

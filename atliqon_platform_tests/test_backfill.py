@@ -1,0 +1,68 @@
+"""What `atliqon backfill` loads and says, decided before any run: days and months without a
+partition are named and left out (the run over a range would else fail on Dagster's own
+invariant), and a failed run is reported by what failed its steps."""
+
+import datetime as dt
+
+from dagster import Failure, asset, materialize
+
+from atliqon_platform.backfill import days_with_partitions, failure_reasons, months_with_partitions
+from atliqon_platform.partitions import Partitions, business_today
+from atliqon_platform.settings import load_settings
+
+
+def partitions(first_day: str, first_month: str) -> Partitions:
+    settings = load_settings({"ATLIQON_FIRST_ORDER_DAY": first_day, "ATLIQON_FIRST_MONTH": first_month})
+    return Partitions.for_settings(settings)
+
+
+def test_order_files_of_days_without_a_partition_are_named_and_left_out(capsys):
+    daily = partitions("2025-07-02", "2025-07-01").daily
+    tomorrow = business_today() + dt.timedelta(days=1)
+    files = {
+        "orders/landing/orders_2025_07_01.csv": dt.date(2025, 7, 1),
+        "orders/landing/orders_2025_07_02.csv": dt.date(2025, 7, 2),
+        "orders/landing/orders_2025_07_02_late.csv": dt.date(2025, 7, 2),
+        f"orders/landing/orders_{tomorrow:%Y_%m_%d}.csv": tomorrow,
+        "orders/landing/orders_2025_07_05.csv": dt.date(2025, 7, 5),
+    }
+    assert days_with_partitions(files, daily) == [dt.date(2025, 7, 2), dt.date(2025, 7, 5)]
+    assert capsys.readouterr().err.splitlines() == [
+        "atliqon backfill: skipped orders/landing/orders_2025_07_01.csv: 2025-07-01 is before the daily "
+        "partitions, which start on 2025-07-02 (ATLIQON_FIRST_ORDER_DAY)",
+        f"atliqon backfill: skipped orders/landing/orders_{tomorrow:%Y_%m_%d}.csv: {tomorrow} has not begun "
+        "in Asia/Kolkata: no partition yet (it loads once it has)",
+    ]
+
+
+def test_the_parents_months_are_built_within_the_monthly_partitions(capsys):
+    monthly = partitions("2025-07-01", "2024-01-01").monthly
+    this_month = business_today().replace(day=1)
+    inside = (dt.date(2024, 3, 1), dt.date(2025, 12, 1))
+    assert months_with_partitions(inside, monthly) == list(inside)
+    assert capsys.readouterr().err == ""
+    assert months_with_partitions((dt.date(2023, 11, 1), dt.date(2099, 1, 1)), monthly) == [
+        dt.date(2024, 1, 1),
+        this_month,
+    ]
+    assert capsys.readouterr().err.strip() == (
+        f"atliqon backfill: the parent's facts of 2023-11 to 2099-01 are built for 2024-01 to "
+        f"{this_month:%Y-%m} only, the months of the partitions (ATLIQON_FIRST_MONTH to this month)"
+    )
+    assert months_with_partitions(None, monthly) == []
+
+
+def test_a_failed_run_is_reported_by_what_failed_its_steps():
+    @asset
+    def products() -> None:
+        raise FileNotFoundError("no products file in landing/products/: deliver one")
+
+    @asset
+    def customers() -> None:
+        raise Failure(description="customers.csv: header lacks customer_id")
+
+    result = materialize([products, customers], raise_on_error=False)
+    assert sorted(failure_reasons(result.all_events)) == [
+        "customers: customers.csv: header lacks customer_id",
+        "products: FileNotFoundError: no products file in landing/products/: deliver one",
+    ]
