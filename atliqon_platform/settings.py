@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -188,6 +189,27 @@ def _number(environ: Mapping[str, str], name: str, default: str, low: float, hig
     return value
 
 
+def _whole(environ: Mapping[str, str], name: str, default: str, low: int, high: int) -> int:
+    value = _number(environ, name, default, low, high)
+    if not value.is_integer():
+        raise ConfigurationError(f"{name}={environ[name]!r} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+# What Spark takes as its master here: a local engine (local, local[4], local[*], local[4,2]) or a
+# cluster manager's URL.
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[.+\]|(spark|k8s|mesos)://.+|yarn")
+# A JVM memory size as Spark reads it: a whole number with a unit (4g, 2048m, 4gb).
+MEMORY_SIZE = re.compile(r"\d+([kmgt]b?)", re.IGNORECASE)
+
+
+def _matching(environ: Mapping[str, str], name: str, default: str, pattern: re.Pattern, use: str) -> str:
+    raw = environ.get(name, "").strip() or default
+    if not pattern.fullmatch(raw):
+        raise ConfigurationError(f"{name}={raw!r} is not valid; use {use}")
+    return raw
+
+
 def _cache(environ: Mapping[str, str]) -> Path:
     """The user's cache folder for the platform, shared by every home."""
     return Path(environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "atliqon"
@@ -204,7 +226,7 @@ def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
         raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535")
     return int(raw)
 
@@ -339,7 +361,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the environment; raises ConfigurationError with what to fix."""
     environ = os.environ if environ is None else environ
     env = _choice(environ, "ATLIQON_ENV", Environment, Environment.LOCAL.value)
-    home = Path(environ.get("ATLIQON_HOME", ".atliqon")).expanduser().resolve()
+    # Empty is unset, as for every other setting: not the current folder.
+    home = Path(environ.get("ATLIQON_HOME", "").strip() or ".atliqon").expanduser().resolve()
     if env is Environment.LOCAL:
         landing_uri = str(home / "landing")
         lake_uri = str(home / "lake")
@@ -384,7 +407,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         lake_uri=lake_uri,
         spark_remote=spark_remote,
         spark_remote_of_up=spark_remote_of_up,
-        spark_master=environ.get("ATLIQON_SPARK_MASTER", "local[*]"),
+        spark_master=_matching(
+            environ,
+            "ATLIQON_SPARK_MASTER",
+            "local[*]",
+            SPARK_MASTER,
+            "local[*], local[N] or spark://host:port",
+        ),
         catalog=catalog,
         first_order_day=_date(environ, "ATLIQON_FIRST_ORDER_DAY", "2025-07-01"),
         first_month=first_month,
@@ -395,13 +424,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         automation_on=_switch(environ, "ATLIQON_AUTOMATION", env is Environment.LOCAL),
         # 5 s: a new file reaches the dashboard about 5 s sooner than at 10 s, for 0.7 CPU s a
         # minute more in an idle daemon (BENCHMARKS.md, sixteenth session).
-        sensor_interval_seconds=int(_number(environ, "ATLIQON_SENSOR_INTERVAL_SECONDS", "5", 1, 3600)),
+        sensor_interval_seconds=_whole(environ, "ATLIQON_SENSOR_INTERVAL_SECONDS", "5", 1, 3600),
         max_rejected_share=_number(environ, "ATLIQON_MAX_REJECTED_SHARE", "0.4", 0, 1),
         orders_freshness_hours=_number(environ, "ATLIQON_ORDERS_FRESHNESS_HOURS", "36", 1, 24 * 365),
         pipes=pipes,
         databricks=databricks,
         dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
-        spark_driver_memory=environ.get("ATLIQON_SPARK_DRIVER_MEMORY", "4g"),
+        spark_driver_memory=_matching(
+            environ, "ATLIQON_SPARK_DRIVER_MEMORY", "4g", MEMORY_SIZE, "a size such as 4g or 2048m"
+        ),
         spark_codegen=_switch(environ, "ATLIQON_SPARK_CODEGEN", False),
         spark_jars_folder=_folder(environ, "ATLIQON_SPARK_JARS"),
         spark_jars_cache=_cache(environ) / "jars",
@@ -409,5 +440,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if _switch(environ, "ATLIQON_SPARK_CLASS_ARCHIVE", True)
         else None,
         ui_port=_port(environ, "ATLIQON_PORT", 3000),
-        step_threads=int(_number(environ, "ATLIQON_STEP_THREADS", "4", 1, 64)),
+        step_threads=_whole(environ, "ATLIQON_STEP_THREADS", "4", 1, 64),
     )

@@ -87,6 +87,46 @@ def test_numbers_out_of_range_say_the_range(name, value):
         load_settings({name: value})
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ATLIQON_SENSOR_INTERVAL_SECONDS", "2.5"), ("ATLIQON_STEP_THREADS", "1.5")],
+)
+def test_counts_are_whole_numbers(name, value):
+    with pytest.raises(ConfigurationError, match=rf"{name}='{value}' must be a whole number from 1 to"):
+        load_settings({name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "use"),
+    [
+        ("ATLIQON_SPARK_MASTER", "bogus", "use local[*], local[N] or spark://host:port"),
+        ("ATLIQON_SPARK_MASTER", "local[two]", "use local[*], local[N] or spark://host:port"),
+        ("ATLIQON_SPARK_DRIVER_MEMORY", "lots", "use a size such as 4g or 2048m"),
+        ("ATLIQON_SPARK_DRIVER_MEMORY", "4", "use a size such as 4g or 2048m"),
+    ],
+)
+def test_a_spark_setting_spark_would_refuse_is_refused_at_start_up(name, value, use):
+    """Spark would refuse it only once a run starts its JVM, in a hundred lines of the run's log."""
+    with pytest.raises(ConfigurationError) as error:
+        load_settings({name: value})
+    assert str(error.value) == f"{name}={value!r} is not valid; {use}"
+
+
+def test_spark_settings_spark_takes_are_taken():
+    for master in ("local", "local[2]", "local[*]", "local[4,2]", "spark://10.0.0.5:7077", "yarn"):
+        assert load_settings({"ATLIQON_SPARK_MASTER": master}).spark_master == master
+    for memory in ("4g", "2048m", "1G", "512mb"):
+        assert load_settings({"ATLIQON_SPARK_DRIVER_MEMORY": memory}).spark_driver_memory == memory
+
+
+def test_an_empty_home_setting_is_the_default_home_not_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings({"ATLIQON_HOME": ""}).home == tmp_path / ".atliqon"
+    assert load_settings({"ATLIQON_HOME": " "}).home == tmp_path / ".atliqon"
+    with pytest.raises(ConfigurationError, match="ATLIQON_PORT='²' is not a TCP port"):
+        load_settings({"ATLIQON_PORT": "²"})
+
+
 def test_dashboard_port_and_where_its_snapshot_goes(tmp_path):
     settings = load_settings({"ATLIQON_HOME": str(tmp_path)})
     assert settings.dashboard_url == "http://127.0.0.1:8050/"
