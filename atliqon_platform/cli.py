@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import os
 import socket
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import yaml
-from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from dagster import DagsterInstance
 
 from atliqon_platform.instance.event_log import event_log_storage_config
@@ -160,17 +161,23 @@ def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def check_port_free(host: str, port: int, server: str, variable: str) -> None:
-    """Say a port is taken in one line, before a server prints its own banner (or, for
-    ``atliqon up``, before the code location takes its time to load)."""
-    with socket.socket() as probe:
+    """Say a port is taken, or a host is not this machine's, in one line, before a server prints
+    its own banner (or, for ``atliqon up``, before the code location takes its time to load)."""
+    try:
+        [(family, kind, _, _, address), *_] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ConfigurationError(
+            f"cannot serve {server} on {host} ({error.strerror}); choose another --host"
+        ) from None
+    with socket.socket(family, kind) as probe:
         # As the web server binds: a port whose last connections are still closing (TIME_WAIT) is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, port))
+            probe.bind(address)
         except OSError as error:
+            choose = "--host" if error.errno == errno.EADDRNOTAVAIL else f"--port or {variable}"
             raise ConfigurationError(
-                f"cannot serve {server} on {host}:{port} ({error.strerror}); "
-                f"choose another --port or {variable}"
+                f"cannot serve {server} on {host}:{port} ({error.strerror}); choose another {choose}"
             ) from None
 
 
@@ -359,6 +366,12 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port; use a number from 1 to 65535")
+    return int(text)
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -422,16 +435,16 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         help=f"with --demo: order lines in each day's file (default {Scale.lines_per_day})",
     )
-    seed.set_defaults(handler=command_seed)
+    seed.set_defaults(handler=command_seed, parser=seed)
     up = command("up")
     up.add_argument("--host", default="127.0.0.1", help="the address the UI binds (default 127.0.0.1)")
-    up.add_argument("--port", type=int, help="default: ATLIQON_PORT, else 3000")
+    up.add_argument("--port", type=_port, help="default: ATLIQON_PORT, else 3000")
     up.set_defaults(handler=command_up)
     backfill = command("backfill")
     backfill.set_defaults(handler=command_backfill)
     dashboard = command("dashboard")
     dashboard.add_argument("--host", default="127.0.0.1", help="the address it binds (default 127.0.0.1)")
-    dashboard.add_argument("--port", type=int, help="default: ATLIQON_DASHBOARD_PORT, else 8050")
+    dashboard.add_argument("--port", type=_port, help="default: ATLIQON_DASHBOARD_PORT, else 8050")
     dashboard.set_defaults(handler=command_dashboard)
     return root
 
@@ -440,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     root = parser()
     args = root.parse_args(argv)
     if args.command == "seed" and not args.demo and (args.days or args.lines_per_day):
-        root.error("--days and --lines-per-day go with --demo")
+        args.parser.error("--days and --lines-per-day go with --demo")
+    if args.command == "seed" and args.demo and (args.until or args.parent_increment):
+        args.parser.error("--until and --parent-increment go with --from")
     started = time.monotonic()
     try:
         settings = load_settings()
@@ -448,16 +463,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"atliqon: configuration error: {error}", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:  # a --from folder that is missing or not laid out right
+    except OSError as error:  # a --from folder missing or not laid out right, a home not writable
         print(f"atliqon: {error}", file=sys.stderr)
         return 2
     except HomeInUse as error:
         print(f"atliqon: {error}", file=sys.stderr)
         return 2
-    except (EndpointConnectionError, NoCredentialsError) as error:
+    except (EndpointConnectionError, NoCredentialsError, ClientError) as error:
         print(
-            f"atliqon: cannot use S3 ({error}): check AWS_ENDPOINT_URL, AWS_REGION and the "
-            "AWS credentials variables",
+            f"atliqon: cannot use S3 ({error}): check AWS_ENDPOINT_URL, AWS_REGION, the AWS "
+            "credentials variables, and the buckets of ATLIQON_LANDING_URI and ATLIQON_LAKE_URI",
             file=sys.stderr,
         )
         return 2

@@ -89,6 +89,59 @@ def test_unreachable_s3_endpoint_is_one_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_bucket_that_does_not_exist_is_one_clear_error(tmp_path, s3_endpoint):
+    result = atliqon(
+        "seed",
+        "--demo",
+        "--days",
+        "1",
+        home=tmp_path,
+        ATLIQON_ENV="s3",
+        ATLIQON_LANDING_URI="s3://no-such-bucket/landing",
+        ATLIQON_LAKE_URI="s3://no-such-bucket/lake",
+        AWS_ENDPOINT_URL=s3_endpoint,
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_REGION="us-east-1",
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("atliqon: cannot use S3 (An error occurred (NoSuchBucket)"), result.stderr
+    assert "the buckets of ATLIQON_LANDING_URI and ATLIQON_LAKE_URI" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_home_that_is_a_file_is_one_clear_error(tmp_path):
+    home = tmp_path / "a-file"
+    home.write_text("not a folder")
+    result = atliqon("seed", "--demo", "--days", "1", home=home)
+    assert result.returncode == 2
+    assert result.stderr.startswith("atliqon: [Errno 20] Not a directory: "), result.stderr
+    assert str(home) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ports_and_hosts_that_cannot_be_served_are_one_clear_line(tmp_path):
+    for command in ("up", "dashboard"):
+        result = atliqon(command, "--port", "70000", home=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.strip().endswith("'70000' is not a TCP port; use a number from 1 to 65535")
+    # an address of another machine (TEST-NET-3): the host is what to change, not the port
+    result = atliqon("dashboard", "--host", "203.0.113.7", "--port", "8050", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "atliqon: configuration error: cannot serve the dashboard on 203.0.113.7:8050 "
+        "(Cannot assign requested address); choose another --host"
+    )
+
+
+def test_the_options_of_one_kind_of_seed_are_refused_with_the_other(tmp_path):
+    for options in (["--until", "2025-07-03"], ["--parent-increment"]):
+        result = atliqon("seed", "--demo", *options, home=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.startswith("usage: atliqon seed ")
+        assert result.stderr.strip().endswith("error: --until and --parent-increment go with --from")
+    assert not (tmp_path / "landing").exists()
+
+
 def test_not_a_reference_folder(tmp_path):
     result = atliqon("seed", "--from", str(tmp_path), home=tmp_path)
     assert result.returncode == 2
