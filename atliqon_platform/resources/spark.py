@@ -7,6 +7,7 @@ has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clust
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 
 from dagster import get_dagster_logger
 from dagster_pyspark import LazyPySparkResource
+from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
@@ -351,7 +353,11 @@ class SparkSessionResource(LazyPySparkResource):
 
         A terminated run on threads cannot stop its steps' threads, but it can end the engine
         calls they wait on, which then fail at once (instance/threaded_executor.py)."""
-        if self._spark_session is not None:
+        if self._spark_session is None:
+            return
+        # An engine already gone (its JVM killed with the run's process group) has nothing left
+        # to cancel: the steps' own calls fail and say so.
+        with contextlib.suppress(Py4JError, PySparkException, OSError):
             self._spark_session.interruptAll()
 
     def _init_session(self) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -248,6 +250,36 @@ def test_a_terminated_run_cancels_the_spark_query_its_running_step_waits_on(lake
     assert "cancel" in str(failure.step_failure_data.error).lower()
     assert started_steps(result) == {"minutes_of_work"}
     assert lake.spark.spark_session.range(3).count() == 3  # the session goes on for the next run
+
+
+# A run's local session, its JVM then killed (as SIGTERM to a process group stops it first), then
+# the cancelling of its calls that the run's termination does.
+CANCEL_ON_A_GONE_ENGINE = """
+import sys
+from pathlib import Path
+import psutil
+from atliqon_platform.resources.spark import SparkSessionResource
+from atliqon_platform_tests.instances import home_settings
+resource = SparkSessionResource.for_settings(home_settings(Path(sys.argv[1])))
+assert resource.spark_session.range(3).count() == 3
+for child in psutil.Process().children(recursive=True):
+    child.kill()
+    child.wait()
+resource.interrupt_operations()
+print("cancelled nothing, raised nothing")
+"""
+
+
+def test_a_termination_that_finds_its_engine_gone_cancels_nothing_and_raises_nothing(tmp_path):
+    """Else the run's termination fails on the dead engine's connection, and says so in place of
+    the termination, in a Java trace hundreds of lines long."""
+    ended = subprocess.run(
+        [sys.executable, "-c", CANCEL_ON_A_GONE_ENGINE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ended.stdout.strip() == "cancelled nothing, raised nothing", ended.stderr[-3000:]
 
 
 def test_checks_whose_queries_a_termination_cancelled_record_no_failure(lake):
