@@ -477,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     if args.command not in ("up", "dashboard"):
-        print(f"done in {time.monotonic() - started:.1f}s")
+        print(f"{'done' if status == 0 else 'failed'} in {time.monotonic() - started:.1f}s")
     return status
 
 

@@ -70,6 +70,15 @@ def test_configuration_error_is_one_clear_line(tmp_path):
     )
 
 
+def test_a_backfill_with_nothing_landed_fails_saying_what_to_deliver(tmp_path):
+    result = atliqon("backfill", home=tmp_path)
+    assert result.returncode == 1
+    [failed] = [line for line in result.stdout.splitlines() if line.startswith("run ")]
+    assert " of dimensions_job failed: " in failed
+    assert "bronze__products: " in failed and "no products file in " in failed, failed
+    assert result.stdout.splitlines()[-1].startswith("failed in ")
+
+
 def test_unreachable_s3_endpoint_is_one_clear_error(tmp_path):
     result = atliqon(
         "seed",
