@@ -15,6 +15,9 @@ from collections.abc import Sequence
 
 import pyarrow.compute as pc
 from dagster import DagsterEvent, DagsterInstance, DailyPartitionsDefinition, MonthlyPartitionsDefinition
+
+# Why a run failed is named in a private module only: a run interrupted by a signal ends so.
+from dagster._core.events import RunFailureReason
 from deltalake import DeltaTable
 from tqdm import tqdm
 
@@ -63,28 +66,13 @@ class _Runs:
         job = self.defs.resolve_job_def(job_name)
         result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE)
         self.steps.update()
+        if not result.success and interrupted(result.all_events):
+            print(f"run {result.run_id} of {job_name} was interrupted, and is marked failed")
+            raise KeyboardInterrupt  # the backfill stops there: `atliqon backfill` says so
         if not result.success:
             reasons = " | ".join(failure_reasons(result.all_events))
             print(f"run {result.run_id} of {job_name} failed: {reasons}")
         return result.success
-
-
-def failure_reasons(events: Sequence[DagsterEvent]) -> list[str]:
-    """Each failed step and what failed it (the run's failure when no step failed)."""
-    steps = [_why(event) for event in events if event.is_step_failure]
-    return steps or [str(event.message) for event in events if event.is_failure]
-
-
-def _why(step_failure: DagsterEvent) -> str:
-    """The step and what failed it: a Failure's description, else the error at the root of the
-    chain (Dagster wraps the step's own error in its own)."""
-    data = step_failure.step_failure_data
-    if data.user_failure_data is not None and data.user_failure_data.description:
-        return f"{step_failure.step_key}: {data.user_failure_data.description}"
-    error = data.error
-    while error is not None and error.cause is not None:
-        error = error.cause
-    return f"{step_failure.step_key}: {error.message.strip() if error else step_failure.message}"
 
     def orders_to_gold(self, days: list[dt.date], months: list[dt.date]) -> bool:
         """The days in one daily run, then their months (and ``months``) of the facts, the calendar
@@ -100,6 +88,35 @@ def _why(step_failure: DagsterEvent) -> str:
         )
         self.steps.close()
         return ok
+
+
+def interrupted(events: Sequence[DagsterEvent]) -> bool:
+    """Whether the run ended on Ctrl-C or a stop signal (Dagster takes SIGTERM as SIGINT): its
+    steps then fail on what the interruption did to them, not on their data."""
+    by_signal = RunFailureReason.UNEXPECTED_TERMINATION
+    return any(
+        event.is_run_failure and event.event_specific_data.failure_reason is by_signal for event in events
+    )
+
+
+def failure_reasons(events: Sequence[DagsterEvent]) -> list[str]:
+    """Each failed step and what failed it (the run's failure when no step failed)."""
+    steps = [_why(event) for event in events if event.is_step_failure]
+    return steps or [str(event.message) for event in events if event.is_failure]
+
+
+def _why(step_failure: DagsterEvent) -> str:
+    """The step and what failed it: a Failure's description, else the step's own error (which
+    Dagster wraps in one of its own; the step's error may say more than what it was raised from)."""
+    data = step_failure.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{step_failure.step_key}: {data.user_failure_data.description}"
+    error = data.error
+    if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+        error = error.cause
+    # The first line: a Java error's message carries its whole stack trace.
+    said = next((line for line in error.message.splitlines() if line.strip()), "") if error else ""
+    return f"{step_failure.step_key}: {said or step_failure.message}"
 
 
 def backfill_everything(
@@ -139,17 +156,19 @@ def months_with_partitions(
     named on stderr."""
     if bounds is None:
         return []
-    keys = monthly.get_partition_keys()
     wanted = (_month(bounds[0]), _month(bounds[1]))
-    held = (max(wanted[0], dt.date.fromisoformat(keys[0])), min(wanted[1], dt.date.fromisoformat(keys[-1])))
-    if held != wanted:
-        say(
-            f"atliqon backfill: the parent's facts of {wanted[0]:%Y-%m} to {wanted[1]:%Y-%m} are built for "
-            f"{held[0]:%Y-%m} to {held[1]:%Y-%m} only, the months of the partitions (ATLIQON_FIRST_MONTH "
-            "to this month)",
-            sys.stderr,
-        )
-    return list(held) if held[0] <= held[1] else []
+    keys = monthly.get_partition_keys()  # none when ATLIQON_FIRST_MONTH is still to come
+    first, last = (dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])) if keys else (None, None)
+    held = (max(wanted[0], first), min(wanted[1], last)) if keys else None
+    if held == wanted:
+        return list(held)
+    facts = f"atliqon backfill: the parent's facts of {wanted[0]:%Y-%m} to {wanted[1]:%Y-%m} are built"
+    months = "the months of the partitions (ATLIQON_FIRST_MONTH to this month)"
+    if held is None or held[0] > held[1]:
+        say(f"{facts} for no month: none is among {months}", sys.stderr)
+        return []
+    say(f"{facts} for {held[0]:%Y-%m} to {held[1]:%Y-%m} only, {months}", sys.stderr)
+    return list(held)
 
 
 def load_days(settings: Settings, days: list[dt.date], instance: DagsterInstance | None = None) -> bool:

@@ -38,6 +38,7 @@ from atliqon_platform.settings import (
     Environment,
     Settings,
     delta_storage_options,
+    is_tcp_port,
     load_settings,
 )
 from atliqon_platform.spark_connect_server import free_port, server_launch, wait_until_listening
@@ -106,7 +107,7 @@ run_retries:
   retry_on_asset_or_op_failure: false
 # Runs print Dagster's events from INFO up (their messages, warnings and failures) to the
 # terminal of `atliqon up`, not each step's start, output and end at DEBUG, which were most of
-# its lines. The event log, and so the UI, keeps every event whatever its level.
+# its lines. The event log, and so the UI, keeps every Dagster event whatever its level.
 python_logs:
   python_log_level: INFO
 """
@@ -163,8 +164,10 @@ def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
 def check_port_free(host: str, port: int, server: str, variable: str) -> None:
     """Say a port is taken, or a host is not this machine's, in one line, before a server prints
     its own banner (or, for ``atliqon up``, before the code location takes its time to load)."""
+    # As the web servers choose (uvicorn, werkzeug): IPv6 for a host with a colon, else IPv4.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        [(family, kind, _, _, address), *_] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        [(_, kind, _, _, address), *_] = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise ConfigurationError(
             f"cannot serve {server} on {host} ({error.strerror}); choose another --host"
@@ -367,7 +370,7 @@ def _day(text: str) -> dt.date:
 
 
 def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+    if not is_tcp_port(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port; use a number from 1 to 65535")
     return int(text)
 
@@ -463,12 +466,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"atliqon: configuration error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a --from folder missing or not laid out right, a home not writable
+    # a --from folder missing or not laid out right; a home that is a file, or not writable
+    except (FileNotFoundError, NotADirectoryError, FileExistsError, PermissionError) as error:
         print(f"atliqon: {error}", file=sys.stderr)
         return 2
     except HomeInUse as error:
         print(f"atliqon: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM in a run (Dagster takes it as Ctrl-C)
+        print("atliqon: interrupted", file=sys.stderr)
+        return 130
     except (EndpointConnectionError, NoCredentialsError, ClientError) as error:
         print(
             f"atliqon: cannot use S3 ({error}): check AWS_ENDPOINT_URL, AWS_REGION, the AWS "

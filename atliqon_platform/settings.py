@@ -198,12 +198,12 @@ def _whole(environ: Mapping[str, str], name: str, default: str, low: int, high: 
 
 # What Spark takes as its master here: a local engine (local, local[4], local[*], local[4,2]) or a
 # cluster manager's URL.
-SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[.+\]|(spark|k8s|mesos)://.+|yarn")
-# A JVM memory size as Spark reads it: a whole number with a unit (4g, 2048m, 4gb).
-MEMORY_SIZE = re.compile(r"\d+([kmgt]b?)", re.IGNORECASE)
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(\s*,\s*\d+)?\])?|local-cluster\[.+\]|(spark|k8s)://.+|yarn")
+# A JVM memory size as Spark hands it to the JVM (-Xmx): a whole number with a unit (4g, 2048m).
+MEMORY_SIZE = re.compile(r"\d+[kmgt]", re.IGNORECASE)
 
 
-def _matching(environ: Mapping[str, str], name: str, default: str, pattern: re.Pattern, use: str) -> str:
+def _matching(environ: Mapping[str, str], name: str, default: str, pattern: re.Pattern[str], use: str) -> str:
     raw = environ.get(name, "").strip() or default
     if not pattern.fullmatch(raw):
         raise ConfigurationError(f"{name}={raw!r} is not valid; use {use}")
@@ -224,9 +224,13 @@ def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return raw == "on"
 
 
+def is_tcp_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+
+
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip() or str(default)
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
+    if not is_tcp_port(raw):
         raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535")
     return int(raw)
 
@@ -412,7 +416,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "ATLIQON_SPARK_MASTER",
             "local[*]",
             SPARK_MASTER,
-            "local[*], local[N] or spark://host:port",
+            "local[*], local[N], or a cluster's URL",
         ),
         catalog=catalog,
         first_order_day=_date(environ, "ATLIQON_FIRST_ORDER_DAY", "2025-07-01"),

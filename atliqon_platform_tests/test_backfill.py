@@ -6,7 +6,12 @@ import datetime as dt
 
 from dagster import Failure, asset, materialize
 
-from atliqon_platform.backfill import days_with_partitions, failure_reasons, months_with_partitions
+from atliqon_platform.backfill import (
+    days_with_partitions,
+    failure_reasons,
+    interrupted,
+    months_with_partitions,
+)
 from atliqon_platform.partitions import Partitions, business_today
 from atliqon_platform.settings import load_settings
 
@@ -50,6 +55,14 @@ def test_the_parents_months_are_built_within_the_monthly_partitions(capsys):
         f"{this_month:%Y-%m} only, the months of the partitions (ATLIQON_FIRST_MONTH to this month)"
     )
     assert months_with_partitions(None, monthly) == []
+    assert months_with_partitions((dt.date(2023, 1, 1), dt.date(2023, 6, 1)), monthly) == []
+    assert capsys.readouterr().err.strip() == (
+        "atliqon backfill: the parent's facts of 2023-01 to 2023-06 are built for no month: none is "
+        "among the months of the partitions (ATLIQON_FIRST_MONTH to this month)"
+    )
+    not_yet = partitions("2025-07-01", "2099-01-01").monthly  # a first month still to come
+    assert months_with_partitions(inside, not_yet) == []
+    assert "are built for no month" in capsys.readouterr().err
 
 
 def test_a_failed_run_is_reported_by_what_failed_its_steps():
@@ -61,8 +74,36 @@ def test_a_failed_run_is_reported_by_what_failed_its_steps():
     def customers() -> None:
         raise Failure(description="customers.csv: header lacks customer_id")
 
-    result = materialize([products, customers], raise_on_error=False)
+    @asset
+    def prices() -> None:  # as the Pipes launcher raises the job's failure from the client's error
+        try:
+            raise ValueError("the Pipes client's generic error")
+        except ValueError as error:
+            raise RuntimeError("the Databricks job's own failure\n  its trace") from error
+
+    result = materialize([products, customers, prices], raise_on_error=False)
     assert sorted(failure_reasons(result.all_events)) == [
         "customers: customers.csv: header lacks customer_id",
+        "prices: RuntimeError: the Databricks job's own failure",
         "products: FileNotFoundError: no products file in landing/products/: deliver one",
     ]
+
+
+def test_a_run_interrupted_by_a_signal_is_told_from_one_its_steps_failed():
+    """Ctrl-C (or SIGTERM, which Dagster takes as Ctrl-C) in a step: the run fails as interrupted,
+    and `atliqon backfill` stops there, exit status 130, instead of reporting the steps' errors
+    that the interruption caused (a Java trace per cancelled query)."""
+
+    @asset
+    def waits() -> None:
+        raise KeyboardInterrupt
+
+    @asset
+    def breaks() -> None:
+        raise ValueError("a rule broke")
+
+    stopped = materialize([waits], raise_on_error=False)
+    assert not stopped.success and interrupted(stopped.all_events)
+    failed = materialize([breaks], raise_on_error=False)
+    assert not failed.success and not interrupted(failed.all_events)
+    assert failure_reasons(failed.all_events) == ["breaks: ValueError: a rule broke"]

@@ -133,6 +133,17 @@ def test_ports_and_hosts_that_cannot_be_served_are_one_clear_line(tmp_path):
         result = atliqon(command, "--port", "70000", home=tmp_path)
         assert result.returncode == 2
         assert result.stderr.strip().endswith("'70000' is not a TCP port; use a number from 1 to 65535")
+    # an IPv6 address is probed as the dashboard's server binds it
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.bind(("::1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = atliqon("dashboard", "--host", "::1", "--port", str(port), home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"atliqon: configuration error: cannot serve the dashboard on ::1:{port} "
+        "(Address already in use); choose another --port or ATLIQON_DASHBOARD_PORT"
+    )
     # an address of another machine (TEST-NET-3): the host is what to change, not the port
     result = atliqon("dashboard", "--host", "203.0.113.7", "--port", "8050", home=tmp_path)
     assert result.returncode == 2

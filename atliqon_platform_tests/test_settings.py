@@ -99,10 +99,11 @@ def test_counts_are_whole_numbers(name, value):
 @pytest.mark.parametrize(
     ("name", "value", "use"),
     [
-        ("ATLIQON_SPARK_MASTER", "bogus", "use local[*], local[N] or spark://host:port"),
-        ("ATLIQON_SPARK_MASTER", "local[two]", "use local[*], local[N] or spark://host:port"),
+        ("ATLIQON_SPARK_MASTER", "bogus", "use local[*], local[N], or a cluster's URL"),
+        ("ATLIQON_SPARK_MASTER", "local[two]", "use local[*], local[N], or a cluster's URL"),
         ("ATLIQON_SPARK_DRIVER_MEMORY", "lots", "use a size such as 4g or 2048m"),
-        ("ATLIQON_SPARK_DRIVER_MEMORY", "4", "use a size such as 4g or 2048m"),
+        ("ATLIQON_SPARK_DRIVER_MEMORY", "4", "use a size such as 4g or 2048m"),  # 4 bytes to the JVM
+        ("ATLIQON_SPARK_DRIVER_MEMORY", "4gb", "use a size such as 4g or 2048m"),  # -Xmx4gb: refused
     ],
 )
 def test_a_spark_setting_spark_would_refuse_is_refused_at_start_up(name, value, use):
@@ -113,9 +114,17 @@ def test_a_spark_setting_spark_would_refuse_is_refused_at_start_up(name, value, 
 
 
 def test_spark_settings_spark_takes_are_taken():
-    for master in ("local", "local[2]", "local[*]", "local[4,2]", "spark://10.0.0.5:7077", "yarn"):
+    for master in (
+        "local",
+        "local[2]",
+        "local[*]",
+        "local[4,2]",
+        "local[4, 2]",
+        "spark://10.0.0.5:7077",
+        "yarn",
+    ):
         assert load_settings({"ATLIQON_SPARK_MASTER": master}).spark_master == master
-    for memory in ("4g", "2048m", "1G", "512mb"):
+    for memory in ("4g", "2048m", "1G", "1t"):
         assert load_settings({"ATLIQON_SPARK_DRIVER_MEMORY": memory}).spark_driver_memory == memory
 
 

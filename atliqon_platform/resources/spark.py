@@ -7,7 +7,6 @@ has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clust
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -357,8 +356,11 @@ class SparkSessionResource(LazyPySparkResource):
             return
         # An engine already gone (its JVM killed with the run's process group) has nothing left
         # to cancel: the steps' own calls fail and say so.
-        with contextlib.suppress(Py4JError, PySparkException, OSError):
+        try:
             self._spark_session.interruptAll()
+        except (Py4JError, PySparkException, OSError) as error:
+            said = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+            get_dagster_logger().info(f"nothing cancelled on the Spark engine ({self.engine}): {said}")
 
     def _init_session(self) -> None:
         if not self._spark_session:

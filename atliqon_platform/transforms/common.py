@@ -83,9 +83,12 @@ def parse_error_reason() -> tuple[Column, Column]:
     return error.isNotNull(), F.when(error.startswith(FILE_REFUSED), error).otherwise(malformed)
 
 
-def duplicate_rank(keys: Sequence[str | Column], eligible: Column) -> Column:
-    """1 for the first row (in file and line order) of each key among eligible rows, 2+ after."""
-    window = Window.partitionBy(eligible, *keys).orderBy(*SOURCE_ORDER)
+def duplicate_rank(
+    keys: Sequence[str | Column], eligible: Column, preferred: Sequence[Column] = ()
+) -> Column:
+    """1 for the first row of each key among eligible rows, 2+ after: in file and line order,
+    after the ``preferred`` orderings."""
+    window = Window.partitionBy(eligible, *keys).orderBy(*preferred, *SOURCE_ORDER)
     return F.row_number().over(window)
 
 

@@ -32,7 +32,10 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
         .drop(products.product_id)
     )
     usable = F.col("parse_error").isNull() & F.col("_month").isNotNull() & F.col("_product_code").isNotNull()
-    marked = marked.withColumn("_rank", duplicate_rank(["_product_id", "_month"], usable)).withColumn(
+    priced_first = [(positive_number_or_zero("gross_price") == 0).asc()]  # as rule 4 prefers a price
+    marked = marked.withColumn(
+        "_rank", duplicate_rank(["_product_id", "_month"], usable, priced_first)
+    ).withColumn(
         REJECT_REASON,
         reason(
             parse_error_reason(),
@@ -41,8 +44,8 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
                 F.concat(F.lit("unparseable month: "), F.coalesce("month", F.lit(""))),
             ),
             (F.col("_product_code").isNull(), "unknown product_id"),
-            # the same month again (in another date format, say): the first line stays, so that
-            # the table keeps one price per product and month
+            # the same month again (in another date format, say): its first line with a price
+            # stays, else its first line, so that the table keeps one price per product and month
             (F.col("_rank") > 1, "duplicate month of product_id"),
         ),
     )

@@ -59,7 +59,7 @@ def clean_products(bronze: DataFrame) -> tuple[DataFrame, DataFrame]:
         .withColumn("division", division(F.col("category")))
         .withColumn("variant", F.regexp_extract("product", r"\((.*?)\)", 1))
         .withColumn("product_code", F.sha2("product", 256))
-        .withColumn("product_id", digits_or_unknown("product_id"))
+        .withColumn("product_id", product_id)
         .select(*SILVER_COLUMNS)
     )
     return silver, rejected

@@ -62,15 +62,16 @@ def test_yearly_price_latest_non_zero_else_latest(spark):
         ]
 
 
-def test_a_month_priced_twice_keeps_its_first_line(spark, products):
+def test_a_month_priced_twice_keeps_its_first_line_with_a_price(spark, products):
     bronze = bronze_frame(
         spark,
         COLUMNS,
         [
             ("2", "2025/11/01", "50"),
             ("2", "01/11/2025", "70"),  # the same month in another format
-            ("1", "2025/11/01", "40"),
+            ("1", "2025/11/01", "unknown"),
             ("2", "2025/12/01", "55"),
+            ("1", "01-11-2025", "40"),  # a price for the month whose first line had none
         ],
     )
     silver, rejected = clean_gross_price(bronze, products)
@@ -80,6 +81,7 @@ def test_a_month_priced_twice_keeps_its_first_line(spark, products):
         ("2", dt.date(2025, 11, 1), 50.0),
         ("2", dt.date(2025, 12, 1), 55.0),
     ]
-    assert [(row.line_number, row.reject_reason) for row in rejected.collect()] == [
-        (3, "duplicate month of product_id")
+    assert sorted((row.line_number, row.reject_reason) for row in rejected.collect()) == [
+        (3, "duplicate month of product_id"),
+        (4, "duplicate month of product_id"),
     ]
