@@ -43,7 +43,7 @@ from dagster import (
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
 # The tags Dagster gives a run of one partition and a run a sensor requested have no public name.
-from dagster._core.storage.tags import PARTITION_NAME_TAG, SENSOR_NAME_TAG
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, PARTITION_NAME_TAG, SENSOR_NAME_TAG
 
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import BRONZE_OF
@@ -265,7 +265,9 @@ def requested_since_changed(
     """Days a run of the order sensor, created after their files last changed, already covers.
 
     Such a run was requested by a tick whose cursor was lost (the daemon stopped before saving
-    it): its run key does not stop a replay that groups the days otherwise, this does.
+    it): its run key does not stop a replay that groups the days otherwise, this does. A
+    re-execution or a retry of a sensor's run carries the sensor's tags too, but it goes on from
+    where that run failed, on what its bronze step read then: it covers no newer file.
     """
     if not days:
         return set()
@@ -274,7 +276,7 @@ def requested_since_changed(
     covered = set()
     for record in records:
         span = _run_days(record.dagster_run.tags)
-        if span is None:
+        if span is None or PARENT_RUN_ID_TAG in record.dagster_run.tags:
             continue
         for day, files in days.items():
             if span[0] <= day <= span[1] and all(item.modified < record.create_timestamp for item in files):

@@ -21,7 +21,9 @@ from dagster._core.execution.api import create_execution_plan
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARENT_RUN_ID_TAG,
     PARTITION_NAME_TAG,
+    ROOT_RUN_ID_TAG,
     RUN_KEY_TAG,
     SENSOR_NAME_TAG,
 )
@@ -227,6 +229,31 @@ def test_a_file_put_back_to_content_it_had_before_loads_again(instance, landing,
         for _ in range(FULL_SCAN_EVERY):  # a file sorting before the cursor: the full scan sees it
             daemon.launch(ticker.tick())
     assert len(daemon.launched) == 3, [request.run_key for request in daemon.launched]
+
+
+def test_a_file_fixed_after_its_run_failed_loads_again_though_the_run_was_re_executed(instance, landing):
+    """The README's way out of bad data: fix the file. A re-execution of the failed run from the UI
+    (after the fix, or in the same minute) copies the sensor's tags, and goes on from where the
+    run failed, on the rows bronze read then: it must not stand for a load of the fixed file."""
+    daemon, ticker = Daemon(instance), Ticker(ORDER_SENSOR, instance, landing)
+    landing.write(*order_file(1, "A,2025/07/01,1,2,oops"))
+    daemon.launch(ticker.tick())
+    [failed] = instance.get_runs()
+    time.sleep(1.1)  # S3 keeps the time an object was written to the second
+    landing.write(*order_file(1, "A,2025/07/01,1,2,4"))  # fixed
+    time.sleep(1.1)
+    re_executed = {**failed.tags, PARENT_RUN_ID_TAG: failed.run_id, ROOT_RUN_ID_TAG: failed.run_id}
+    instance.add_run(
+        DagsterRun(
+            job_name=failed.job_name,
+            run_id=make_new_run_id(),
+            tags=re_executed,
+            status=DagsterRunStatus.FAILURE,
+        )
+    )
+    for _ in range(FULL_SCAN_EVERY):
+        daemon.launch(ticker.tick())
+    assert daemon.launches_by_day() == {dt.date(2025, 7, 1): 2}
 
 
 def test_a_file_for_indias_new_day_runs_while_utc_is_a_day_behind_and_a_later_one_waits(
