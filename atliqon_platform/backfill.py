@@ -158,8 +158,12 @@ def months_with_partitions(
         return []
     wanted = (_month(bounds[0]), _month(bounds[1]))
     keys = monthly.get_partition_keys()  # none when ATLIQON_FIRST_MONTH is still to come
-    first, last = (dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])) if keys else (None, None)
-    held = (max(wanted[0], first), min(wanted[1], last)) if keys else None
+    held = None
+    if keys:
+        held = (
+            max(wanted[0], dt.date.fromisoformat(keys[0])),
+            min(wanted[1], dt.date.fromisoformat(keys[-1])),
+        )
     if held == wanted:
         return list(held)
     facts = f"atliqon backfill: the parent's facts of {wanted[0]:%Y-%m} to {wanted[1]:%Y-%m} are built"

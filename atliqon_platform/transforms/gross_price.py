@@ -28,11 +28,12 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
     marked = (
         bronze.withColumn("_product_id", blank_to_null("product_id"))
         .withColumn("_month", first_date_match(blank_to_null("month"), MONTH_FORMATS))
+        .withColumn("_price", positive_number_or_zero("gross_price"))
         .join(products, F.col("_product_id") == products.product_id, "left")
         .drop(products.product_id)
     )
     usable = F.col("parse_error").isNull() & F.col("_month").isNotNull() & F.col("_product_code").isNotNull()
-    priced_first = [(positive_number_or_zero("gross_price") == 0).asc()]  # as rule 4 prefers a price
+    priced_first = [(F.col("_price") == 0).asc()]  # as rule 4 prefers a price
     marked = marked.withColumn(
         "_rank", duplicate_rank(["_product_id", "_month"], usable, priced_first)
     ).withColumn(
@@ -54,11 +55,11 @@ def clean_gross_price(bronze: DataFrame, silver_products: DataFrame) -> tuple[Da
         F.col("_product_id").alias("product_id"),
         F.col("_product_code").alias("product_code"),
         F.col("_month").alias("month"),
-        positive_number_or_zero("gross_price").alias("gross_price"),
+        F.col("_price").alias("gross_price"),
         "file_name",
         "line_number",
     )
-    return silver, rejected.drop("_product_id", "_month", "_product_code")
+    return silver, rejected.drop("_product_id", "_month", "_price", "_product_code")
 
 
 def yearly_prices(silver: DataFrame) -> DataFrame:
