@@ -10,11 +10,21 @@ range.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 from collections.abc import Sequence
 
 import pyarrow.compute as pc
-from dagster import DagsterEvent, DagsterInstance, DailyPartitionsDefinition, MonthlyPartitionsDefinition
+from dagster import (
+    DagsterEvent,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    InitLoggerContext,
+    JobDefinition,
+    MonthlyPartitionsDefinition,
+    colored_console_logger,
+    logger,
+)
 
 # Why a run failed is named in a private module only: a run interrupted by a signal ends so.
 from dagster._core.events import RunFailureReason
@@ -49,6 +59,38 @@ def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
+@logger(colored_console_logger.config_schema)
+def terminal(context: InitLoggerContext) -> logging.Logger:
+    """Dagster's console, quiet about what Ctrl-C does to a run (see ``QuietOnceInterrupted``)."""
+    console = colored_console_logger.logger_fn(context)
+    console.addFilter(QuietOnceInterrupted())
+    console.setLevel(logging.DEBUG)  # the filter sees the engine's events; its handler keeps the level
+    return console
+
+
+class QuietOnceInterrupted(logging.Filter):
+    """Ctrl-C fails the steps it stops, each with a trace (a Java one per cancelled query), skips
+    the steps after them, each an error, and fails the run with a trace of the interruption: some
+    700 lines, where `atliqon backfill` says in one line that the run was interrupted. Errors
+    after the run's engine event of the interruption, and that failure, stay in the UI only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        event = getattr(record, "dagster_event", None)  # set on the records of Dagster's events
+        if event is not None and event.is_engine_event:
+            self.interrupted |= "steps_interrupted" in event.engine_event_data.metadata
+        if event is not None and interrupted([event]):
+            return False
+        return not (self.interrupted and record.levelno >= logging.ERROR)
+
+
+def for_the_terminal(job: JobDefinition) -> JobDefinition:
+    return job.with_logger_defs({"console": terminal})
+
+
 def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -64,7 +106,7 @@ class _Runs:
         self.steps = tqdm(total=runs, desc="backfill", unit="run", disable=not progress)
 
     def run(self, job_name: str, tags: dict[str, str]) -> bool:
-        job = self.defs.resolve_job_def(job_name)
+        job = for_the_terminal(self.defs.resolve_job_def(job_name))
         result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE)
         self.steps.update()
         if not result.success and interrupted(result.all_events):

@@ -3,17 +3,24 @@ partition are named and left out (the run over a range would else fail on Dagste
 invariant), and a failed run is reported by what failed its steps."""
 
 import datetime as dt
+import os
+import signal
+import time
 
-from dagster import Failure, asset, materialize
+from dagster import DagsterEventType, Definitions, Failure, asset, define_asset_job, materialize
 
 from atliqon_platform.backfill import (
+    QUIET_CONSOLE,
     days_with_partitions,
     failure_reasons,
+    for_the_terminal,
     interrupted,
     months_with_partitions,
 )
+from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
 from atliqon_platform.partitions import Partitions, business_today
 from atliqon_platform.settings import load_settings
+from atliqon_platform_tests.instances import platform_instance
 
 
 def partitions(first_day: str, first_month: str) -> Partitions:
@@ -107,3 +114,48 @@ def test_a_run_interrupted_by_a_signal_is_told_from_one_its_steps_failed():
     failed = materialize([breaks], raise_on_error=False)
     assert not failed.success and not interrupted(failed.all_events)
     assert failure_reasons(failed.all_events) == ["breaks: ValueError: a rule broke"]
+
+
+THREADS = threaded_executor.configured({"max_concurrent": 2})
+CANCELLED = "[SPARK_JOB_CANCELLED] Job 21 cancelled as part of cancellation of all jobs"
+
+
+def test_the_terminal_shows_a_runs_failures_but_not_what_ctrl_c_did_to_it(capfd):
+    """Ctrl-C mid-step: the step's query is cancelled and fails it (a Java trace each), the steps
+    after it are skipped (an error each), and the run fails with a trace of the interruption,
+    some 700 lines where `atliqon backfill` says in one that the run was interrupted. The
+    instance keeps them all, for the UI; a failure of the data still shows in the terminal."""
+
+    @asset
+    def stopped_mid_query() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+        time.sleep(2)  # the run sees it, and cancels the step's query:
+        raise RuntimeError(CANCELLED)
+
+    @asset(deps=[stopped_mid_query])
+    def after_it() -> None:
+        pass
+
+    @asset
+    def breaks() -> None:
+        raise ValueError("a rule broke")
+
+    jobs = [define_asset_job("stopped", [stopped_mid_query, after_it]), define_asset_job("broken", [breaks])]
+    defs = Definitions(assets=[stopped_mid_query, after_it, breaks], jobs=jobs, executor=THREADS)
+    with platform_instance() as instance:
+        capfd.readouterr()
+        stopped = execute_in_this_process(
+            for_the_terminal(defs.resolve_job_def("stopped")), instance, {}, QUIET_CONSOLE
+        )
+        terminal = capfd.readouterr().err
+        assert not stopped.success and interrupted(stopped.all_events)
+        [failure] = instance.all_logs(stopped.run_id, of_type=DagsterEventType.STEP_FAILURE)
+        assert CANCELLED in str(failure.dagster_event.step_failure_data.error)
+        for said in (CANCELLED, "Not executing", "DagsterExecutionInterruptedError", "RUN_FAILURE"):
+            assert said not in terminal, said
+
+        broken = execute_in_this_process(
+            for_the_terminal(defs.resolve_job_def("broken")), instance, {}, QUIET_CONSOLE
+        )
+        assert not broken.success
+        assert "ValueError: a rule broke" in capfd.readouterr().err

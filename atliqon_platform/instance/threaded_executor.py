@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
@@ -146,6 +147,19 @@ def critical_path_first(execution_plan: ExecutionPlan) -> Callable[[ExecutionSte
     return sort_key
 
 
+@contextmanager
+def _children_deaf_to_ctrl_c() -> Iterator[None]:
+    """SIGINT blocked in this thread while the processes that mirror the run's output start (a
+    ``tail`` and a watcher of Dagster's each for stdout and stderr): they inherit the mask. Ctrl-C
+    reaches the terminal's whole process group, and each watcher printed a traceback of it; the
+    run stops them itself as it ends."""
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+
+
 def _threaded_plan(
     job_context: PlanExecutionContext, execution_plan: ExecutionPlan, threads: int
 ) -> Iterator[DagsterEvent]:
@@ -166,7 +180,8 @@ def _threaded_plan(
         )
         # The process's output, captured once for the whole run as the in-process executor does.
         log_key = compute_logs.build_log_key_for_run(job_context.run_id, create_compute_log_file_key())
-        log_context = stack.enter_context(compute_logs.capture_logs(log_key))
+        with _children_deaf_to_ctrl_c():
+            log_context = stack.enter_context(compute_logs.capture_logs(log_key))
         yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
 
         pool = stack.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="step"))

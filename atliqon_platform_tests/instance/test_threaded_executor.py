@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import psutil
 from dagster import (
     AssetCheckSpec,
     AssetKey,
@@ -214,6 +215,29 @@ def test_a_terminated_run_waits_for_its_running_steps_and_starts_no_other():
     assert not result.success
     assert materialised == {AssetKey("terminated_while_running")}
     assert started_steps(result) == {"terminated_while_running"}
+
+
+def test_ctrl_c_stops_the_run_not_the_processes_mirroring_its_output():
+    """Ctrl-C reaches the terminal's whole process group: the processes that mirror the run's
+    output (a ``tail`` and a watcher of Dagster's for each stream) go on until the run ends and
+    stops them, instead of each watcher printing a traceback of the KeyboardInterrupt."""
+    alive = {}
+
+    @asset
+    def mirrored() -> None:
+        mirroring = [
+            child
+            for child in psutil.Process().children()
+            if child.name() == "tail" or any("watch_orphans" in part for part in child.cmdline())
+        ]
+        for child in mirroring:
+            child.send_signal(signal.SIGINT)
+        time.sleep(1.5)
+        alive.update({child.pid: child.status() != psutil.STATUS_ZOMBIE for child in mirroring})
+
+    result, _ = run([mirrored])
+    assert result.success
+    assert len(alive) == 4 and all(alive.values()), alive
 
 
 def terminated_while_waiting_on_spark(lake: DeltaLakeResource) -> None:
