@@ -21,7 +21,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from atliqon_platform.markdown import markdown_rows
-from atliqon_platform.resources.delta_lake import PREVIEW_ROWS, DeltaLakeResource, PartitionRange, WriteResult
+from atliqon_platform.resources.delta_lake import (
+    PREVIEW_ROWS,
+    DeltaLakeResource,
+    PartitionRange,
+    WriteResult,
+    rows_written,
+)
 from atliqon_platform.settings import delta_storage_options
 from atliqon_platform.tables import Table
 from atliqon_platform.transforms import columns
@@ -87,14 +93,18 @@ def _history_rows(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     time, operation, rows written."""
     rows = []
     for commit in commits:
-        metrics = commit.get("operationMetrics") or {}
-        written = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or "-"
+        written = rows_written(commit.get("operationMetrics"))
         timestamp = commit["timestamp"]
         if isinstance(timestamp, int):  # delta-rs: milliseconds since the epoch
             timestamp = dt.datetime.fromtimestamp(timestamp / 1000, dt.UTC)
         time = timestamp.strftime("%Y-%m-%d %H:%M:%S") if timestamp else "-"
         rows.append(
-            {"version": commit["version"], "time": time, "operation": commit["operation"], "rows": written}
+            {
+                "version": commit["version"],
+                "time": time,
+                "operation": commit["operation"],
+                "rows": "-" if written is None else written,
+            }
         )
     return rows
 

@@ -1,8 +1,10 @@
 """The Delta Lake storage layer: every table the platform writes or reads goes through here.
 
 One engine everywhere (ARCHITECTURE.md §2): the Spark session reads and commits Delta itself
-with delta-spark, on a laptop exactly as on Databricks, a Spark Connect server or S3. Rows
-never cross the Python driver; a partitioned write replaces its range with ``replaceWhere``.
+with delta-spark, on a laptop exactly as on Databricks, a Spark Connect server or S3. Tables
+are read and written in the engine, never collected to the Python driver (only the lines that
+bronze parses in Python go in, as Arrow: ``frame``); a partitioned write replaces its range with
+``replaceWhere``. delta-rs only reads what needs no engine: counts, history, previews.
 
 Layout: a table written by date range (the order tables) is partitioned by month, through a
 column ``<date column>_month`` that this layer adds on write and drops on read. Daily
@@ -20,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +177,9 @@ def _condition(error: Exception) -> str:
 class DeltaTables:
     """Delta tables in one Spark session, by path or by Unity Catalog name (``by_name``).
 
-    Everything goes through DataFrame and SQL calls that Spark Connect and Databricks Connect
-    carry too, so no Delta client library is needed where the session runs.
+    Reads and writes go through DataFrame and SQL calls that Spark Connect and Databricks Connect
+    carry too. Only the counts and history of a table in a local folder come from delta-rs, which
+    answers them from the log in milliseconds, where the session would run a Spark job.
     """
 
     def __init__(self, spark: SparkSession, by_name: bool = False) -> None:
@@ -275,11 +278,7 @@ class DeltaTables:
         range without rows): then no row was written."""
         commits = self.history(uri, HISTORY_VERSIONS)
         last = commits[0]
-        metrics = last["operationMetrics"] or {}
-        rows = int(metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0)
-        # A replaceWhere on days rewrites the month's files that hold them: the rows of the other
-        # days it copies into the new files are counted as output too, but were not written.
-        rows -= int(metrics.get("numCopiedRows") or 0)
+        rows = rows_written(last["operationMetrics"]) or 0
         version = int(last["version"])
         return version, 0 if version == previous else rows, commits
 
@@ -340,6 +339,17 @@ ENGINE_LOG_LINE = "Spark engine: "
 def _is_local_path(uri: str) -> bool:
     """A folder on this machine, not a URI of a store (s3://...)."""
     return "://" not in uri
+
+
+def rows_written(metrics: Mapping[str, Any] | None) -> int | None:
+    """The rows a commit wrote, from its own metrics; None for one that writes none (OPTIMIZE,
+    RESTORE...). A replaceWhere on days rewrites the month's files that hold them: the rows of the
+    other days it copies into the new files are counted as output too, but were not written."""
+    metrics = metrics or {}
+    output = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted")
+    if output is None:
+        return None
+    return int(output) - int(metrics.get("numCopiedRows") or 0)
 
 
 class DeltaLakeResource(ConfigurableResource):
