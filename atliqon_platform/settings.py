@@ -102,12 +102,6 @@ class Settings:
         return self.home / "dagster"
 
     @property
-    def up_lock(self) -> Path:
-        """Held by ``atliqon up`` while it serves this home; its note names the processes and
-        the warm engine's URL (atliqon_platform/lifecycle.py)."""
-        return up_lock(self.dagster_home)
-
-    @property
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.dashboard_port}/"
 
@@ -256,17 +250,24 @@ def _s3_uri(environ: Mapping[str, str], name: str, env: Environment) -> str:
     return value
 
 
+def workspace_url(host: str) -> str:
+    """DATABRICKS_HOST as a workspace URL: a bare host name (as the workspace's address bar shows
+    it) or an http:// one gets https://, which is all a workspace answers on. Empty stays empty."""
+    host = host.strip().rstrip("/")
+    if not host or host.startswith("https://"):
+        return host
+    return "https://" + host.removeprefix("http://")
+
+
 def _databricks(environ: Mapping[str, str], env: Environment, pipes: PipesMode) -> DatabricksSettings:
     """Databricks workspace, credentials and compute: what Databricks Connect and Pipes jobs need."""
     on_cluster = bool(environ.get("DATABRICKS_RUNTIME_VERSION"))
-    host = environ.get("DATABRICKS_HOST", "").strip().rstrip("/") or None
+    host = workspace_url(environ.get("DATABRICKS_HOST", "")) or None
     needs_workspace = not on_cluster
     if needs_workspace and not host:
         raise ConfigurationError(
             "Databricks needs DATABRICKS_HOST (the workspace URL, https://<workspace>.cloud.databricks.com)"
         )
-    if host and not host.startswith("https://"):
-        host = "https://" + host.removeprefix("http://")
     auth = None
     if environ.get("DATABRICKS_TOKEN"):
         auth = "token"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from atliqon_platform.settings import ConfigurationError, PipesMode, load_settings
+from atliqon_platform.settings import ConfigurationError, PipesMode, load_settings, workspace_url
 
 DATABRICKS = {
     "ATLIQON_ENV": "databricks",
@@ -26,6 +26,19 @@ def test_databricks_defaults_to_unity_catalog_fmcg_and_holds_no_secret():
     assert load_settings({**DATABRICKS, "ATLIQON_CATALOG": "sales"}).catalog == "sales"
     paths = load_settings({**DATABRICKS, "ATLIQON_LAKE_URI": "s3://atliqon-data/lake"})
     assert (paths.catalog, paths.lake_uri) == (None, "s3://atliqon-data/lake")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "dbc-1.cloud.databricks.com",
+        " https://dbc-1.cloud.databricks.com/ ",
+        "http://dbc-1.cloud.databricks.com",
+    ],
+)
+def test_databricks_host_is_the_workspaces_https_url_however_written(written):
+    assert workspace_url(written) == "https://dbc-1.cloud.databricks.com"
+    assert load_settings({**DATABRICKS, "DATABRICKS_HOST": written}).databricks.host == workspace_url(written)
 
 
 def test_oauth_service_principal_and_serverless():

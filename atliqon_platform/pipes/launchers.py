@@ -27,7 +27,7 @@ from pydantic import PrivateAttr
 
 from atliqon_platform.pipes.databricks_job import DatabricksJob
 from atliqon_platform.resources.session_checks import require_reachable_url
-from atliqon_platform.settings import PipesMode, Settings
+from atliqon_platform.settings import PipesMode, Settings, workspace_url
 
 if TYPE_CHECKING:  # imported when a job is launched (see DatabricksJobLauncher.run)
     from atliqon_platform.pipes.databricks_runs import KeepsTheRunItPolls
@@ -120,7 +120,7 @@ class DatabricksJobLauncher(PipesLauncher):
             failed_run_error,
         )
 
-        host = self.host if self.host.startswith("https://") else f"https://{self.host}"
+        host = workspace_url(self.host)
         require_reachable_url(host, "DATABRICKS_HOST")
         spec = self.job.spec(job_name)
         client = WorkspaceClient(

@@ -9,10 +9,11 @@ environment through ``EnvVar``, so Dagster never shows or logs them.
 from __future__ import annotations
 
 from dagster import EnvVar
+from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.session_checks import require_reachable_url
 from atliqon_platform.resources.spark import SparkSessionResource
-from atliqon_platform.settings import ConfigurationError, DatabricksSettings
+from atliqon_platform.settings import ConfigurationError, DatabricksSettings, workspace_url
 
 
 class DatabricksConnectResource(SparkSessionResource):
@@ -47,9 +48,9 @@ class DatabricksConnectResource(SparkSessionResource):
         if self._spark_session is None:
             self._spark_session = self.start_session()
 
-    def start_session(self):
+    def start_session(self) -> SparkSession:
         """A new Databricks Connect session, after checking the workspace answers."""
-        host = self.host if self.host.startswith("https://") else f"https://{self.host}"
+        host = workspace_url(self.host)
         require_reachable_url(host, "DATABRICKS_HOST")
         try:
             from databricks.connect import DatabricksSession

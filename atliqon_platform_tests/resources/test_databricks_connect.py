@@ -9,8 +9,10 @@ from atliqon_platform.resources.databricks_connect import DatabricksConnectResou
 from atliqon_platform.settings import ConfigurationError
 
 
-def test_unreachable_workspace_names_databricks_host():
-    resource = DatabricksConnectResource(spark_config={}, host="https://127.0.0.1:9", token="t")
+@pytest.mark.parametrize("host", ["https://127.0.0.1:9", "http://127.0.0.1:9/", " 127.0.0.1:9 "])
+def test_unreachable_workspace_names_databricks_host(host):
+    """Whichever way DATABRICKS_HOST is written, the workspace's https URL is what is reached."""
+    resource = DatabricksConnectResource(spark_config={}, host=host, token="t")
     with pytest.raises(ConfigurationError, match=r"cannot reach 127\.0\.0\.1:9 .*check DATABRICKS_HOST"):
         resource.start_session()
 
