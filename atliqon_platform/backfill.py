@@ -37,7 +37,7 @@ from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, month
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import execute_in_this_process
 from atliqon_platform.lifecycle import say
-from atliqon_platform.partitions import BUSINESS_TIMEZONE, Partitions, business_today, range_tags
+from atliqon_platform.partitions import Partitions, business_today, no_day_partition, range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
 from atliqon_platform.resources.spark import first_line
 from atliqon_platform.settings import Settings, delta_storage_options
@@ -178,16 +178,12 @@ def backfill_everything(
 def days_with_partitions(files: dict[str, dt.date], daily: DailyPartitionsDefinition) -> list[dt.date]:
     """The landing days of the order files that have a partition; every other file is named on
     stderr as skipped, as the order sensor names it in its tick's log."""
-    days, first = set(), daily.start.date()
+    days = set()
     for key, day in sorted(files.items()):
-        if daily.has_partition_key(day.isoformat()):
+        if (why := no_day_partition(day, daily)) is None:
             days.add(day)
-            continue
-        if day < first:
-            why = f"{day} is before the daily partitions, which start on {first} (ATLIQON_FIRST_ORDER_DAY)"
         else:
-            why = f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet (it loads once it has)"
-        say(f"atliqon backfill: skipped {key}: {why}", sys.stderr)
+            say(f"atliqon backfill: skipped {key}: {why}", sys.stderr)
     return sorted(days)
 
 

@@ -55,6 +55,17 @@ class Partitions:
         )
 
 
+def no_day_partition(day: dt.date, daily: DailyPartitionsDefinition) -> str | None:
+    """Why order files of ``day`` have no daily partition to load into, None when they have one;
+    the order sensor and `atliqon backfill` name it for each file they leave."""
+    if daily.has_partition_key(day.isoformat()):
+        return None
+    first = daily.start.date()
+    if day < first:
+        return f"{day} is before the daily partitions, which start on {first} (ATLIQON_FIRST_ORDER_DAY)"
+    return f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet (it loads once it has)"
+
+
 def partition_range(context: AssetExecutionContext | OpExecutionContext, column: str) -> PartitionRange:
     """The dates a (possibly multi-partition, single-run backfill) run owns, inclusive."""
     window = context.partition_time_window

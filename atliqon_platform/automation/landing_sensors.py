@@ -49,7 +49,7 @@ from atliqon_platform import tables
 from atliqon_platform.assets.bronze import BRONZE_OF
 from atliqon_platform.assets.jobs import DAILY_ORDERS, DIMENSIONS, daily_orders_job, dimensions_job
 from atliqon_platform.checks.gold import CODES_RESOLVE_DIMENSIONS
-from atliqon_platform.partitions import BUSINESS_TIMEZONE, Partitions, range_tags, tagged_range
+from atliqon_platform.partitions import Partitions, no_day_partition, range_tags, tagged_range
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
 from atliqon_platform.sources import (
@@ -216,9 +216,9 @@ def _loaded(instance: DagsterInstance, item: LandingObject) -> bool:
 
 
 def order_days(
-    context: SensorEvaluationContext, objects: Iterable[LandingObject], first_day: dt.date
+    context: SensorEvaluationContext, objects: Iterable[LandingObject]
 ) -> dict[dt.date, list[LandingObject]]:
-    """New order files grouped by landing day, from ``first_day``; the rest reported in the tick's log."""
+    """New order files grouped by landing day; the rest reported in the tick's log."""
     days: dict[dt.date, list[LandingObject]] = {}
     for item in objects:
         if not _usable(context, item):
@@ -230,8 +230,6 @@ def order_days(
             continue
         if day is None:
             _skipped(context, item, "not an order file (orders_YYYY_MM_DD.csv)")
-        elif day < first_day:
-            _skipped(context, item, f"{day} is before the daily partitions, which start on {first_day}")
         else:
             days.setdefault(day, []).append(item)
     return days
@@ -333,13 +331,15 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
         listed = list(landing.list(ORDERS.prefix, start_after=start_after))
         changed = changed_objects(listed, cursor)
         cursor.ticks_since_full_scan = 0 if full_scan else cursor.ticks_since_full_scan + 1
-        days = order_days(context, changed, settings.first_order_day)
+        days = order_days(context, changed)
         not_begun = []
-        for day in [day for day in days if not daily.has_partition_key(day.isoformat())]:
+        for day, why in [(day, no_day_partition(day, daily)) for day in days]:
+            if why is None:
+                continue
             for item in days.pop(day):
-                why = f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet, waiting for it"
                 _skipped(context, item, why)
-                not_begun.append(item)
+                if day >= settings.first_order_day:  # looked at again until its day begins
+                    not_begun.append(item)
         cursor.hold_back(not_begun, listed, start_after)
         days = {
             day: files

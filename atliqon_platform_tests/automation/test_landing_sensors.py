@@ -281,6 +281,21 @@ def test_a_file_for_indias_new_day_runs_while_utc_is_a_day_behind_and_a_later_on
     assert ticker.tick().run_requests == [] and landing.starts[-1] == order_file(3)[0]
 
 
+def test_a_file_before_the_first_day_is_named_once_and_not_waited_for(instance, landing, capfd):
+    """It can never load (its day has no partition, ATLIQON_FIRST_ORDER_DAY being later): the
+    tick names it and why, as `atliqon backfill` does, and the listing does not keep it in view."""
+    june = order_file_key(dt.date(2025, 6, 30))
+    landing.write(june, order_file(1)[1])
+    landing.write(*order_file(1))
+    ticker = Ticker(ORDER_SENSOR, instance, landing)
+    assert ticker.partitions(ticker.tick()) == ["2025-07-01"]
+    assert (
+        f"{june}: 2025-06-30 is before the daily partitions, which start on 2025-07-01 "
+        "(ATLIQON_FIRST_ORDER_DAY)" in capfd.readouterr().err
+    )
+    assert ticker.tick().run_requests == [] and landing.starts[-1] == order_file(1)[0]
+
+
 REPLAYS = {
     "single days": ([2], [3]),
     "a range that grows by a day": (list(range(2, 10)), [10]),
