@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pyspark.sql import functions as F
+
 from atliqon_platform import tables
 from atliqon_platform.assets.bronze import SNAPSHOTS, read_files, read_order_days, source_keys
 from atliqon_platform.assets.gold import GOLD_DIMENSIONS, VIEW_INPUTS
@@ -46,7 +48,10 @@ def rebuild_everything(landing: LandingZoneResource, lake: DeltaLakeResource) ->
         lake.read(tables.SILVER_PARENT_FACT_ORDERS), lake.read(tables.GOLD_SB_FACT_ORDERS)
     )
     lake.overwrite(facts, tables.GOLD_FACT_ORDERS)
-    lake.overwrite(unified.dim_date_covering(lake.read(tables.GOLD_FACT_ORDERS)), tables.GOLD_DIM_DATE)
+    # The calendar over the months with facts, where the platform's covers its partitions' months.
+    written = lake.read(tables.GOLD_FACT_ORDERS)
+    first, last = written.agg(F.min("date"), F.max("date")).first()
+    lake.overwrite(unified.dim_date(written.sparkSession, first, last), tables.GOLD_DIM_DATE)
     view = unified.enriched_orders(*(lake.read(table) for table in VIEW_INPUTS))
     lake.overwrite(view, tables.GOLD_VW_FACT_ORDERS_ENRICHED)
     return order_lines.num_rows

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
@@ -191,7 +193,7 @@ def no_data_page(problem: ViewUnavailable) -> html.Div:
     )
 
 
-def selection(values) -> Filters:
+def selection(values: Sequence[Any]) -> Filters:
     """The slicers' values, in SLICERS order, as filters."""
     return Filters(**dict(zip(SLICERS, values, strict=True)))
 

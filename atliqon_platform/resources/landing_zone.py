@@ -12,11 +12,15 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
 
 from atliqon_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 
 class LandingObjectMissing(FileNotFoundError):
@@ -57,7 +61,7 @@ class LandingZoneResource(ConfigurableResource):
         return self.uri.startswith("s3://")
 
     @property
-    def s3_client(self):
+    def s3_client(self) -> BaseClient:
         if self._client is None:
             # Imported for an S3 zone only: dagster-aws takes half a second to import, which every
             # process that loads the code location (each run among them) would pay otherwise.

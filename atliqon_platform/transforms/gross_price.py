@@ -18,7 +18,6 @@ from atliqon_platform.transforms.common import (
 )
 
 MONTH_FORMATS = ("yyyy/MM/dd", "dd/MM/yyyy", "yyyy-MM-dd", "dd-MM-yyyy")
-SILVER_COLUMNS = ("product_id", "product_code", "month", "gross_price", "file_name", "line_number")
 YEARLY_COLUMNS = ("product_code", "price_inr", "year")
 
 

@@ -19,17 +19,6 @@ from atliqon_platform.transforms.common import (
 DATE_FORMATS = ("yyyy/MM/dd", "dd-MM-yyyy", "dd/MM/yyyy", "MMMM dd, yyyy")
 LEADING_WEEKDAY = r"^[A-Za-z]+,\s*"
 BUSINESS_KEY = ("date", "order_id", "product_code", "customer_code")
-SILVER_COLUMNS = (
-    "order_id",
-    "order_date",
-    "customer_id",
-    "product_id",
-    "product_code",
-    "order_qty",
-    "file_name",
-    "line_number",
-    "landing_date",
-)
 GOLD_COLUMNS = ("order_id", "date", "customer_code", "product_code", "product_id", "sold_quantity")
 
 

@@ -95,13 +95,6 @@ def dim_date(spark: SparkSession, first_month: dt.date, last_month: dt.date) -> 
     )
 
 
-def dim_date_covering(facts: DataFrame) -> DataFrame:
-    """gold.dim_date from the first to the last month with facts (this month when there are none)."""
-    first, last = facts.agg(F.min("date"), F.max("date")).first()
-    today = dt.date.today()
-    return dim_date(facts.sparkSession, first or today, last or today)
-
-
 def enriched_orders(
     facts: DataFrame,
     dates: DataFrame,
