@@ -21,7 +21,6 @@ from dagster import (
     asset,
 )
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
@@ -136,9 +135,7 @@ def _fact_orders(monthly: MonthlyPartitionsDefinition) -> AssetsDefinition:
     def fact_orders(context: AssetExecutionContext, lake: DeltaLakeResource) -> MaterializeResult:
         months = partition_range(context, table.partition_column)
         daily = lake.read(child, months)
-        facts = unified.fact_orders(
-            lake.read(parent).where(F.col("date").between(F.lit(months.start), F.lit(months.end))), daily
-        )
+        facts = unified.fact_orders(lake.read(parent).where(months.sql()), daily)
         result = lake.overwrite(facts, table, replace=months)
         file_rows_under_partitions(context, lake, table, months, monthly=True)
         recorded = sportsbar_months(unified.child_monthly_facts(daily), context.partition_keys)

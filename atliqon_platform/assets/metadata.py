@@ -31,7 +31,7 @@ from atliqon_platform.resources.delta_lake import (
 from atliqon_platform.settings import delta_storage_options
 from atliqon_platform.tables import Table
 from atliqon_platform.transforms import columns
-from atliqon_platform.transforms.common import REJECT_REASON
+from atliqon_platform.transforms.common import reject_kind
 
 OWNERS = ["team:data-platform"]
 ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED = (
@@ -132,7 +132,7 @@ def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any
 
 def rejection_counts(rejected: DataFrame) -> dict[str, int]:
     """Rejected rows per reason, with the variable part of a reason (values, lines) cut off."""
-    kind = F.regexp_extract(F.col(REJECT_REASON), r"^([^:]+)", 1)
+    kind = reject_kind()
     return {
         row["kind"]: row["rows"]
         for row in rejected.groupBy(kind.alias("kind")).agg(F.count("*").alias("rows")).collect()

@@ -148,7 +148,7 @@ def _fact_orders(monthly: TimeWindowPartitionsDefinition) -> Evaluate:
         all_parent = lake.read(tables.SILVER_PARENT_FACT_ORDERS)
         parent = all_parent
         if scope is not None:
-            parent = all_parent.where(F.col("date").between(F.lit(scope.range.start), F.lit(scope.range.end)))
+            parent = all_parent.where(scope.range.sql())
         prices = lake.read(tables.GOLD_DIM_GROSS_PRICE)
         offending = [
             _codes_resolve(table, lake, facts),
@@ -193,7 +193,7 @@ def sportsbar_counts(
     if missing:
         span = PartitionRange(tables.GOLD_FACT_ORDERS.partition_column, missing[0], missing[-1])
         facts = lake.read(tables.GOLD_FACT_ORDERS, span).where(F.col("date").isin(missing))
-        parent = all_parent.where(F.col("date").between(F.lit(span.start), F.lit(span.end)))
+        parent = all_parent.where(span.sql())
         child = facts.join(parent.select(*FACT_KEY), list(FACT_KEY), "left_anti")
         counts.update(unknown_customer_by_month(child))
     return counts

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from atliqon_platform.ingestion.csv_files import FILE_REFUSED
 from atliqon_platform.tables import FACT_KEY
-from atliqon_platform.transforms.common import REJECT_REASON, UNKNOWN_ID
+from atliqon_platform.transforms.common import REJECT_REASON, UNKNOWN_ID, reject_kind
 from atliqon_platform.transforms.unified import child_monthly_facts
 
 DATE_REJECTIONS = ("unparseable date", "date outside the partition")
@@ -58,7 +58,7 @@ def duplicate_keys(frame: DataFrame, keys: Sequence[str], ignore: DataFrame | No
 
 def date_rejections(rejected: DataFrame) -> DataFrame:
     """Quarantined rows whose date did not parse or belongs to another day than its file."""
-    kind = F.regexp_extract(F.col(REJECT_REASON), r"^([^:]+)", 1)
+    kind = reject_kind()
     return rejected.where(kind.isin(*DATE_REJECTIONS))
 
 

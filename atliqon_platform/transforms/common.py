@@ -15,6 +15,11 @@ REJECT_REASON = "reject_reason"
 SOURCE_ORDER = ("file_name", "line_number")
 
 
+def reject_kind() -> Column:
+    """A quarantined row's reason without its variable part (values, lines): what it is counted by."""
+    return F.regexp_extract(F.col(REJECT_REASON), r"^([^:]+)", 1)
+
+
 def blank_to_null(column: str | Column) -> Column:
     """Trimmed text, or null when the field was empty: CSV has no other way to say null."""
     value = F.trim(F.col(column) if isinstance(column, str) else column)
