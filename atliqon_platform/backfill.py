@@ -3,8 +3,8 @@ runs as possible (``atliqon backfill``).
 
 Dagster runs assets of one partitioning together, so a full backfill is three runs, recorded
 in the instance like any other run (they show in the UI): dimensions, every landed day of
-orders in one single-run range, then every month of the facts, the calendar and the view in one
-range.
+orders in one single-run range, then the facts, the calendar and the view in one range of months,
+from the first to the last month with data (the parent's facts, the landed days).
 """
 
 from __future__ import annotations

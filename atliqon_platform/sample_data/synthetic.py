@@ -2,7 +2,9 @@
 
 Each day's order file is generated from its own random stream (seed and day), so a file
 is the same whatever the scale of the rest, and nothing but one day's file is ever held in
-memory: ten million lines stream to disk a file at a time.
+memory: ten million lines stream to disk a file at a time. The monthly files' lines come from
+streams of their own too (product and month, the parent's month): a demo seeded again with more
+days keeps every earlier line, and so the figures already loaded.
 """
 
 from __future__ import annotations
@@ -92,26 +94,35 @@ def products_file(scale: Scale, rng: random.Random) -> bytes:
     return _csv("product_name,product_id,category", lines)
 
 
-def gross_price_file(scale: Scale, rng: random.Random) -> bytes:
-    """Four month formats, negative and non-numeric prices, unknown product ids."""
+def _stream(seed: int, *names: object) -> random.Random:
+    """The random stream of one thing the files hold (a product's month, a day...)."""
+    return random.Random("-".join(map(str, (seed, *names))))
+
+
+def gross_price_file(scale: Scale, seed: int) -> bytes:
+    """Four month formats, negative and non-numeric prices, unknown product ids: each kind placed
+    by the line's product and month, so that every kind is there at any scale and seed."""
     formats = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y")
-    months = sorted({dt.date(day.year, day.month, 1) for day in _days(scale)})
     lines = []
-    for product_id in [*_product_ids(scale), "88888888"]:
-        base = rng.randint(50, 500)
-        for month in months:
-            price: str = str(base + rng.randint(0, 5))
-            roll = rng.random()
-            if roll < 0.08:
+    for index, product_id in enumerate([*_product_ids(scale), "88888888"]):
+        base = _stream(seed, "gross_price", product_id).randint(50, 500)
+        for number, month in enumerate(_months(scale)):
+            place = index + number
+            price = str(base + _stream(seed, "gross_price", product_id, month).randint(0, 5))
+            if place % 12 == 3:
                 price = f"-{price}"
-            elif roll < 0.12:
-                price = rng.choice(("unknown", "not_available"))
-            lines.append(f"{product_id},{month.strftime(rng.choice(formats))},{price}")
+            elif place % 12 == 6:
+                price = ("unknown", "not_available")[place // 12 % 2]
+            lines.append(f"{product_id},{month.strftime(formats[place % 4])},{price}")
     return _csv("product_id,month,gross_price", lines)
 
 
 def _days(scale: Scale) -> list[dt.date]:
     return [scale.start + dt.timedelta(days=offset) for offset in range(scale.days)]
+
+
+def _months(scale: Scale) -> list[dt.date]:
+    return sorted({dt.date(day.year, day.month, 1) for day in _days(scale)})
 
 
 def _order_lines(scale: Scale, rng: random.Random, day: dt.date) -> Iterator[str]:
@@ -138,34 +149,36 @@ def _order_lines(scale: Scale, rng: random.Random, day: dt.date) -> Iterator[str
 
 def orders_file(scale: Scale, seed: int, day: dt.date) -> bytes:
     """One day's file of exactly ``scale.lines_per_day`` lines, so a user sizes it like their data."""
-    rng = random.Random(f"{seed}-{day.isoformat()}")
+    rng = _stream(seed, day)
     out = io.StringIO()
     out.write("order_id,order_placement_date,customer_id,product_id,order_qty\n")
     out.writelines(itertools.islice(_order_lines(scale, rng, day), scale.lines_per_day))
     return out.getvalue().encode()
 
 
-def parent_files(scale: Scale, rng: random.Random) -> dict[str, bytes]:
+def parent_files(scale: Scale, seed: int) -> dict[str, bytes]:
     """The parent's clean exports for the months the child's days cover."""
     customer_codes = [f"7000{2000 + index}" for index in range(scale.parent_customers)]
     product_codes = [f"PRD{index:07d}" for index in range(scale.parent_products)]
-    months = sorted({dt.date(day.year, day.month, 1) for day in _days(scale)})
+    months = _months(scale)
     customers = []
     for index, code in enumerate(customer_codes):
         channel, platform = PARENT_CHANNELS[index % len(PARENT_CHANNELS)]
         customers.append(f"{code},Parent Customer {index},India,{platform},{channel}")
     products = [f"{code},Sports,Gear,Product {code},Standard" for code in product_codes]
     prices = [
-        f"{code},{rng.randint(100, 5000)},{year}"
+        f"{code},{_stream(seed, 'parent_price', code, year).randint(100, 5000)},{year}"
         for year in sorted({month.year for month in months})
         for code in product_codes
     ]
-    facts = [
-        f"{month:%Y-%m-%d},{product},{customer},{rng.randint(10, 1000)}"
-        for month in months
-        for customer in customer_codes
-        for product in product_codes
-    ]
+    facts = []
+    for month in months:
+        rng = _stream(seed, "parent_facts", month)
+        facts += [
+            f"{month:%Y-%m-%d},{product},{customer},{rng.randint(10, 1000)}"
+            for customer in customer_codes
+            for product in product_codes
+        ]
     return {
         "parent/full_load/dim_customers.csv": _csv(
             "customer_code,customer,market,platform,channel", customers
@@ -181,8 +194,8 @@ def generate(write: Writer, scale: Scale, seed: int = 7, progress: bool = False)
     rng = random.Random(seed)
     write("customers/customers.csv", customers_file(scale, rng))
     write("products/products.csv", products_file(scale, rng))
-    write("gross_price/gross_price.csv", gross_price_file(scale, rng))
-    for key, data in parent_files(scale, rng).items():
+    write("gross_price/gross_price.csv", gross_price_file(scale, seed))
+    for key, data in parent_files(scale, seed).items():
         write(key, data)
     lines = 0
     for day in tqdm(_days(scale), desc="order files", unit="day", disable=not progress):

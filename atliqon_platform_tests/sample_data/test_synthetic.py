@@ -14,9 +14,9 @@ MONTH_FORMATS = {
 """The four month formats of the real gross_price file (REFERENCE_RULES.md §2)."""
 
 
-def files(seed: int) -> dict[str, bytes]:
+def files(seed: int, scale: Scale = SCALE) -> dict[str, bytes]:
     written: dict[str, bytes] = {}
-    generate(written.__setitem__, SCALE, seed=seed)
+    generate(written.__setitem__, scale, seed=seed)
     return written
 
 
@@ -28,6 +28,19 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs():
     assert files(3) == files(3)
     assert (
         files(3)["orders/landing/orders_2025_07_01.csv"] != files(4)["orders/landing/orders_2025_07_01.csv"]
+    )
+
+
+def test_more_days_keep_every_line_already_written():
+    """A demo seeded again with more days, into a new month (`atliqon seed --demo --days 32` after
+    31), changes no line it had: its monthly files gain the new month's lines only, so the figures
+    already loaded stay (they moved by a tenth before)."""
+    fewer, more = files(3), files(3, Scale(days=40, lines_per_day=400, customers=20))
+    assert set(fewer) < set(more)
+    for key, data in fewer.items():
+        assert set(data.splitlines()) <= set(more[key].splitlines()), key
+    assert len(more["gross_price/gross_price.csv"].splitlines()) > len(
+        fewer["gross_price/gross_price.csv"].splitlines()
     )
 
 
