@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import errno
+import logging
 import os
 import socket
 import sys
@@ -358,6 +359,7 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     check_port_free(args.host, port, "the dashboard", "ATLIQON_DASHBOARD_PORT")
     app = create_app(EnrichedView(uri, delta_storage_options(uri)))
     print(f"dashboard on http://{args.host}:{port} over {uri}; Ctrl-C stops it", flush=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request served: not here
     app.run(host=args.host, port=port, debug=False)
     return 0
 

@@ -107,10 +107,15 @@ def test_snapshot_materialised_with_the_real_view(real_platform):
 
 
 def test_before_the_pipeline_ran_the_page_says_no_data_yet(tmp_path, browser):
-    with served_dashboard(tmp_path) as url:
+    """And the terminal of `atliqon dashboard` says where it serves, not each request it served."""
+    terminal = tmp_path / "terminal.log"
+    with served_dashboard(tmp_path, log=terminal) as url:
         page = browser.new_page()
         page.goto(url)
         expect(page.locator("#no-data h1")).to_have_text("No data yet: run the pipeline", timeout=TIMEOUT_MS)
         expect(page.locator("#problem")).to_contain_text("vw_fact_orders_enriched does not exist yet")
         page.screenshot(path=ARTIFACTS / "no-data-yet.png", full_page=True)
         page.close()
+    said = terminal.read_text()
+    assert f"dashboard on {url.rstrip('/')}" in said
+    assert "GET /" not in said and "POST /" not in said, said
