@@ -114,7 +114,7 @@ def monthly_trend_chart(monthly: pd.DataFrame) -> go.Figure:
             line={"color": TEAL},
             fillcolor="rgba(69, 196, 176, 0.45)",
             text=_labels(monthly["revenue"]),
-            textposition="top center",
+            textposition=_off_the_axes(len(monthly)),
             cliponaxis=False,
             hovertemplate="%{x|%B %Y}<br>Revenue %{y:,.0f}<extra></extra>",
         )
@@ -122,6 +122,14 @@ def monthly_trend_chart(monthly: pd.DataFrame) -> go.Figure:
     figure.update_xaxes(title="Month", tickformat="%b %Y", dtick="M1", tickangle=-45)
     figure.update_yaxes(title="Revenue", range=[0, 1.15 * max(monthly["revenue"].max(), 1)])
     return _styled(figure, title, height)
+
+
+def _off_the_axes(points: int) -> list[str]:
+    """Each figure above its point; the first and last leaning inwards, off the axes."""
+    positions = ["top center"] * points
+    if points > 1:
+        positions[0], positions[-1] = "top right", "top left"
+    return positions
 
 
 def top_variants_chart(top: pd.DataFrame) -> go.Figure:

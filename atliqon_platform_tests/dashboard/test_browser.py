@@ -83,6 +83,18 @@ def test_counters_follow_the_channel_slicer(real_platform, real_dashboard, page)
     page.screenshot(path=ARTIFACTS / "channel-acquisition.png", full_page=True)
 
 
+def test_the_trend_keeps_each_months_figure_inside_the_plot(real_dashboard, page):
+    """The first and last months' figures stay off the axes (the first sat on the revenue ticks)."""
+    page.goto(real_dashboard)
+    wait_until_drawn(page)
+    plot = page.locator("#monthly-trend .nsewdrag").first.bounding_box()
+    labels = page.locator("#monthly-trend .textpoint text")
+    assert labels.count() > 2
+    first, last = labels.first.bounding_box(), labels.last.bounding_box()
+    assert first["x"] >= plot["x"], (first, plot)
+    assert last["x"] + last["width"] <= plot["x"] + plot["width"], (last, plot)
+
+
 def test_a_selection_without_rows_shows_zeros_and_says_so(real_dashboard, page):
     page.goto(real_dashboard)
     wait_until_drawn(page)
