@@ -59,11 +59,16 @@ def _landing(settings: Settings):
     return LandingZoneResource.for_settings(settings)
 
 
+def _on_a_terminal() -> bool:
+    """Whether progress bars are drawn: on a terminal; in a log or a pipe, a bar is a line per step."""
+    return sys.stderr.isatty()
+
+
 def seed_demo(settings: Settings, days: int | None = None, lines_per_day: int | None = None) -> int:
     from atliqon_platform.sample_data.synthetic import generate
 
     scale = Scale(days=days or Scale.days, lines_per_day=lines_per_day or Scale.lines_per_day)
-    lines = generate(_landing(settings).write, scale, progress=True)
+    lines = generate(_landing(settings).write, scale, progress=_on_a_terminal())
     print(
         f"demo data: {scale.days} days from {scale.start}, {lines:,} order lines "
         f"({scale.lines_per_day:,} a day) in {settings.landing_uri}"
@@ -78,7 +83,7 @@ def command_seed(args: argparse.Namespace, settings: Settings) -> int:
     from atliqon_platform.sample_data.reference_dataset import copy_reference_dataset
 
     keys = copy_reference_dataset(
-        Path(args.source), _landing(settings), args.until, args.parent_increment, progress=True
+        Path(args.source), _landing(settings), args.until, args.parent_increment, progress=_on_a_terminal()
     )
     print(f"copied {len(keys)} files into {settings.landing_uri}")
     return 0
@@ -159,7 +164,7 @@ def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from atliqon_platform.backfill import backfill_everything
 
     prepare_dagster_home(settings)
-    return 0 if backfill_everything(settings, progress=True) else 1
+    return 0 if backfill_everything(settings, progress=_on_a_terminal()) else 1
 
 
 def check_port_free(host: str, port: int, server: str, variable: str) -> None:

@@ -32,6 +32,7 @@ def test_demo_seed_at_the_size_of_the_users_data(tmp_path):
         with path.open(newline="") as file:
             assert len(list(csv.DictReader(file))) == 250, path.name
     assert "demo data: 3 days from 2025-07-01, 750 order lines (250 a day)" in result.stdout
+    assert "order files" not in result.stderr  # its progress bar is for a terminal, not a pipe
 
 
 def test_demo_size_options_are_checked(tmp_path):
