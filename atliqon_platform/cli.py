@@ -336,6 +336,8 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
 
 def command_up(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.ui_port
+    if not settings.dagster_home.exists():  # a new home, which no `atliqon up` holds: not made
+        check_port_free(args.host, port, "the Dagster UI", "ATLIQON_PORT")
     with held_home(settings.dagster_home) as lock:
         prepare_dagster_home(settings)
         with DagsterInstance.from_config(str(settings.dagster_home)) as instance:

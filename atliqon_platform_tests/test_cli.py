@@ -60,7 +60,7 @@ def refuses_a_port_in_use(command: str, server: str, setting: str, home: Path) -
 
 def test_up_on_a_port_in_use_is_one_clear_line_before_anything_starts(tmp_path):
     refuses_a_port_in_use("up", "the Dagster UI", "ATLIQON_PORT", tmp_path)
-    assert not (tmp_path / "landing").exists()  # not even the demo data
+    assert list(tmp_path.iterdir()) == []  # not even the demo data, nor the home's instance
 
 
 def test_configuration_error_is_one_clear_line(tmp_path):
