@@ -117,7 +117,8 @@ def failed_run_error(run: Run) -> DatabricksJobFailedError | None:
     details = run.status.termination_details if run.status is not None else None
     message = ((details and details.message) or state.state_message or "no message").rstrip(".")
     page = f"; its page: {run.run_page_url}" if run.run_page_url else ""
-    what = f"the Databricks run {run.run_id} ended with {_reason(state, details)}: {message}{page}"
+    ended = "was cancelled, with" if state.result_state == RunResultState.CANCELED else "ended with"
+    what = f"the Databricks run {run.run_id} {ended} {_reason(state, details)}: {message}{page}"
     if _its_compute_failed(state, details):
         return DatabricksClusterLostError(
             f"{what}. Its compute failed, not the data: Dagster retries a run that its daemon or "

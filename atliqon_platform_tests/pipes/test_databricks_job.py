@@ -262,7 +262,9 @@ def test_a_terminated_run_cancels_its_databricks_job(workspace, tmp_path):
     assert workspace.bodies("POST", "/api/2.2/jobs/runs/cancel") == [{"run_id": RUN_ID}]
     [failure] = failures
     error = failure.dagster_event.step_failure_data.error.cause
-    assert f"the Databricks run {RUN_ID} ended with code USER_CANCELED, type SUCCESS" in error.message
+    assert (
+        f"the Databricks run {RUN_ID} was cancelled, with code USER_CANCELED, type SUCCESS" in error.message
+    )
 
 
 def test_serverless_job_names_an_environment_that_installs_the_wheel():
