@@ -76,15 +76,19 @@ class QuietOnceInterrupted(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.interrupted = False
+        self.stopping = False  # set once, by whichever thread logs the engine's event of it
 
     def filter(self, record: logging.LogRecord) -> bool:
         event = getattr(record, "dagster_event", None)  # set on the records of Dagster's events
-        if event is not None and event.is_engine_event:
-            self.interrupted |= "steps_interrupted" in event.engine_event_data.metadata
+        if (
+            event is not None
+            and event.is_engine_event
+            and "steps_interrupted" in event.engine_event_data.metadata
+        ):
+            self.stopping = True
         if event is not None and interrupted([event]):
             return False
-        return not (self.interrupted and record.levelno >= logging.ERROR)
+        return not (self.stopping and record.levelno >= logging.ERROR)
 
 
 def for_the_terminal(job: JobDefinition) -> JobDefinition:

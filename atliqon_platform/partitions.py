@@ -60,10 +60,15 @@ def no_day_partition(day: dt.date, daily: DailyPartitionsDefinition) -> str | No
     the order sensor and `atliqon backfill` name it for each file they leave."""
     if daily.has_partition_key(day.isoformat()):
         return None
-    first = daily.start.date()
-    if day < first:
+    if before_the_partitions(day, daily):
+        first = daily.start.date()
         return f"{day} is before the daily partitions, which start on {first} (ATLIQON_FIRST_ORDER_DAY)"
     return f"{day} has not begun in {BUSINESS_TIMEZONE}: no partition yet (it loads once it has)"
+
+
+def before_the_partitions(day: dt.date, daily: DailyPartitionsDefinition) -> bool:
+    """A day that never gets a partition; any other day without one has not begun yet."""
+    return day < daily.start.date()
 
 
 def partition_range(context: AssetExecutionContext | OpExecutionContext, column: str) -> PartitionRange:

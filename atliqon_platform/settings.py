@@ -49,9 +49,8 @@ class JobCompute(StrEnum):
 
 @dataclass(frozen=True)
 class DatabricksSettings:
-    """Where the workspace is and how runs reach it; secrets are checked for here, never held."""
+    """How runs reach the workspace; its address and secrets are checked for here, never held."""
 
-    host: str | None  # None on a Databricks cluster, where the session is the cluster's own
     auth: str | None  # "token" or "oauth": which variables hold the secret
     cluster_id: str | None  # Databricks Connect compute; None with serverless
     serverless: bool
@@ -262,9 +261,8 @@ def workspace_url(host: str) -> str:
 def _databricks(environ: Mapping[str, str], env: Environment, pipes: PipesMode) -> DatabricksSettings:
     """Databricks workspace, credentials and compute: what Databricks Connect and Pipes jobs need."""
     on_cluster = bool(environ.get("DATABRICKS_RUNTIME_VERSION"))
-    host = workspace_url(environ.get("DATABRICKS_HOST", "")) or None
-    needs_workspace = not on_cluster
-    if needs_workspace and not host:
+    needs_workspace = not on_cluster  # on a cluster, the session is the cluster's own
+    if needs_workspace and not workspace_url(environ.get("DATABRICKS_HOST", "")):
         raise ConfigurationError(
             "Databricks needs DATABRICKS_HOST (the workspace URL, https://<workspace>.cloud.databricks.com)"
         )
@@ -304,7 +302,6 @@ def _databricks(environ: Mapping[str, str], env: Environment, pipes: PipesMode) 
     if not workers.isdigit():
         raise ConfigurationError(f"ATLIQON_DATABRICKS_WORKERS={workers!r} must be a whole number")
     return DatabricksSettings(
-        host=host,
         auth=auth,
         cluster_id=cluster_id,
         serverless=serverless,

@@ -20,7 +20,6 @@ def without(name: str) -> dict[str, str]:
 def test_databricks_defaults_to_unity_catalog_fmcg_and_holds_no_secret():
     settings = load_settings(DATABRICKS)
     assert settings.catalog == "fmcg" and settings.lake_uri == ""
-    assert settings.databricks.host == "https://dbc-1234.cloud.databricks.com"
     assert settings.databricks.auth == "token" and settings.databricks.cluster_id == "0101-123456-abcdefgh"
     assert "dapi-secret" not in repr(settings)
     assert load_settings({**DATABRICKS, "ATLIQON_CATALOG": "sales"}).catalog == "sales"
@@ -38,7 +37,6 @@ def test_databricks_defaults_to_unity_catalog_fmcg_and_holds_no_secret():
 )
 def test_databricks_host_is_the_workspaces_https_url_however_written(written):
     assert workspace_url(written) == "https://dbc-1.cloud.databricks.com"
-    assert load_settings({**DATABRICKS, "DATABRICKS_HOST": written}).databricks.host == workspace_url(written)
 
 
 def test_oauth_service_principal_and_serverless():

@@ -1,5 +1,5 @@
-"""A tiny home: the synthetic data of both companies at the smallest size that still holds every
-defect kind, for tests whose point is behaviour (bad files, crashes, concurrent runs), not scale;
+"""A tiny home: the synthetic data of both companies at the smallest size that runs every asset
+and check, for tests whose point is behaviour (bad files, crashes, concurrent runs), not scale;
 and what those tests look at in its lake: tables, their content, the data files of a write."""
 
 from __future__ import annotations

@@ -49,7 +49,13 @@ from atliqon_platform import tables
 from atliqon_platform.assets.bronze import BRONZE_OF
 from atliqon_platform.assets.jobs import DAILY_ORDERS, DIMENSIONS, daily_orders_job, dimensions_job
 from atliqon_platform.checks.gold import CODES_RESOLVE_DIMENSIONS
-from atliqon_platform.partitions import Partitions, no_day_partition, range_tags, tagged_range
+from atliqon_platform.partitions import (
+    Partitions,
+    before_the_partitions,
+    no_day_partition,
+    range_tags,
+    tagged_range,
+)
 from atliqon_platform.resources.landing_zone import LandingObject, LandingZoneResource
 from atliqon_platform.settings import Settings
 from atliqon_platform.sources import (
@@ -338,7 +344,7 @@ def build_landing_sensors(settings: Settings) -> list[SensorDefinition]:
                 continue
             for item in days.pop(day):
                 _skipped(context, item, why)
-                if day >= settings.first_order_day:  # looked at again until its day begins
+                if not before_the_partitions(day, daily):  # looked at again until its day begins
                     not_begun.append(item)
         cursor.hold_back(not_begun, listed, start_after)
         days = {

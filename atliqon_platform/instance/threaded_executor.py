@@ -153,11 +153,11 @@ def _children_deaf_to_ctrl_c() -> Iterator[None]:
     ``tail`` and a watcher of Dagster's each for stdout and stderr): they inherit the mask. Ctrl-C
     reaches the terminal's whole process group, and each watcher printed a traceback of it; the
     run stops them itself as it ends."""
-    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _threaded_plan(

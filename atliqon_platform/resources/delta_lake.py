@@ -346,10 +346,11 @@ def rows_written(metrics: Mapping[str, Any] | None) -> int | None:
     RESTORE...). A replaceWhere on days rewrites the month's files that hold them: the rows of the
     other days it copies into the new files are counted as output too, but were not written."""
     metrics = metrics or {}
-    output = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted")
+    output = metrics.get("numOutputRows", metrics.get("numTargetRowsInserted"))
     if output is None:
         return None
-    return int(output) - int(metrics.get("numCopiedRows") or 0)
+    copied = metrics.get("numCopiedRows", metrics.get("numTargetRowsCopied", 0))  # a MERGE's copies
+    return int(output) - int(copied)
 
 
 class DeltaLakeResource(ConfigurableResource):

@@ -101,7 +101,8 @@ def _stream(seed: int, *names: object) -> random.Random:
 
 def gross_price_file(scale: Scale, seed: int) -> bytes:
     """Four month formats, negative and non-numeric prices, unknown product ids: each kind placed
-    by the line's product and month, so that every kind is there at any scale and seed."""
+    by the line's product and month, so that from four products up every kind is there, whatever
+    the seed."""
     formats = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y")
     lines = []
     for index, product_id in enumerate([*_product_ids(scale), "88888888"]):
@@ -109,10 +110,10 @@ def gross_price_file(scale: Scale, seed: int) -> bytes:
         for number, month in enumerate(_months(scale)):
             place = index + number
             price = str(base + _stream(seed, "gross_price", product_id, month).randint(0, 5))
-            if place % 12 == 3:
+            if place % 16 == 1:
                 price = f"-{price}"
-            elif place % 12 == 6:
-                price = ("unknown", "not_available")[place // 12 % 2]
+            elif place % 16 in (2, 4):
+                price = "unknown" if place % 16 == 2 else "not_available"
             lines.append(f"{product_id},{month.strftime(formats[place % 4])},{price}")
     return _csv("product_id,month,gross_price", lines)
 

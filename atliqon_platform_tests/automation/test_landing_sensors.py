@@ -294,6 +294,7 @@ def test_a_file_before_the_first_day_is_named_once_and_not_waited_for(instance, 
         "(ATLIQON_FIRST_ORDER_DAY)" in capfd.readouterr().err
     )
     assert ticker.tick().run_requests == [] and landing.starts[-1] == order_file(1)[0]
+    assert june not in capfd.readouterr().err
 
 
 REPLAYS = {

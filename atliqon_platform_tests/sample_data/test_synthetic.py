@@ -2,6 +2,8 @@ import csv
 import io
 import re
 
+import pytest
+
 from atliqon_platform.sample_data.synthetic import Scale, generate
 
 SCALE = Scale(days=5, lines_per_day=400, customers=20)
@@ -44,8 +46,9 @@ def test_more_days_keep_every_line_already_written():
     )
 
 
-def test_every_defect_kind_is_present():
-    written = files(3)
+@pytest.mark.parametrize("scale", [SCALE, Scale()], ids=["small", "the demo's"])
+def test_every_defect_kind_is_present(scale):
+    written = files(3, scale)
     customers = rows(written["customers/customers.csv"])
     assert len({tuple(row.values()) for row in customers}) < len(customers)  # exact duplicates
     assert any(row["customer_name"] != row["customer_name"].strip() for row in customers)
