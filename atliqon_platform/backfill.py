@@ -28,6 +28,7 @@ from dagster import (
 
 # Why a run failed is named in a private module only: a run interrupted by a signal ends so.
 from dagster._core.events import RunFailureReason
+from dagster._utils.error import SerializableErrorInfo
 from deltalake import DeltaTable
 from tqdm import tqdm
 
@@ -35,7 +36,7 @@ from atliqon_platform import tables
 from atliqon_platform.assets.bronze import landed_order_files
 from atliqon_platform.assets.jobs import daily_orders_job, dimensions_job, monthly_facts_job
 from atliqon_platform.definitions import build_definitions
-from atliqon_platform.instance.threaded_executor import execute_in_this_process
+from atliqon_platform.instance.threaded_executor import INFO_CONSOLE, execute_in_this_process
 from atliqon_platform.lifecycle import say
 from atliqon_platform.partitions import Partitions, business_today, no_day_partition, range_tags
 from atliqon_platform.resources.landing_zone import LandingZoneResource
@@ -55,24 +56,21 @@ def parent_fact_months(settings: Settings) -> tuple[dt.date, dt.date] | None:
     return bounds["min"], bounds["max"]
 
 
-# Step events stay in the instance (and the UI); the terminal shows the progress bar and problems.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
 @logger(colored_console_logger.config_schema)
 def terminal(context: InitLoggerContext) -> logging.Logger:
-    """Dagster's console, quiet about what Ctrl-C does to a run (see ``QuietOnceInterrupted``)."""
+    """Dagster's console, without what `atliqon backfill` says itself (``SaidByTheBackfill``)."""
     console = colored_console_logger.logger_fn(context)
-    console.addFilter(QuietOnceInterrupted())
+    console.addFilter(SaidByTheBackfill())
     console.setLevel(logging.DEBUG)  # the filter sees the engine's events; its handler keeps the level
     return console
 
 
-class QuietOnceInterrupted(logging.Filter):
-    """Ctrl-C fails the steps it stops, each with a trace (a Java one per cancelled query), skips
-    the steps after them, each an error, and fails the run with a trace of the interruption: some
-    700 lines, where `atliqon backfill` says in one line that the run was interrupted. Errors
-    after the run's engine event of the interruption, and that failure, stay in the UI only."""
+class SaidByTheBackfill(logging.Filter):
+    """Drops what Dagster prints with a trace and `atliqon backfill` says in a line of its own: a
+    run's failure, and a resource's failure to start (the backfill names the error that failed
+    it); after Ctrl-C, every error that follows the run's engine event of the interruption (the
+    steps it stopped, each with a Java trace of its cancelled query, and the steps skipped after
+    them: some 700 lines). The instance keeps them all, for the UI."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,13 +78,11 @@ class QuietOnceInterrupted(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         event = getattr(record, "dagster_event", None)  # set on the records of Dagster's events
-        if (
-            event is not None
-            and event.is_engine_event
-            and "steps_interrupted" in event.engine_event_data.metadata
-        ):
+        if event is None:
+            return not (self.stopping and record.levelno >= logging.ERROR)
+        if event.is_engine_event and "steps_interrupted" in event.engine_event_data.metadata:
             self.stopping = True
-        if event is not None and interrupted([event]):
+        if event.is_run_failure or event.is_resource_init_failure:
             return False
         return not (self.stopping and record.levelno >= logging.ERROR)
 
@@ -111,7 +107,7 @@ class _Runs:
 
     def run(self, job_name: str, tags: dict[str, str]) -> bool:
         job = for_the_terminal(self.defs.resolve_job_def(job_name))
-        result = execute_in_this_process(job, self.instance, tags, QUIET_CONSOLE)
+        result = execute_in_this_process(job, self.instance, tags, INFO_CONSOLE)
         self.steps.update()
         if not result.success and interrupted(result.all_events):
             print(f"run {result.run_id} of {job_name} was interrupted, and is marked failed")
@@ -147,9 +143,10 @@ def interrupted(events: Sequence[DagsterEvent]) -> bool:
 
 
 def failure_reasons(events: Sequence[DagsterEvent]) -> list[str]:
-    """Each failed step and what failed it (the run's failure when no step failed)."""
+    """Each failed step and what failed it; when no step failed, what failed the run (a resource
+    that could not start: the error it raised, which Dagster wraps in its own)."""
     steps = [_why(event) for event in events if event.is_step_failure]
-    return steps or [str(event.message) for event in events if event.is_failure]
+    return steps or [_why_the_run_failed(event) for event in events if event.is_run_failure]
 
 
 def _why(step_failure: DagsterEvent) -> str:
@@ -161,8 +158,23 @@ def _why(step_failure: DagsterEvent) -> str:
     error = data.error
     if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
         error = error.cause
-    said = first_line(error.message) if error else ""
-    return f"{step_failure.step_key}: {said or step_failure.message}"
+    return f"{step_failure.step_key}: {_said(error) or step_failure.message}"
+
+
+def _why_the_run_failed(run_failure: DagsterEvent) -> str:
+    error = run_failure.event_specific_data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return _said(error) or str(run_failure.message)
+
+
+def _said(error: SerializableErrorInfo | None) -> str:
+    """An error's first line, its class named without its module's path."""
+    if error is None:
+        return ""
+    line = first_line(error.message)
+    kind, _, said = line.partition(": ")
+    return f"{error.cls_name}: {said}" if kind.endswith(f".{error.cls_name}") else line
 
 
 def backfill_everything(

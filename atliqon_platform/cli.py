@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import NoReturn
 
 import yaml
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 from dagster import DagsterInstance
 
 from atliqon_platform.instance.event_log import event_log_storage_config
@@ -32,6 +37,7 @@ from atliqon_platform.lifecycle import (
     raise_on_stop_signals,
     say,
 )
+from atliqon_platform.resources.landing_zone import require_buckets
 from atliqon_platform.resources.spark import ENGINE_START_PAUSE_SECONDS, ENGINE_START_TRIES
 from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import (
@@ -163,6 +169,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
 def command_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from atliqon_platform.backfill import backfill_everything
 
+    require_buckets(settings)
     prepare_dagster_home(settings)
     return 0 if backfill_everything(settings, progress=_on_a_terminal()) else 1
 
@@ -336,6 +343,7 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
 
 def command_up(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.ui_port
+    require_buckets(settings)
     if not settings.dagster_home.exists():  # a new home, which no `atliqon up` holds: not made
         check_port_free(args.host, port, "the Dagster UI", "ATLIQON_PORT")
     with held_home(settings.dagster_home) as lock:
@@ -485,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM in a run (Dagster takes it as Ctrl-C)
         print("atliqon: interrupted", file=sys.stderr)
         return 130
-    except (EndpointConnectionError, NoCredentialsError, ClientError) as error:
+    except (EndpointConnectionError, NoCredentialsError, PartialCredentialsError, ClientError) as error:
         print(
             f"atliqon: cannot use S3 ({error}): check AWS_ENDPOINT_URL, AWS_REGION, the AWS "
             "credentials variables, and the buckets of ATLIQON_LANDING_URI and ATLIQON_LAKE_URI",

@@ -21,7 +21,7 @@ from dagster import DagsterInstance
 from dagster_pipes import PipesContext
 
 from atliqon_platform.definitions import build_definitions
-from atliqon_platform.instance.threaded_executor import execute_in_this_process
+from atliqon_platform.instance.threaded_executor import INFO_CONSOLE, execute_in_this_process
 from atliqon_platform.pipes.reporting import CHANNELS, failure_text, pipes_session, report_results, run_tags
 from atliqon_platform.settings import PipesMode, Settings, load_settings
 
@@ -33,7 +33,7 @@ def materialise(pipes: PipesContext, settings: Settings) -> None:
     job_name = pipes.get_extra("job")
     job = build_definitions(settings).resolve_job_def(job_name)
     instance = DagsterInstance.ephemeral()
-    result = execute_in_this_process(job, instance, run_tags(pipes))
+    result = execute_in_this_process(job, instance, run_tags(pipes), INFO_CONSOLE)
     materialisations, checks = report_results(pipes, result.all_events)
     pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
     if not result.success:

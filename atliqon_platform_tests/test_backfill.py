@@ -7,19 +7,32 @@ import os
 import signal
 import time
 
-from dagster import DagsterEventType, Definitions, Failure, asset, define_asset_job, materialize
+from dagster import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    DagsterEventType,
+    Definitions,
+    Failure,
+    InitResourceContext,
+    asset,
+    define_asset_job,
+    materialize,
+)
 
 from atliqon_platform.backfill import (
-    QUIET_CONSOLE,
     days_with_partitions,
     failure_reasons,
     for_the_terminal,
     interrupted,
     months_with_partitions,
 )
-from atliqon_platform.instance.threaded_executor import execute_in_this_process, threaded_executor
+from atliqon_platform.instance.threaded_executor import (
+    INFO_CONSOLE,
+    execute_in_this_process,
+    threaded_executor,
+)
 from atliqon_platform.partitions import Partitions, business_today
-from atliqon_platform.settings import load_settings
+from atliqon_platform.settings import ConfigurationError, load_settings
 from atliqon_platform_tests.instances import platform_instance
 
 
@@ -120,14 +133,18 @@ THREADS = threaded_executor.configured({"max_concurrent": 2})
 CANCELLED = "[SPARK_JOB_CANCELLED] Job 21 cancelled as part of cancellation of all jobs"
 
 
-def test_the_terminal_shows_a_runs_failures_but_not_what_ctrl_c_did_to_it(capfd):
+def test_the_terminal_shows_a_runs_failures_but_not_what_ctrl_c_did_to_it(capfd, monkeypatch):
     """Ctrl-C mid-step: the step's query is cancelled and fails it (a Java trace each), the steps
     after it are skipped (an error each), and the run fails with a trace of the interruption,
     some 700 lines where `atliqon backfill` says in one that the run was interrupted. The
     instance keeps them all, for the UI; a failure of the data still shows in the terminal."""
+    # What a run prints reaches the terminal through Dagster's `tail` of its output, which reads
+    # every second and is stopped when the run ends: given a little more than a second, it reads it all.
+    monkeypatch.setenv("DAGSTER_COMPUTE_LOG_TAIL_WAIT_AFTER_FINISH", "1.1")
 
     @asset
-    def stopped_mid_query() -> None:
+    def stopped_mid_query(context: AssetExecutionContext) -> None:
+        context.log.info("querying")
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
         time.sleep(2)  # the run sees it, and cancels the step's query:
         raise RuntimeError(CANCELLED)
@@ -145,9 +162,10 @@ def test_the_terminal_shows_a_runs_failures_but_not_what_ctrl_c_did_to_it(capfd)
     with platform_instance() as instance:
         capfd.readouterr()
         stopped = execute_in_this_process(
-            for_the_terminal(defs.resolve_job_def("stopped")), instance, {}, QUIET_CONSOLE
+            for_the_terminal(defs.resolve_job_def("stopped")), instance, {}, INFO_CONSOLE
         )
         terminal = capfd.readouterr().err
+        assert "querying" in terminal  # the run's output reached it
         assert not stopped.success and interrupted(stopped.all_events)
         [failure] = instance.all_logs(stopped.run_id, of_type=DagsterEventType.STEP_FAILURE)
         assert CANCELLED in str(failure.dagster_event.step_failure_data.error)
@@ -155,7 +173,50 @@ def test_the_terminal_shows_a_runs_failures_but_not_what_ctrl_c_did_to_it(capfd)
             assert said not in terminal, said
 
         broken = execute_in_this_process(
-            for_the_terminal(defs.resolve_job_def("broken")), instance, {}, QUIET_CONSOLE
+            for_the_terminal(defs.resolve_job_def("broken")), instance, {}, INFO_CONSOLE
         )
         assert not broken.success
         assert "ValueError: a rule broke" in capfd.readouterr().err
+
+
+def test_a_step_failed_by_a_java_error_is_reported_by_that_error(spark):
+    """Not by Py4J's first line, which names only the Java call (``o73.table``)."""
+
+    @asset
+    def opens() -> None:
+        spark._jvm.java.io.FileInputStream("/no/such/file")
+
+    result = materialize([opens], raise_on_error=False)
+    assert failure_reasons(result.all_events) == [
+        "opens: java.io.FileNotFoundException: /no/such/file (No such file or directory)"
+    ]
+
+
+class UnreachableEngine(ConfigurableResource):
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        raise ConfigurationError("cannot reach 127.0.0.1:9 (Connection refused): check ATLIQON_SPARK_REMOTE")
+
+
+def test_a_run_whose_resource_could_not_start_is_one_line_naming_its_error(capfd):
+    """Dagster printed the resource's failure and the run's, each with its trace, some 120 lines;
+    the backfill's own line said only that "an exception was thrown during execution"."""
+
+    @asset
+    def needs_it(engine: UnreachableEngine) -> None:
+        pass
+
+    job = define_asset_job("unstartable", [needs_it])
+    defs = Definitions(
+        assets=[needs_it], jobs=[job], resources={"engine": UnreachableEngine()}, executor=THREADS
+    )
+    with platform_instance() as instance:
+        capfd.readouterr()
+        result = execute_in_this_process(
+            for_the_terminal(defs.resolve_job_def("unstartable")), instance, {}, INFO_CONSOLE
+        )
+        terminal = capfd.readouterr().err
+    assert not result.success
+    assert failure_reasons(result.all_events) == [
+        "ConfigurationError: cannot reach 127.0.0.1:9 (Connection refused): check ATLIQON_SPARK_REMOTE"
+    ]
+    assert "Traceback" not in terminal and "Stack Trace" not in terminal, terminal

@@ -120,6 +120,26 @@ def test_a_bucket_that_does_not_exist_is_one_clear_error(tmp_path, s3_endpoint):
     assert "Traceback" not in result.stderr
 
 
+def test_a_lake_bucket_that_does_not_exist_is_one_line_before_any_run(tmp_path, s3_bucket):
+    """Else each step of the first run failed on it with a Java trace, and the run's summary named
+    a Py4J call. Partial credentials are one line too."""
+    s3 = {
+        "ATLIQON_ENV": "s3",
+        "ATLIQON_LANDING_URI": f"s3://{s3_bucket}/landing",
+        "ATLIQON_LAKE_URI": "s3://no-lake-bucket/lake",
+    }
+    result = atliqon("backfill", home=tmp_path, **s3)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "atliqon: configuration error: the S3 bucket no-lake-bucket of ATLIQON_LAKE_URI does not "
+        "exist: create it, or set ATLIQON_LAKE_URI to one these credentials reach"
+    )
+    assert not (tmp_path / "dagster").exists()
+    result = atliqon("seed", "--demo", "--days", "1", home=tmp_path, **s3, AWS_SECRET_ACCESS_KEY="")
+    assert result.returncode == 2
+    assert result.stderr.startswith("atliqon: cannot use S3 (Partial credentials found"), result.stderr
+
+
 def test_a_home_that_is_a_file_is_one_clear_error(tmp_path):
     home = tmp_path / "a-file"
     home.write_text("not a folder")

@@ -278,6 +278,11 @@ def threaded_executor(init_context: InitExecutorContext) -> ThreadedExecutor:
     return ThreadedExecutor(RetryMode.from_config(config["retries"]), config["max_concurrent"])
 
 
+# A run's console from INFO up, as `atliqon up`'s runs print (cli.py's dagster.yaml): its
+# messages, warnings and failures; each step's start, output and end at DEBUG stay in the instance.
+INFO_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def execute_in_this_process(
     job: JobDefinition,
     instance: DagsterInstance,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
 
-from atliqon_platform.settings import Settings
+from atliqon_platform.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -148,3 +148,26 @@ class LandingZoneResource(ConfigurableResource):
         temporary = path.with_name(f".{path.name}.part")
         temporary.write_bytes(data)
         temporary.replace(path)  # readers never see a half-written file
+
+
+def require_buckets(settings: Settings) -> None:
+    """The S3 buckets of the landing zone and the lake answer, or one line naming the bucket and
+    its variable: before any run, in which each step would fail on it with a Java trace."""
+    uris = {"ATLIQON_LANDING_URI": settings.landing_uri, "ATLIQON_LAKE_URI": settings.lake_uri}
+    on_s3 = {variable: uri for variable, uri in uris.items() if uri.startswith("s3://")}
+    if not on_s3:
+        return
+    from botocore.exceptions import ClientError  # an S3 zone only, as for its client
+
+    client = LandingZoneResource.for_settings(settings).s3_client
+    for variable, uri in on_s3.items():
+        bucket, _ = _split_s3(uri)
+        try:
+            client.head_bucket(Bucket=bucket)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            why = {404: "does not exist", 403: "is not these credentials'"}.get(status, str(error))
+            raise ConfigurationError(
+                f"the S3 bucket {bucket} of {variable} {why}: create it, or set {variable} to one "
+                "these credentials reach"
+            ) from None

@@ -70,8 +70,13 @@ def resolve_java_home() -> Path:
 
 def first_line(message: str) -> str:
     """The first line of an error's message that says something: a Java error's message carries
-    its whole stack trace, and some (a SQL parse error's) start with a blank line."""
-    return next((line.strip() for line in message.splitlines() if line.strip()), "")
+    its whole stack trace, and some (a SQL parse error's) start with a blank line. Py4J's own
+    first line names only the Java call (``An error occurred while calling o73.table.``): the
+    Java error is the next."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and "An error occurred while calling" in lines[0] and lines[1].startswith(": "):
+        return lines[1].removeprefix(": ")
+    return lines[0] if lines else ""
 
 
 LOCAL_DELTA = {
