@@ -7,6 +7,7 @@ has Delta Lake's own engine (delta-spark), exactly as Databricks and Delta clust
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -317,6 +318,7 @@ def start_spark_session(
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     if "spark.remote" in config:
+        _quiet_connect_client()
         if warm_engine_of is not None:
             bound_retries(session)
         name_a_lost_engine(session, config["spark.remote"])
@@ -325,6 +327,14 @@ def start_spark_session(
         if archive is not None:
             archive.write_at_exit(session.sparkContext._jvm)
     return session
+
+
+def _quiet_connect_client() -> None:
+    """PySpark switches its Spark Connect client's log off unless SPARK_CONNECT_LOG_LEVEL asks for
+    it, and Dagster switches every logger back on as each run sets up its logging: each table a
+    run found not yet written printed the gRPC error the platform had caught. A level stays."""
+    if "SPARK_CONNECT_LOG_LEVEL" not in os.environ:
+        logging.getLogger("pyspark.sql.connect.logging").setLevel(logging.CRITICAL + 1)
 
 
 class SparkSessionResource(LazyPySparkResource):

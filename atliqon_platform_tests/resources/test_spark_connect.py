@@ -190,3 +190,38 @@ def test_a_run_waiting_for_the_engine_of_up_says_so_in_its_log_then_names_it_los
     assert any(f"SparkEngineLostError: the Spark engine at {engine} {lost}" in error for error in errors), (
         errors
     )
+
+
+# A read of a table not yet written, on a Spark Connect session, after the logging set-up that
+# Dagster makes for each run (which switches every existing logger back on).
+READ_WHAT_IS_NOT_WRITTEN = """
+import logging.config
+import sys
+from pathlib import Path
+from pyspark.errors import AnalysisException
+from atliqon_platform.resources.spark import SparkSessionResource
+from atliqon_platform.settings import load_settings
+settings = load_settings({"ATLIQON_HOME": sys.argv[1], "ATLIQON_SPARK_REMOTE": sys.argv[2]})
+session = SparkSessionResource.for_settings(settings).spark_session
+logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+try:
+    session.read.format("delta").load(str(Path(sys.argv[1]) / "not-yet-written")).count()
+except AnalysisException:
+    print("no table yet")
+"""
+
+
+def test_a_table_not_yet_written_is_read_on_a_spark_connect_session_without_its_grpc_error(
+    spark_connect_url, tmp_path
+):
+    """The platform asks for tables that may not exist yet (a first build): each such read on
+    `atliqon up`'s engine printed the gRPC error that the platform catches."""
+    read = subprocess.run(
+        [sys.executable, "-c", READ_WHAT_IS_NOT_WRITTEN, str(tmp_path), spark_connect_url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={key: value for key, value in os.environ.items() if key != "SPARK_CONNECT_LOG_LEVEL"},
+    )
+    assert read.stdout.strip() == "no table yet", read.stderr[-3000:]
+    assert "GRPC Error received" not in read.stderr, read.stderr[-3000:]
