@@ -14,6 +14,7 @@ Anything unknown or missing fails here, at start-up, with the fix in the message
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import os
 import re
@@ -359,9 +360,57 @@ def running_engine(dagster_home: Path) -> str | None:
         return None
 
 
+# Every variable of the platform (README.md, "Configuration"): any other ATLIQON_ name is a typo,
+# which would else leave its setting at its default with no word (a misspelt ATLIQON_ENV ran locally).
+VARIABLES = frozenset(
+    {
+        "ATLIQON_AUTOMATION",
+        "ATLIQON_CATALOG",
+        "ATLIQON_DASHBOARD_PORT",
+        "ATLIQON_DATABRICKS_INSTANCE_PROFILE",
+        "ATLIQON_DATABRICKS_JOB_COMPUTE",
+        "ATLIQON_DATABRICKS_NODE_TYPE",
+        "ATLIQON_DATABRICKS_SPARK_VERSION",
+        "ATLIQON_DATABRICKS_VOLUME",
+        "ATLIQON_DATABRICKS_WHEEL",
+        "ATLIQON_DATABRICKS_WORKERS",
+        "ATLIQON_ENV",
+        "ATLIQON_FIRST_MONTH",
+        "ATLIQON_FIRST_ORDER_DAY",
+        "ATLIQON_HOME",
+        "ATLIQON_LAKE_URI",
+        "ATLIQON_LANDING_URI",
+        "ATLIQON_MAX_REJECTED_SHARE",
+        "ATLIQON_ORDERS_FRESHNESS_HOURS",
+        "ATLIQON_PIPES",
+        "ATLIQON_PORT",
+        "ATLIQON_SENSOR_INTERVAL_SECONDS",
+        "ATLIQON_SPARK_CLASS_ARCHIVE",
+        "ATLIQON_SPARK_CODEGEN",
+        "ATLIQON_SPARK_DRIVER_MEMORY",
+        "ATLIQON_SPARK_JARS",
+        "ATLIQON_SPARK_MASTER",
+        "ATLIQON_SPARK_REMOTE",
+        "ATLIQON_STEP_THREADS",
+    }
+)
+
+
+def _no_unknown_variables(environ: Mapping[str, str]) -> None:
+    unknown = sorted(name for name in environ if name.startswith("ATLIQON_") and name not in VARIABLES)
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], VARIABLES, n=1)
+        raise ConfigurationError(
+            f"{unknown[0]} is no setting of the platform"
+            + (f" (did you mean {near[0]}?)" if near else "")
+            + ": unset it; the settings are in README.md, Configuration"
+        )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the environment; raises ConfigurationError with what to fix."""
     environ = os.environ if environ is None else environ
+    _no_unknown_variables(environ)
     env = _choice(environ, "ATLIQON_ENV", Environment, Environment.LOCAL.value)
     # Empty is unset, as for every other setting: not the current folder.
     home = Path(environ.get("ATLIQON_HOME", "").strip() or ".atliqon").expanduser().resolve()

@@ -1,13 +1,21 @@
 import os
+import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from atliqon_platform.lifecycle import HomeLock
 from atliqon_platform.resources.spark import SparkSessionResource, spark_config
-from atliqon_platform.settings import ConfigurationError, Environment, delta_storage_options, load_settings
+from atliqon_platform.settings import (
+    VARIABLES,
+    ConfigurationError,
+    Environment,
+    delta_storage_options,
+    load_settings,
+)
 
 
 def test_local_default(tmp_path):
@@ -16,6 +24,30 @@ def test_local_default(tmp_path):
     assert settings.landing_uri == str(tmp_path / "landing")
     assert settings.lake_uri == str(tmp_path / "lake")
     assert settings.dagster_home == tmp_path / "dagster"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_may_mean():
+    """Else its setting kept its default with no word: ATLIQON_ENVIRONMENT=s3 ran locally."""
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings({"ATLIQON_ENVIRONMENT": "s3"})
+    assert str(refused.value) == (
+        "ATLIQON_ENVIRONMENT is no setting of the platform (did you mean ATLIQON_ENV?): unset it; "
+        "the settings are in README.md, Configuration"
+    )
+    with pytest.raises(ConfigurationError, match="ATLIQON_SPARK_MEMORY .*ATLIQON_SPARK_DRIVER_MEMORY"):
+        load_settings({"ATLIQON_SPARK_MEMORY": "1g"})
+
+
+def test_the_variables_known_are_those_the_code_reads_and_the_readme_names():
+    def named(text: str) -> set[str]:
+        return set(re.findall(r"\bATLIQON_[A-Z_]+[A-Z]\b", text))
+
+    code = set().union(*(named(path.read_text()) for path in (ROOT / "atliqon_platform").rglob("*.py")))
+    assert code == VARIABLES
+    assert named((ROOT / "README.md").read_text()) == VARIABLES
 
 
 def test_unknown_environment_lists_valid_ones():
