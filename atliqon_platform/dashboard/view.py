@@ -7,6 +7,7 @@ version is read once with delta-rs and every request after that only checks the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -37,11 +38,14 @@ DASHBOARD_COLUMNS = [
 ]
 
 
+TERMINAL_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class ViewUnavailable(RuntimeError):
     """The view cannot be shown; ``no_data`` when it is missing or empty (the pipeline has not run)."""
 
     def __init__(self, message: str, no_data: bool) -> None:
-        super().__init__(message)
+        super().__init__(TERMINAL_COLOURS.sub("", message))  # delta-rs colours its errors' causes
         self.no_data = no_data
 
 

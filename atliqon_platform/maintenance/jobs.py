@@ -46,7 +46,6 @@ SAFE_RETENTION_HOURS = 168
 class MaintenanceConfig(Config):
     retain_hours: int = Field(
         default=SAFE_RETENTION_HOURS,
-        ge=SAFE_RETENTION_HOURS,
         description="VACUUM keeps the files of the versions of the last this many hours (at least 168).",
     )
     tables: list[str] = Field(
@@ -105,6 +104,12 @@ def maintenance_definitions(assets: Sequence[AssetsDefinition]) -> Definitions:
     def optimize_and_vacuum(
         context: OpExecutionContext, config: MaintenanceConfig, lake: DeltaLakeResource
     ) -> None:
+        if config.retain_hours < SAFE_RETENTION_HOURS:
+            raise Failure(
+                description=f"table_maintenance: retain_hours {config.retain_hours} is under "
+                f"{SAFE_RETENTION_HOURS} (7 days, Delta's retention): a VACUUM would delete files "
+                "that a reader still reading, or a restore, may need"
+            )
         for table in [table_of("table_maintenance", name) for name in config.tables] or known:
             if lake.version(table) is None:
                 context.log.info(f"{table}: not written yet, nothing to maintain")

@@ -4,6 +4,7 @@ import pytest
 from deltalake import write_deltalake
 
 from atliqon_platform.dashboard.view import EnrichedView, ViewUnavailable
+from atliqon_platform.settings import delta_storage_options
 from atliqon_platform_tests.dashboard.helpers import SAMPLE, view_table
 
 
@@ -11,6 +12,15 @@ def test_missing_view_is_no_data_yet(tmp_path):
     with pytest.raises(ViewUnavailable, match="does not exist yet") as raised:
         EnrichedView(str(tmp_path / "gold" / "vw_fact_orders_enriched")).current()
     assert raised.value.no_data
+
+
+def test_a_view_that_cannot_be_read_says_why_without_terminal_colours(s3_bucket):
+    """delta-rs colours the cause in its errors: the dashboard's page showed the escape codes."""
+    uri = "s3://no-such-bucket/lake/gold/vw_fact_orders_enriched"
+    with pytest.raises(ViewUnavailable, match="cannot read the view") as raised:
+        EnrichedView(uri, delta_storage_options(uri)).current()
+    assert not raised.value.no_data
+    assert "\x1b[" not in str(raised.value), repr(str(raised.value))
 
 
 def test_empty_view_is_no_data_yet(tmp_path):
