@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 
 import psutil
 from dagster import (
@@ -225,11 +226,11 @@ def test_ctrl_c_stops_the_run_not_the_processes_mirroring_its_output():
 
     @asset
     def mirrored() -> None:
-        mirroring = [
-            child
-            for child in psutil.Process().children()
-            if child.name() == "tail" or any("watch_orphans" in part for part in child.cmdline())
-        ]
+        mirroring = []
+        for child in psutil.Process().children():
+            with suppress(psutil.ZombieProcess):  # a child of an earlier test, ended, not reaped yet
+                if child.name() == "tail" or any("watch_orphans" in part for part in child.cmdline()):
+                    mirroring.append(child)
         for child in mirroring:
             child.send_signal(signal.SIGINT)
         time.sleep(1.5)
