@@ -163,8 +163,8 @@ def _why(step_failure: DagsterEvent) -> str:
 
 def _why_the_run_failed(run_failure: DagsterEvent) -> str:
     error = run_failure.event_specific_data.error
-    while error is not None and error.cause is not None:
-        error = error.cause
+    while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause  # Dagster's wrappers: the platform's own error says what to do
     return _said(error) or str(run_failure.message)
 
 

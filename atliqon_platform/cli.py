@@ -16,12 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import yaml
-from botocore.exceptions import (
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 from dagster import DagsterInstance
 
 from atliqon_platform.instance.event_log import event_log_storage_config
@@ -493,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM in a run (Dagster takes it as Ctrl-C)
         print("atliqon: interrupted", file=sys.stderr)
         return 130
-    except (EndpointConnectionError, NoCredentialsError, PartialCredentialsError, ClientError) as error:
+    except (BotoCoreError, ClientError) as error:  # credentials, profile, endpoint, bucket
         print(
             f"atliqon: cannot use S3 ({error}): check AWS_ENDPOINT_URL, AWS_REGION, the AWS "
             "credentials variables, and the buckets of ATLIQON_LANDING_URI and ATLIQON_LAKE_URI",

@@ -194,7 +194,11 @@ def test_a_step_failed_by_a_java_error_is_reported_by_that_error(spark):
 
 class UnreachableEngine(ConfigurableResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        raise ConfigurationError("cannot reach 127.0.0.1:9 (Connection refused): check ATLIQON_SPARK_REMOTE")
+        # The platform's words, raised from the error it met: the summary gives the former.
+        refused = ConnectionRefusedError(111, "Connection refused")
+        raise ConfigurationError(
+            "cannot reach 127.0.0.1:9 (Connection refused): check ATLIQON_SPARK_REMOTE"
+        ) from refused
 
 
 def test_a_run_whose_resource_could_not_start_is_one_line_naming_its_error(capfd):

@@ -132,12 +132,15 @@ def test_a_lake_bucket_that_does_not_exist_is_one_line_before_any_run(tmp_path, 
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "atliqon: configuration error: the S3 bucket no-lake-bucket of ATLIQON_LAKE_URI does not "
-        "exist: create it, or set ATLIQON_LAKE_URI to one these credentials reach"
+        "exist: create it, or set ATLIQON_LAKE_URI to a bucket that does"
     )
     assert not (tmp_path / "dagster").exists()
     result = atliqon("seed", "--demo", "--days", "1", home=tmp_path, **s3, AWS_SECRET_ACCESS_KEY="")
     assert result.returncode == 2
     assert result.stderr.startswith("atliqon: cannot use S3 (Partial credentials found"), result.stderr
+    result = atliqon("up", home=tmp_path, **s3, AWS_PROFILE="nope")
+    assert result.returncode == 2
+    assert result.stderr.startswith("atliqon: cannot use S3 (The config profile (nope) could not be found)")
 
 
 def test_a_home_that_is_a_file_is_one_clear_error(tmp_path):

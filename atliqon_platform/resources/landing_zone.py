@@ -151,8 +151,10 @@ class LandingZoneResource(ConfigurableResource):
 
 
 def require_buckets(settings: Settings) -> None:
-    """The S3 buckets of the landing zone and the lake answer, or one line naming the bucket and
-    its variable: before any run, in which each step would fail on it with a Java trace."""
+    """The S3 prefixes of the landing zone and the lake can be listed, or one line naming the
+    bucket, S3's reason and the variable: before any run, in which each step would fail on it
+    with a Java trace. Listed as the platform lists them (a prefix), so a policy that grants
+    just the prefix passes, and S3 says why in its answer's body (a HEAD has none)."""
     uris = {"ATLIQON_LANDING_URI": settings.landing_uri, "ATLIQON_LAKE_URI": settings.lake_uri}
     on_s3 = {variable: uri for variable, uri in uris.items() if uri.startswith("s3://")}
     if not on_s3:
@@ -161,13 +163,17 @@ def require_buckets(settings: Settings) -> None:
 
     client = LandingZoneResource.for_settings(settings).s3_client
     for variable, uri in on_s3.items():
-        bucket, _ = _split_s3(uri)
+        bucket, prefix = _split_s3(uri)
         try:
-            client.head_bucket(Bucket=bucket)
+            client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
         except ClientError as error:
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            why = {404: "does not exist", 403: "is not these credentials'"}.get(status, str(error))
+            said = error.response.get("Error", {})
+            if said.get("Code") == "NoSuchBucket":
+                raise ConfigurationError(
+                    f"the S3 bucket {bucket} of {variable} does not exist: create it, or set {variable} "
+                    "to a bucket that does"
+                ) from None
             raise ConfigurationError(
-                f"the S3 bucket {bucket} of {variable} {why}: create it, or set {variable} to one "
-                "these credentials reach"
+                f"cannot list {uri} ({said.get('Code')}: {said.get('Message')}): check the AWS "
+                f"credentials variables, and that they may list {variable}"
             ) from None

@@ -228,7 +228,7 @@ def test_ctrl_c_stops_the_run_not_the_processes_mirroring_its_output():
     def mirrored() -> None:
         mirroring = []
         for child in psutil.Process().children():
-            with suppress(psutil.ZombieProcess):  # a child of an earlier test, ended, not reaped yet
+            with suppress(psutil.NoSuchProcess):  # a child of an earlier test, ended (reaped or not)
                 if child.name() == "tail" or any("watch_orphans" in part for part in child.cmdline()):
                     mirroring.append(child)
         for child in mirroring:
