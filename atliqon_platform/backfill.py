@@ -78,12 +78,11 @@ class SaidByTheBackfill(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         event = getattr(record, "dagster_event", None)  # set on the records of Dagster's events
-        if event is None:
-            return not (self.stopping and record.levelno >= logging.ERROR)
-        if event.is_engine_event and "steps_interrupted" in event.engine_event_data.metadata:
-            self.stopping = True
-        if event.is_run_failure or event.is_resource_init_failure:
-            return False
+        if event is not None:
+            if event.is_engine_event and "steps_interrupted" in event.engine_event_data.metadata:
+                self.stopping = True
+            if event.is_run_failure or event.is_resource_init_failure:
+                return False
         return not (self.stopping and record.levelno >= logging.ERROR)
 
 
@@ -155,17 +154,19 @@ def _why(step_failure: DagsterEvent) -> str:
     data = step_failure.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return f"{step_failure.step_key}: {data.user_failure_data.description}"
-    error = data.error
-    if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
-        error = error.cause
-    return f"{step_failure.step_key}: {_said(error) or step_failure.message}"
+    return f"{step_failure.step_key}: {_said(_inside_dagsters(data.error)) or step_failure.message}"
 
 
 def _why_the_run_failed(run_failure: DagsterEvent) -> str:
-    error = run_failure.event_specific_data.error
+    return _said(_inside_dagsters(run_failure.event_specific_data.error)) or str(run_failure.message)
+
+
+def _inside_dagsters(error: SerializableErrorInfo | None) -> SerializableErrorInfo | None:
+    """The error inside Dagster's wrappers: the platform's own (or a library's), which says what
+    to do; not the lowest one it was raised from."""
     while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
-        error = error.cause  # Dagster's wrappers: the platform's own error says what to do
-    return _said(error) or str(run_failure.message)
+        error = error.cause
+    return error
 
 
 def _said(error: SerializableErrorInfo | None) -> str:

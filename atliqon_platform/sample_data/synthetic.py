@@ -110,10 +110,13 @@ def gross_price_file(scale: Scale, seed: int) -> bytes:
         for number, month in enumerate(_months(scale)):
             place = index + number
             price = str(base + _stream(seed, "gross_price", product_id, month).randint(0, 5))
-            if place % 16 == 1:
+            defect = place % 16
+            if defect == 1:
                 price = f"-{price}"
-            elif place % 16 in (2, 4):
-                price = "unknown" if place % 16 == 2 else "not_available"
+            elif defect == 2:
+                price = "unknown"
+            elif defect == 4:
+                price = "not_available"
             lines.append(f"{product_id},{month.strftime(formats[place % 4])},{price}")
     return _csv("product_id,month,gross_price", lines)
 
