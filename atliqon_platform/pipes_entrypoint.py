@@ -22,7 +22,8 @@ from dagster_pipes import PipesContext
 
 from atliqon_platform.definitions import build_definitions
 from atliqon_platform.instance.threaded_executor import INFO_CONSOLE, execute_in_this_process
-from atliqon_platform.pipes.reporting import CHANNELS, failure_text, pipes_session, report_results, run_tags
+from atliqon_platform.pipes.reporting import CHANNELS, pipes_session, report_results, run_tags
+from atliqon_platform.run_failures import failure_reasons
 from atliqon_platform.settings import PipesMode, Settings, load_settings
 
 
@@ -37,8 +38,8 @@ def materialise(pipes: PipesContext, settings: Settings) -> None:
     materialisations, checks = report_results(pipes, result.all_events)
     pipes.log.info(f"{job_name}: {materialisations} asset(s) materialised, {checks} check(s) evaluated")
     if not result.success:
-        failures = [failure_text(event) for event in result.all_events if event.is_failure]
-        raise RuntimeError(f"{job_name} failed: " + " | ".join(failures))
+        # The launcher may see nothing else of this process: a Databricks job's logs stay in its workspace.
+        raise RuntimeError(f"{job_name} failed: " + " | ".join(failure_reasons(result.all_events)))
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:

@@ -19,19 +19,14 @@ from dagster import (
     materialize,
 )
 
-from atliqon_platform.backfill import (
-    days_with_partitions,
-    failure_reasons,
-    for_the_terminal,
-    interrupted,
-    months_with_partitions,
-)
+from atliqon_platform.backfill import days_with_partitions, for_the_terminal, months_with_partitions
 from atliqon_platform.instance.threaded_executor import (
     INFO_CONSOLE,
     execute_in_this_process,
     threaded_executor,
 )
 from atliqon_platform.partitions import Partitions, business_today
+from atliqon_platform.run_failures import failure_reasons, interrupted
 from atliqon_platform.settings import ConfigurationError, load_settings
 from atliqon_platform_tests.instances import platform_instance
 

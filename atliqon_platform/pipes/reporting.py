@@ -142,17 +142,6 @@ def report_results(pipes: PipesContext, events: Sequence[Any]) -> tuple[int, int
     return len(materializations), len(evaluations)
 
 
-def failure_text(event: Any) -> str:
-    """A failure with its root cause (a ConfigurationError says what to set): the launcher may see
-    nothing else of this process, a Databricks job's logs staying in the workspace."""
-    error = getattr(event.event_specific_data, "error", None)
-    if error is None:
-        return str(event.message)
-    while error.cause is not None:
-        error = error.cause
-    return f"{event.message} {error.message.strip()}"
-
-
 @contextmanager
 def pipes_session(channel: str, argv: Sequence[str]) -> Iterator[PipesContext]:
     """Pipes opened on ``channel``, its parameters from the command line (``argv``) or the environment."""

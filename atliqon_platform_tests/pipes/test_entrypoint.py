@@ -76,5 +76,7 @@ def test_a_failing_launch_tells_the_launching_run_what_to_set(spark_connect_url,
         ]
     assert not result.success
     reported = " ".join(error.to_string() for error in errors if error is not None)
-    assert "catalog 'fmcg' does not exist in this Spark session" in reported
+    # the child's own words, one line, as the backfill says a run's failure (run_failures.py)
+    said = "dimensions_job failed: ConfigurationError: catalog 'fmcg' does not exist in this Spark session"
+    assert said in reported
     assert not (tmp_path / "lake").exists()
