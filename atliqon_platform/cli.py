@@ -78,6 +78,7 @@ def seed_demo(settings: Settings, days: int | None = None, lines_per_day: int | 
 
 
 def command_seed(args: argparse.Namespace, settings: Settings) -> int:
+    require_buckets(settings, lake=False)  # seeding writes the landing zone only
     if args.demo:
         seed_demo(settings, args.days, args.lines_per_day)
         return 0

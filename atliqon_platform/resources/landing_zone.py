@@ -150,12 +150,14 @@ class LandingZoneResource(ConfigurableResource):
         temporary.replace(path)  # readers never see a half-written file
 
 
-def require_buckets(settings: Settings) -> None:
-    """The S3 prefixes of the landing zone and the lake can be listed, or one line naming the
-    bucket, S3's reason and the variable: before any run, in which each step would fail on it
-    with a Java trace. Listed as the platform lists them (a prefix), so a policy that grants
+def require_buckets(settings: Settings, lake: bool = True) -> None:
+    """The S3 prefixes of the landing zone and (with ``lake``) the lake can be listed, or one line
+    naming the bucket, S3's reason and the variable: before any run, in which each step would fail
+    on it with a Java trace. Listed as the platform lists them (a prefix), so a policy that grants
     just the prefix passes, and S3 says why in its answer's body (a HEAD has none)."""
-    uris = {"ATLIQON_LANDING_URI": settings.landing_uri, "ATLIQON_LAKE_URI": settings.lake_uri}
+    uris = {"ATLIQON_LANDING_URI": settings.landing_uri}
+    if lake:
+        uris["ATLIQON_LAKE_URI"] = settings.lake_uri
     on_s3 = {variable: uri for variable, uri in uris.items() if uri.startswith("s3://")}
     if not on_s3:
         return
