@@ -450,7 +450,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     first_month = _date(environ, "ATLIQON_FIRST_MONTH", "2024-01-01")
     if first_month.day != 1:
-        raise ConfigurationError("ATLIQON_FIRST_MONTH must be the first day of a month")
+        raise ConfigurationError(
+            f"ATLIQON_FIRST_MONTH={first_month.isoformat()!r} must be the first day of a month "
+            f"({first_month.replace(day=1).isoformat()})"
+        )
     return Settings(
         env=env,
         home=home,

@@ -208,3 +208,12 @@ def test_a_run_beside_atliqon_up_uses_its_engine_and_only_while_it_runs(tmp_path
         assert load_settings(home).spark_remote is None  # the port is closed
     finally:
         lock.close()
+
+
+def test_the_first_month_is_a_months_first_day_and_port_0_no_port():
+    message = r"ATLIQON_FIRST_MONTH='2024-01-15' must be the first day of a month \(2024-01-01\)"
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings({"ATLIQON_FIRST_MONTH": "2024-01-15"})
+    for port in ("0", "65536"):
+        with pytest.raises(ConfigurationError, match=f"ATLIQON_PORT='{port}' is not a TCP port"):
+            load_settings({"ATLIQON_PORT": port})

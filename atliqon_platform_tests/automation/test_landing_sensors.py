@@ -399,13 +399,16 @@ def test_order_files_wait_for_the_dimension_run_of_files_that_landed_with_them(i
     assert ticker.partitions(ticker.tick()) == ["2025-07-02"]
 
 
-def test_a_backlog_of_days_is_one_single_run_range(instance, landing):
-    for day in range(1, 11):
+def test_up_to_seven_new_days_are_single_runs_and_a_longer_backlog_one_range(instance, landing):
+    for day in range(1, 8):
         landing.write(*order_file(day))
-    result = Ticker("order_files_sensor", instance, landing).tick()
-    [request] = result.run_requests
+    seven = Ticker("order_files_sensor", instance, landing).tick()
+    assert requested_days(seven.run_requests) == [dt.date(2025, 7, day) for day in range(1, 8)]
+    assert all(request.partition_key for request in seven.run_requests)
+    landing.write(*order_file(8))
+    [request] = Ticker("order_files_sensor", instance, landing).tick().run_requests
     assert request.tags["dagster/asset_partition_range_start"] == "2025-07-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "2025-07-10"
+    assert request.tags["dagster/asset_partition_range_end"] == "2025-07-08"
 
 
 def test_changed_dimension_files_request_one_dimension_run(instance, landing):

@@ -91,7 +91,23 @@ def test_unknown_customer_counts_by_month(frame):
 def test_date_rejections_and_rejected_share(frame):
     rejected = frame(
         "reject_reason string",
-        [("date outside the partition: 2025-07-01 in the file of 2025-07-04",), ("null quantity",)],
+        [
+            ("date outside the partition: 2025-07-01 in the file of 2025-07-04",),
+            ("unparseable date: 31/31/2025",),
+            ("null quantity",),
+        ],
     )
-    assert rules.date_rejections(rejected).count() == 1
+    assert rules.date_rejections(rejected).count() == 2
     assert rules.rejected_share(3, 1) == 0.25 and rules.rejected_share(0, 0) == 0.0
+
+
+def test_a_month_of_daily_facts_without_its_monthly_rows_does_not_add_up(frame):
+    daily = frame(FACTS, [(dt.date(2025, 7, 2), CHILD, "9", 2.0)])
+    empty = frame(FACTS, [])
+    assert rules.monthly_total_mismatches(empty, empty, daily).count() == 1
+
+
+def test_one_unit_missing_from_a_month_of_two_thousand_is_seen(frame):
+    daily = frame(FACTS, [(dt.date(2025, 7, 2), CHILD, "9", 1.0)] * 2000)
+    written = frame(FACTS, [(JULY, CHILD, "9", 1999.0)])
+    assert rules.monthly_total_mismatches(written, frame(FACTS, []), daily).count() == 1

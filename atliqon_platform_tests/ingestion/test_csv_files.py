@@ -10,6 +10,7 @@ import pytest
 
 from atliqon_platform.ingestion.csv_files import (
     FILE_REFUSED,
+    SHOWN_HEADER_CHARACTERS,
     layout_of,
     parse_csv,
     read_line_by_line,
@@ -99,6 +100,16 @@ def test_columns_beyond_the_contract_are_rescued_per_line_as_json():
         '{"note": "", "_c3": "z", "_c4": ""}',
     ]
     assert rows(b"b,note,a\nx,n,1\n") == [("1", "x", 2)]
+
+
+def test_header_names_are_read_without_the_spaces_around_them():
+    assert rows(b" a , b\n1,x\n") == [("1", "x", 2)]
+
+
+def test_a_long_header_is_shown_cut_to_its_first_characters():
+    names = [f"col{i:03d}" for i in range(60)]  # neither a nor b
+    parsed = parse_csv(",".join(names).encode() + b"\n1\n", "f.csv", COLUMNS)
+    assert parsed.refused.endswith(f"(found: {', '.join(names)[:SHOWN_HEADER_CHARACTERS]}...)")
 
 
 def test_empty_and_header_only_files_have_no_rows():

@@ -46,3 +46,14 @@ def test_duplicates_keep_the_first_line_and_are_rejected_with_reason(spark):
     assert [row.customer_id for row in silver.collect()] == ["1"]
     reasons = sorted((row.line_number, row.reject_reason) for row in rejected.collect())
     assert reasons == [(3, "duplicate customer_id"), (4, "missing customer_id")]
+
+
+def test_every_listed_city_typo_and_every_confirmed_blank_city(spark):
+    """REFERENCE_RULES.md lists seven typos and four confirmed blanks: each one, written out here."""
+    typos = ["Bengalore", "Bengaluruu", "Hyderabadd", "Hyderbad", "NewDelhi", "NewDheli", "NewDelhee"]
+    blanks = ["789403", "789420", "789521", "789603"]
+    rows = [(str(i), "n", city) for i, city in enumerate(typos)] + [(c, "n", "") for c in blanks]
+    silver, _ = clean_customers(bronze_frame(spark, COLUMNS, rows))
+    city = {row.customer_id: row.city for row in silver.collect()}
+    assert [city[str(i)] for i in range(7)] == ["Bengaluru"] * 2 + ["Hyderabad"] * 2 + ["New Delhi"] * 3
+    assert [city[c] for c in blanks] == ["New Delhi", "Bengaluru", "Hyderabad", "Hyderabad"]

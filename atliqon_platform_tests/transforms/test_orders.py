@@ -96,3 +96,37 @@ def test_duplicates_of_any_quantity_are_found_without_failing(spark):
     )
     assert reasons(rejected) == [(3, "duplicate line"), (5, "duplicate line"), (7, "duplicate line")]
     assert sorted(row.line_number for row in silver.collect()) == [2, 4, 6, 8, 9]  # lines from 2
+
+
+def test_lines_that_differ_in_order_or_customer_only_are_not_duplicates(spark):
+    """Rule 4 deduplicates on the whole line: another order, or another customer, is another line."""
+    kept, rejected = run(
+        spark,
+        [
+            ("A", "2025/07/01", "1", "11", "5"),
+            ("B", "2025/07/01", "1", "11", "5"),  # another order
+            ("A", "2025/07/01", "2", "11", "5"),  # another customer
+        ],
+    )
+    assert rejected.count() == 0
+    assert sorted(row.line_number for row in kept.collect()) == [2, 3, 4]
+
+
+def test_a_blank_customer_id_is_the_unknown_customer(spark):
+    kept, _ = run(spark, [("A", "2025/07/01", "", "11", "5"), ("B", "2025/07/01", "  ", "11", "5")])
+    assert [row.customer_id for row in kept.collect()] == ["999999", "999999"]
+
+
+def test_a_repeated_line_of_an_unknown_product_is_a_duplicate_first(spark):
+    _, rejected = run(spark, [("A", "2025/07/01", "1", "99", "5"), ("A", "2025/07/01", "1", "99", "5")])
+    assert reasons(rejected) == [(2, "unknown product_id"), (3, "duplicate line")]
+
+
+def test_lines_of_one_key_and_equal_quantity_do_not_conflict(spark):
+    """Two product ids of one name share a product_code: their equal lines are no conflict."""
+    facts = spark.createDataFrame(
+        [("A", DAY, "1", "c", "11", 5.0), ("A", DAY, "1", "c", "13", 5.0)],
+        "order_id string, date date, customer_code string, product_code string, product_id string, "
+        "sold_quantity double",
+    )
+    assert conflicting_lines(facts).count() == 0

@@ -4,7 +4,7 @@ import datetime as dt
 
 from pyspark.sql import functions as F
 
-from atliqon_platform.transforms.parent import parent_fact_orders
+from atliqon_platform.transforms.parent import parent_customers, parent_fact_orders
 from atliqon_platform_tests.transforms.helpers import bronze_frame
 
 COLUMNS = "date,product_code,customer_code,sold_quantity"
@@ -43,3 +43,14 @@ def test_the_later_file_wins_and_every_other_line_says_why_it_is_out(spark):
         (FULL_LOAD, 5, "invalid sold_quantity: ten"),
         (INCREMENT, 3, "superseded by a later line of the same file with the same key"),
     ]
+
+
+def test_a_parent_customer_without_a_code_is_rejected_with_its_reason(spark):
+    bronze = bronze_frame(
+        spark,
+        "customer_code,customer,market,platform,channel",
+        [("", "A", "India", "E", "Retailer"), ("70002017", "B", "India", "E", "Retailer")],
+    )
+    kept, rejected = parent_customers(bronze)
+    assert [row.customer_code for row in kept.collect()] == ["70002017"]
+    assert [row.reject_reason for row in rejected.collect()] == ["invalid customer_code: "]

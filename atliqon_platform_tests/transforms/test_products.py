@@ -50,3 +50,27 @@ def test_two_ids_that_are_not_all_digits_are_one_product_id_and_the_second_a_dup
     ]
     reasons = [(row.line_number, row.product_id, row.reject_reason) for row in rejected.collect()]
     assert sorted(reasons) == [(4, "ABC9", "duplicate product_id"), (5, "", "missing product_id")]
+
+
+def test_the_division_of_every_category(spark):
+    categories = [
+        "energy bars",
+        "protein bars",
+        "granola & cereals",
+        "recovery dairy",
+        "healthy snacks",
+        "electrolyte mix",
+        "misc",
+    ]
+    rows = [(f"P{i} (1g)", str(i), category) for i, category in enumerate(categories)]
+    silver, _ = clean_products(bronze_frame(spark, COLUMNS, rows))
+    division = {row.product_id: row.division for row in silver.collect()}
+    assert [division[str(i)] for i in range(7)] == [
+        "Nutrition Bars",
+        "Nutrition Bars",
+        "Breakfast Foods",
+        "Dairy & Recovery",
+        "Healthy Snacks",
+        "Hydration & Electrolytes",
+        "Other",
+    ]

@@ -45,3 +45,39 @@ def test_unknown_customer_is_a_member_once(spark):
     )
     codes = sorted(row.customer_code for row in unified.dim_customers(parent, child).collect())
     assert codes == ["70002017", "789201", "999999"]
+
+
+def test_an_unknown_customer_the_parent_delivers_is_not_added_again(spark):
+    parent = spark.createDataFrame(
+        [("999999", "Unknown", "India", "E", "Retailer")],
+        ", ".join(f"{name} string" for name in unified.CUSTOMER_COLUMNS),
+    )
+    child = spark.createDataFrame(
+        [],
+        "customer_id string, customer_name string, city string, customer string, market string, "
+        "platform string, channel string",
+    )
+    assert [row.customer_code for row in unified.dim_customers(parent, child).collect()] == ["999999"]
+
+
+def test_the_view_prices_each_fact_at_its_years_price(spark):
+    july_2024, july_2025 = dt.date(2024, 7, 1), dt.date(2025, 7, 1)
+    facts = spark.createDataFrame(
+        [(july_2024, "P", "C", 2.0), (july_2025, "P", "C", 3.0)],
+        "date date, product_code string, customer_code string, sold_quantity double",
+    )
+    customers = spark.createDataFrame(
+        [("C", "c", "India", "E", "Retailer")], ", ".join(f"{n} string" for n in unified.CUSTOMER_COLUMNS)
+    )
+    products = spark.createDataFrame(
+        [("P", "d", "c", "p", "v")], ", ".join(f"{n} string" for n in unified.PRODUCT_COLUMNS)
+    )
+    prices = spark.createDataFrame(
+        [("P", 10.0, 2024), ("P", 20.0, 2025)], "product_code string, price_inr double, year int"
+    )
+    dates = unified.dim_date(spark, july_2024, july_2025)
+    view = unified.enriched_orders(facts, dates, customers, products, prices)
+    assert sorted((row.year, row.price_inr, row.total_amount_inr) for row in view.collect()) == [
+        (2024, 10.0, 20.0),
+        (2025, 20.0, 60.0),
+    ]
