@@ -26,6 +26,7 @@ from atliqon_platform.resources.delta_lake import (
     DeltaLakeResource,
     PartitionRange,
     WriteResult,
+    range_filter,
     rows_written,
 )
 from atliqon_platform.settings import delta_storage_options
@@ -82,10 +83,13 @@ def _delta_table(result: WriteResult) -> DeltaTable:
 
 
 def preview(result: WriteResult) -> str:
-    """The first rows of the written table, read by delta-rs (no Spark job for a preview)."""
+    """The first rows of what was written (the table, or the range a partitioned run replaced:
+    another day's rows under a day without any misled), read by delta-rs (no Spark job)."""
     if result.preview is not None:
         return markdown_rows(result.preview)
-    return markdown_rows(_delta_table(result).to_pyarrow_dataset().head(PREVIEW_ROWS).to_pylist())
+    dataset = _delta_table(result).to_pyarrow_dataset()
+    written = None if result.replaced is None else range_filter(dataset, result.replaced)
+    return markdown_rows(dataset.head(PREVIEW_ROWS, filter=written).to_pylist())
 
 
 def _history_rows(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -92,7 +92,7 @@ def _local_dataset(uri: str) -> pads.Dataset:
         raise TableNotFoundError(f"no Delta table at {uri}: materialise it first") from None
 
 
-def _range_filter(dataset: pads.Dataset, where: PartitionRange) -> pc.Expression:
+def range_filter(dataset: pads.Dataset, where: PartitionRange) -> pc.Expression:
     """The rows of ``where``'s range; the months too on a table partitioned by month, so that only
     their files are read."""
     column = pads.field(where.column)
@@ -129,7 +129,8 @@ class WriteResult:
     version: int
     rows: int  # rows written by this commit
     history: list[dict[str, Any]]  # the table's last commits, newest first (this one included)
-    # The first rows, where delta-rs cannot read the table itself (a Unity Catalog name).
+    replaced: PartitionRange | None = None  # the range a partitioned write replaced; None: the table
+    # The first rows written, where delta-rs cannot read the table itself (a Unity Catalog name).
     preview: list[dict[str, Any]] | None = None
 
 
@@ -299,7 +300,7 @@ class DeltaTables:
         dataset = _local_dataset(uri)
         if where is None:
             return dataset.count_rows()
-        return dataset.count_rows(filter=_range_filter(dataset, where))
+        return dataset.count_rows(filter=range_filter(dataset, where))
 
     def rows_per_partition(self, uri: str, where: PartitionRange, monthly: bool) -> dict[str, int]:
         """Rows of each day of ``where``'s range that holds any (each month when ``monthly``), by
@@ -310,14 +311,15 @@ class DeltaTables:
             counted = self.read(uri, where).groupBy(key).count().collect()
             return {day.isoformat(): rows for day, rows in counted}
         dataset = _local_dataset(uri)
-        dates = dataset.to_table(columns=[where.column], filter=_range_filter(dataset, where)).column(0)
+        dates = dataset.to_table(columns=[where.column], filter=range_filter(dataset, where)).column(0)
         return rows_per_partition_key(dates, monthly)
 
-    def preview(self, uri: str, rows: int) -> list[dict[str, Any]] | None:
-        """The first rows of a table named in a catalog; paths are previewed by delta-rs instead."""
+    def preview(self, uri: str, rows: int, where: PartitionRange | None) -> list[dict[str, Any]] | None:
+        """The first rows (of ``where``'s range) of a table named in a catalog; paths are previewed
+        by delta-rs instead."""
         if not self._by_name:
             return None
-        return [row.asDict() for row in self.read(uri, None).limit(rows).collect()]
+        return [row.asDict() for row in self.read(uri, where).limit(rows).collect()]
 
     def command(self, uri: str, statement: str) -> list[dict[str, Any]]:
         """A Delta SQL command (``{table}`` in ``statement`` names the table) and the rows it returns."""
@@ -442,7 +444,8 @@ class DeltaLakeResource(ConfigurableResource):
         uri = self.uri(table)
         with self._one_writer(table):
             version, rows, commits = self.tables.write(data, uri, table.partition_column, replace)
-        return WriteResult(table, uri, version, rows, commits, self.tables.preview(uri, PREVIEW_ROWS))
+        preview = self.tables.preview(uri, PREVIEW_ROWS, replace)
+        return WriteResult(table, uri, version, rows, commits, replaced=replace, preview=preview)
 
     def read(self, table: Table, where: PartitionRange | None = None) -> DataFrame:
         return self.tables.read(self.uri(table), where)

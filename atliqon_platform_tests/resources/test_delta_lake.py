@@ -8,7 +8,7 @@ import pytest
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
-from atliqon_platform.assets.metadata import history_table
+from atliqon_platform.assets.metadata import history_table, preview
 from atliqon_platform.resources.delta_lake import (
     DeltaLakeResource,
     PartitionRange,
@@ -78,6 +78,7 @@ def test_partition_overwrite_replaces_only_its_range(spark, any_lake):
     labels = {row.label for row in any_lake.read(SAMPLE).collect()}
     assert labels == {"v1", "new2", "v4"}
     assert result.rows == 1
+    assert "new2" in preview(result) and "v1" not in preview(result)  # the rows written, not the table's
     # and so says the UI's history of the table, where Delta's metrics count the copies as output
     [header, _, last_commit, *_] = history_table(result.history).value.splitlines()
     assert header.split("|")[4].strip() == "rows" and last_commit.split("|")[4].strip() == "1"
@@ -212,6 +213,7 @@ def test_empty_writes_create_the_table_and_empty_a_range(spark, any_lake):
     # (not the rows of the commit before, which once made silver see rows from nowhere).
     again = any_lake.overwrite(empty, SAMPLE, replace=july_2)
     assert again.rows == 0 and again.version >= result.version
+    assert preview(again) == "_no rows_"  # not day 1's rows under day 2
 
 
 def test_null_partition_values_round_trip(spark, any_lake):
