@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 import urllib.request
+from collections import Counter
 
 import psutil
 import pyarrow.compute as pc
@@ -114,10 +115,15 @@ def test_each_partition_of_a_range_run_shows_its_own_figures(real_days):
         shown = {key: recorded[(table, key)]["dagster/row_count"] for key in partitions}
         assert shown == {key: expected.get(key, 0) for key in partitions}, table
     bronze = rows_of_each_partition(read_delta(home, "bronze/orders"), "bronze/orders", monthly=False)
+    quarantine = read_delta(home, "silver/orders_rejected").to_pylist()
     for day in bronze:
         kept, rejected = recorded[("silver/orders", day)], recorded[("silver/orders_rejected", day)]
         assert kept["rows_read"] == bronze[day] == kept["rows_kept"] + kept["rows_rejected"], day
         assert kept["rows_rejected"] == rejected["dagster/row_count"] > 0, day
+        reasons = Counter(
+            row["reject_reason"].split(":")[0] for row in quarantine if row["landing_date"].isoformat() == day
+        )
+        assert kept["rejected_by_reason"] == dict(reasons), day  # the day's, not the range's
 
 
 def test_graphql_shows_every_assets_checks_with_their_latest_results(platform):

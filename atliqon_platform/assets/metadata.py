@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,13 +36,14 @@ from atliqon_platform.transforms import columns
 from atliqon_platform.transforms.common import reject_kind
 
 OWNERS = ["team:data-platform"]
-ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED = (
+ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED, REASONS = (
     "dagster/row_count",
     "rows_read",
     "rows_kept",
     "rows_rejected",
+    "rejected_by_reason",
 )
-PARTITION_FIGURES = (ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED)
+PARTITION_FIGURES = (ROW_COUNT, ROWS_READ, ROWS_KEPT, ROWS_REJECTED, REASONS)
 """The figures a range run gives each of its partitions (the rest of its metadata is the run's)."""
 
 
@@ -134,22 +136,37 @@ def table_metadata(result: WriteResult, data: DataFrame | pa.Table, **extra: Any
     }
 
 
-def rejection_counts(rejected: DataFrame) -> dict[str, int]:
-    """Rejected rows per reason, with the variable part of a reason (values, lines) cut off."""
-    kind = reject_kind()
-    return {
-        row["kind"]: row["rows"]
-        for row in rejected.groupBy(kind.alias("kind")).agg(F.count("*").alias("rows")).collect()
-    }
+ALL_DAYS = ""
 
 
-def accounting(read: int, kept: int, rejected: DataFrame, rejected_rows: int) -> Mapping[str, Any]:
+def rejection_counts(rejected: DataFrame, day_column: str | None = None) -> dict[str, dict[str, int]]:
+    """Rejected rows per reason, with the variable part of a reason (values, lines) cut off: of
+    each day of ``day_column`` (by partition key), or of all under ``ALL_DAYS``; one Spark job."""
+    by = [F.col(day_column).cast("string") if day_column else F.lit(ALL_DAYS)]
+    counted = rejected.groupBy(*by, reject_kind()).count().collect()
+    counts: dict[str, dict[str, int]] = {}
+    for day, kind, rows in counted:
+        counts.setdefault(day, {})[kind] = rows
+    return counts
+
+
+def all_days(counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """The counts of ``rejection_counts`` summed over the days."""
+    total: Counter[str] = Counter()
+    for of_a_day in counts.values():
+        total.update(of_a_day)
+    return dict(total)
+
+
+def accounting(
+    read: int, kept: int, rejected_by_reason: Mapping[str, int], rejected: int
+) -> Mapping[str, Any]:
     """read = kept + rejected, with the reasons, for the silver assets' materialisations."""
     return {
         ROWS_READ: read,
         ROWS_KEPT: kept,
-        ROWS_REJECTED: rejected_rows,
-        "rejected_by_reason": MetadataValue.json(rejection_counts(rejected)),
+        ROWS_REJECTED: rejected,
+        REASONS: MetadataValue.json(dict(rejected_by_reason)),
     }
 
 

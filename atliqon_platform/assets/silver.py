@@ -4,7 +4,7 @@ Every bronze row ends in exactly one of the two, so read = kept + rejected, per 
 partition, and the materialisation metadata says so.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from dagster import (
@@ -14,6 +14,7 @@ from dagster import (
     BackfillPolicy,
     DailyPartitionsDefinition,
     MaterializeResult,
+    MetadataValue,
     multi_asset,
 )
 from pyspark.sql import DataFrame
@@ -22,12 +23,15 @@ from atliqon_platform import tables
 from atliqon_platform.assets.code_versions import code_version
 from atliqon_platform.assets.metadata import (
     OWNERS,
+    REASONS,
     ROW_COUNT,
     ROWS_KEPT,
     ROWS_READ,
     ROWS_REJECTED,
     accounting,
+    all_days,
     file_under_partitions,
+    rejection_counts,
     table_metadata,
 )
 from atliqon_platform.ingestion.csv_files import RESCUED_DATA
@@ -64,14 +68,15 @@ def write_kept_and_rejected(
     # Reasons are counted on the rejected rows as the split kept them (transforms.common
     # split_rejected), not by evaluating the rules again nor by reading back the new version
     # of the quarantine (its log replayed, its files listed: three Spark jobs per table).
-    rows = accounting(read, kept_result.rows, rejected_rows, rejected_result.rows)
+    reasons = rejection_counts(rejected_rows, replace and replace.column)
+    rows = accounting(read, kept_result.rows, all_days(reasons), rejected_result.rows)
     if read != kept_result.rows + rejected_result.rows:
         raise RuntimeError(
             f"{table}: {read} rows read but {kept_result.rows} kept + "
             f"{rejected_result.rows} rejected; refusing to lose rows"
         )
     if context is not None and replace is not None and len(context.partition_keys) > 1:
-        _account_for_each_day(context, lake, table, bronze, replace)
+        _account_for_each_day(context, lake, table, bronze, replace, reasons)
     yield MaterializeResult(asset_key=table.asset_key, metadata=table_metadata(kept_result, kept, **rows))
     yield MaterializeResult(
         asset_key=quarantine.asset_key,
@@ -85,8 +90,10 @@ def _account_for_each_day(
     table: Table,
     bronze: tuple[Table, PartitionRange | None],
     days: PartitionRange,
+    reasons: Mapping[str, Mapping[str, int]],
 ) -> None:
-    """read = kept + rejected for each day of a range run, filed under its partition."""
+    """read = kept + rejected for each day of a range run, and its rejections by reason (of
+    ``rejection_counts``), filed under its partition."""
     quarantine = rejected(table)
     read = lake.rows_per_partition(bronze[0], bronze[1] or days)
     kept, dropped = (lake.rows_per_partition(written, days) for written in (table, quarantine))
@@ -96,7 +103,8 @@ def _account_for_each_day(
                 f"{table} {day}: {read.get(day, 0)} rows read but {kept.get(day, 0)} kept + "
                 f"{dropped.get(day, 0)} rejected; refusing to lose rows"
             )
-    figures = {ROW_COUNT: kept, ROWS_READ: read, ROWS_KEPT: kept, ROWS_REJECTED: dropped}
+    by_reason = {day: MetadataValue.json(dict(reasons.get(day, {}))) for day in context.partition_keys}
+    figures = {ROW_COUNT: kept, ROWS_READ: read, ROWS_KEPT: kept, ROWS_REJECTED: dropped, REASONS: by_reason}
     file_under_partitions(context, table.asset_key, figures)
     file_under_partitions(context, quarantine.asset_key, {ROW_COUNT: dropped, ROWS_REJECTED: dropped})
 
