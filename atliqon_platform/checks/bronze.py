@@ -48,20 +48,21 @@ def bronze_check_specs(
 
 
 def _file_result(
-    asset_key: AssetKey, rule: Rule, files: Sequence[str], problems: Mapping[str, str], what: str
+    asset_key: AssetKey, rule: Rule, files: Sequence[str], problems: Mapping[str, str], what: str, then: str
 ) -> AssetCheckResult:
-    """Passed when none of ``files`` has a problem; else those files and what is wrong with each."""
+    """Passed when none of ``files`` has a problem; else those files, what is wrong with each, and
+    what became of them (``then``)."""
     found = [f"{key}: {problems[key]}" for key in files if key in problems]
+    if found:
+        description = f"{len(found)} of {len(files)} file(s) {what} ({then}): " + " | ".join(found)
+    else:
+        description = f"none of {len(files)} file(s) {what}" if files else "no file landed"
     return AssetCheckResult(
         asset_key=asset_key,
         check_name=rule.name,
         passed=not found,
         severity=rule.severity,
-        description=(
-            f"none of {len(files)} file(s) {what}"
-            if not found
-            else f"{len(found)} of {len(files)} file(s) {what}: " + " | ".join(found)
-        ),
+        description=description,
         metadata={"files": len(files), "problems": found},
     )
 
@@ -77,16 +78,16 @@ def file_outcomes(
     (``day_of_key``: each file's landing day; None for a snapshot's files)."""
     columns = {key: ", ".join(names) for key, names in new_columns.items()}
     checks = (
-        (FILES_READABLE, refused, "refused (every line quarantined)"),
-        (NEW_COLUMNS, columns, "carry new columns (kept in rescued_data)"),
+        (FILES_READABLE, refused, "refused", "every line quarantined"),
+        (NEW_COLUMNS, columns, "carry new columns", "kept in rescued_data"),
     )
 
-    def of_files(rule: Rule, problems: Mapping[str, str], what: str) -> Outcome:
+    def of_files(rule: Rule, problems: Mapping[str, str], what: str, then: str) -> Outcome:
         def result(dates: PartitionRange | None) -> AssetCheckResult:
             files = [
                 key for key, day in day_of_key.items() if dates is None or dates.start <= day <= dates.end
             ]
-            return _about(dates, _file_result(asset_key, rule, files, problems, what))
+            return _about(dates, _file_result(asset_key, rule, files, problems, what, then))
 
         return per_partition(scope, result)
 

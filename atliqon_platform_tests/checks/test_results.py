@@ -5,6 +5,7 @@ import shutil
 
 from dagster import AssetCheckResult, AssetKey
 
+from atliqon_platform.checks.bronze import file_outcomes
 from atliqon_platform.checks.results import (
     Offending,
     Outcome,
@@ -84,3 +85,17 @@ def test_a_table_read_once_for_a_step_is_not_scanned_again(spark, lake, tmp_path
         {DAYS[1]: 1, DAYS[2]: 1},
         {None: 1},
     ]
+
+
+def test_file_checks_say_what_became_of_a_bad_file_and_nothing_of_good_ones():
+    """A day whose file was read said "none of 1 file(s) refused (every line quarantined)"."""
+    files = {"orders/orders_2025_07_01.csv": DAYS[0], "orders/orders_2025_07_02.csv": DAYS[1]}
+    refused = {"orders/orders_2025_07_02.csv": "a zip archive"}
+    readable, _ = file_outcomes(KEY, files, refused, {}, SCOPE)
+    said = {key: result.description for key, result in readable.partitions.items()}
+    assert said == {
+        "2025-07-01": "2025-07-01: none of 1 file(s) refused",
+        "2025-07-02": "2025-07-02: 1 of 1 file(s) refused (every line quarantined): "
+        "orders/orders_2025_07_02.csv: a zip archive",
+        "2025-07-03": "2025-07-03: no file landed",
+    }
