@@ -2,6 +2,7 @@
 on its rows before December, and December added to the daily and monthly facts."""
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -141,7 +142,9 @@ def test_no_table_has_duplicate_rows(real_platform):
         assert data.group_by(data.column_names).aggregate([]).num_rows == data.num_rows, table
 
 
-def test_every_asset_and_check_ran_and_every_check_passed_except_warnings_about_real_defects(real_platform):
+def test_every_asset_and_check_ran_and_every_check_passed_except_warnings_about_real_defects(
+    real_platform, reference_dataset
+):
     assert real_platform["assets"] == ASSETS
     checks = real_platform["checks"]
     assert set(checks) == CHECK_KEYS
@@ -151,6 +154,16 @@ def test_every_asset_and_check_ran_and_every_check_passed_except_warnings_about_
     conflicts = checks[("silver/orders", "conflicting_lines")].metadata["offending_rows"].value
     unsold = checks[("gold/vw_fact_orders_enriched", "priced_products_have_sales")].metadata["offending_rows"]
     assert (conflicts, unsold.value) == (16, 8)
+    # each conflicting line's example leads to its line in the file delivered
+    examples = checks[("silver/orders", "conflicting_lines")].metadata["examples"].value
+    header, _, *lines = examples.splitlines()
+    names = [name.strip() for name in header.strip("|").split("|")]
+    assert lines
+    for line in lines:
+        row = dict(zip(names, (value.strip() for value in line.strip("|").split("|")), strict=True))
+        [delivered] = reference_dataset.rglob(Path(row["file_name"]).name)
+        text = delivered.read_text().splitlines()[int(row["line_number"]) - 1]
+        assert text.startswith(f"{row['order_id']},"), (row, text)
 
 
 def test_every_table_is_committed_by_delta_spark_and_read_by_deltalake(real_platform, spark):

@@ -123,12 +123,14 @@ def _silver_checks(
         ]
         if table == tables.SILVER_ORDERS:
             # Kept order lines are dated their landing day, so order_date places them too.
-            conflicts = orders.conflicting_lines(orders.sb_fact_orders(kept)).select(
+            where_from = ("file_name", "line_number")  # so that the examples lead to the lines
+            conflicts = orders.conflicting_lines(orders.sb_fact_orders(kept, *where_from)).select(
                 F.col("date").alias("order_date"),
                 "order_id",
                 "product_code",
                 F.col("customer_code").alias("customer_id"),
                 "sold_quantity",
+                *where_from,
             )
             duplicates = duplicate_keys(kept, table.keys, conflicts)
             offending += [

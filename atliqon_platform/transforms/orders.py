@@ -95,8 +95,9 @@ def clean_orders(bronze: DataFrame, silver_products: DataFrame) -> tuple[DataFra
     return silver, rejected.drop(*helper_columns)
 
 
-def sb_fact_orders(silver: DataFrame) -> DataFrame:
-    """Daily facts at the grain of the source lines (conflicting duplicates kept, rule 6)."""
+def sb_fact_orders(silver: DataFrame, *carried: str) -> DataFrame:
+    """Daily facts at the grain of the source lines (conflicting duplicates kept, rule 6), with
+    the ``carried`` columns of silver (where a line came from, for a check's examples)."""
     return silver.select(
         "order_id",
         F.col("order_date").alias("date"),
@@ -104,6 +105,7 @@ def sb_fact_orders(silver: DataFrame) -> DataFrame:
         "product_code",
         "product_id",
         F.col("order_qty").alias("sold_quantity"),
+        *carried,
     )
 
 
