@@ -368,7 +368,7 @@ def command_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     uri = GOLD_VW_FACT_ORDERS_ENRICHED.location(settings.lake_uri)
     port = args.port or settings.dashboard_port
     check_port_free(args.host, port, "the dashboard", "ATLIQON_DASHBOARD_PORT")
-    app = create_app(EnrichedView(uri, delta_storage_options(uri)))
+    app = create_app(EnrichedView(uri, delta_storage_options(uri)), settings.dashboard_refresh_seconds)
     print(f"dashboard on http://{args.host}:{port} over {uri}; Ctrl-C stops it", flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request served: not here
     app.run(host=args.host, port=port, debug=False)

@@ -88,6 +88,7 @@ class Settings:
     spark_remote_of_up: bool = False  # spark_remote is the warm engine of this home's `atliqon up`
     databricks: DatabricksSettings | None = None
     dashboard_port: int = 8050
+    dashboard_refresh_seconds: float = 30.0  # how often an open dashboard looks for new data
     spark_driver_memory: str = "4g"
     spark_codegen: bool = False  # Spark's generated code: for builds of millions of lines
     spark_jars_folder: Path | None = None  # offline: a folder holding the local engine's jars
@@ -367,6 +368,7 @@ VARIABLES = frozenset(
         "ATLIQON_AUTOMATION",
         "ATLIQON_CATALOG",
         "ATLIQON_DASHBOARD_PORT",
+        "ATLIQON_DASHBOARD_REFRESH_SECONDS",
         "ATLIQON_DATABRICKS_INSTANCE_PROFILE",
         "ATLIQON_DATABRICKS_JOB_COMPUTE",
         "ATLIQON_DATABRICKS_NODE_TYPE",
@@ -484,6 +486,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pipes=pipes,
         databricks=databricks,
         dashboard_port=_port(environ, "ATLIQON_DASHBOARD_PORT", 8050),
+        dashboard_refresh_seconds=_number(environ, "ATLIQON_DASHBOARD_REFRESH_SECONDS", "30", 1, 3600),
         spark_driver_memory=_matching(
             environ, "ATLIQON_SPARK_DRIVER_MEMORY", "4g", MEMORY_SIZE, "a size such as 4g or 2048m"
         ),

@@ -1,7 +1,8 @@
 """The Dash app: the reference dashboard's layout, slicers and callbacks over the enriched view.
 
 The page is rendered whole on load (no callback round trip for the first paint); slicers
-and the customers table's paging then answer from the view held in memory.
+and the customers table's paging then answer from the view held in memory. An open page follows
+new versions of the view by itself (every ``refresh_seconds``), keeping its selection.
 """
 
 from __future__ import annotations
@@ -79,13 +80,17 @@ def customer_rows(orders: pd.DataFrame, page: int) -> tuple[list, str, int]:
     return rows, f"Page {page + 1} of {pages} ({len(customers)} customers)", page
 
 
+def _options(values: list) -> list[dict[str, Any]]:
+    return [{"label": str(value), "value": value} for value in values]
+
+
 def _slicer(name: str, label: str, values: list) -> html.Div:
     return html.Div(
         [
             html.Label(label, htmlFor=f"filter-{name}"),
             dcc.Dropdown(
                 id=f"filter-{name}",
-                options=[{"label": str(value), "value": value} for value in values],
+                options=_options(values),
                 placeholder="All",
                 clearable=True,
                 searchable=False,
@@ -110,7 +115,11 @@ def _card(child, wide: bool = False) -> html.Div:
     return html.Div(child, className="card wide" if wide else "card")
 
 
-def dashboard_page(loaded: LoadedView, everything: Rendered) -> html.Div:
+def _refresh(interval_id: str, refresh_seconds: float) -> dcc.Interval:
+    return dcc.Interval(id=interval_id, interval=int(refresh_seconds * 1000))
+
+
+def dashboard_page(loaded: LoadedView, everything: Rendered, refresh_seconds: float) -> html.Div:
     rows, page_label, _ = customer_rows(loaded.orders, 0)
     graph = {
         name: dcc.Graph(id=name, figure=figure, config={"displaylogo": False})
@@ -170,13 +179,16 @@ def dashboard_page(loaded: LoadedView, everything: Rendered) -> html.Div:
                 className="row",
             ),
             html.Div([_card(graph["price-quantity"], wide=True)], className="row"),
+            _refresh("refresh", refresh_seconds),
+            dcc.Store(id="shown-version", data=loaded.version),
         ],
         className="dashboard",
     )
 
 
-def no_data_page(problem: ViewUnavailable) -> html.Div:
-    """What a reader sees before the pipeline has built the view, or when it cannot be read."""
+def no_data_page(problem: ViewUnavailable, refresh_seconds: float) -> html.Div:
+    """What a reader sees before the pipeline has built the view, or when it cannot be read; it
+    reloads itself once there is something to show."""
     if problem.no_data:
         title = NO_DATA_TITLE
         advice = (
@@ -187,7 +199,13 @@ def no_data_page(problem: ViewUnavailable) -> html.Div:
         title = "The dashboard cannot read its data"
         advice = "Check the lake settings (ATLIQON_ENV, ATLIQON_LAKE_URI, AWS variables), then reload."
     return html.Div(
-        [html.H1(title), html.P(str(problem), id="problem"), html.P(advice)],
+        [
+            html.H1(title),
+            html.P(str(problem), id="problem"),
+            html.P(advice),
+            _refresh("refresh-no-data", refresh_seconds),
+            dcc.Location(id="location", refresh=True),
+        ],
         id="no-data",
         className="no-data",
     )
@@ -198,15 +216,16 @@ def selection(values: Sequence[Any]) -> Filters:
     return Filters(**dict(zip(SLICERS, values, strict=True)))
 
 
-def page(renderings: Renderings) -> html.Div:
+def page(renderings: Renderings, refresh_seconds: float) -> html.Div:
     try:
-        return dashboard_page(*renderings.get(Filters()))
+        return dashboard_page(*renderings.get(Filters()), refresh_seconds)
     except ViewUnavailable as problem:
-        return no_data_page(problem)
+        return no_data_page(problem, refresh_seconds)
 
 
-def create_app(view: EnrichedView) -> Dash:
-    """The dashboard over ``view``; its layout is rebuilt on each page load, so a reload shows new data."""
+def create_app(view: EnrichedView, refresh_seconds: float) -> Dash:
+    """The dashboard over ``view``; its layout is rebuilt on each page load, and an open page
+    looks for a new version of the view every ``refresh_seconds``."""
     app = Dash(
         __name__,
         title="Atliqon · Performance Overview",
@@ -214,37 +233,68 @@ def create_app(view: EnrichedView) -> Dash:
         suppress_callback_exceptions=True,  # the no-data page has none of the callbacks' components
     )
     renderings = Renderings(view)
-    app.layout = lambda: page(renderings)
+    app.layout = lambda: page(renderings, refresh_seconds)
     slicers = [Input(f"filter-{name}", "value") for name in SLICERS]
+    new_version = Input("shown-version", "data")
+
+    @app.callback(
+        Output("shown-version", "data"),
+        Input("refresh", "n_intervals"),
+        State("shown-version", "data"),
+        prevent_initial_call=True,
+    )
+    def follow_the_view(_, shown: int):
+        """Only a new version goes on to redraw the page (a check reads the log, not the rows)."""
+        latest = view.latest_version()
+        return no_update if latest in (None, shown) else latest
+
+    @app.callback(
+        Output("location", "href"),
+        Input("refresh-no-data", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def reload_once_there_are_rows(_):
+        try:
+            view.current()
+        except ViewUnavailable:
+            return no_update
+        return "/"
 
     @app.callback(
         [Output(counter_id(name), "children") for name in COUNTERS]
         + [Output(name, "figure") for name in CHARTS]
-        + [Output("status", "children"), Output("last-updated", "children")],
-        slicers,
+        + [Output("status", "children"), Output("last-updated", "children")]
+        + [Output(f"filter-{name}", "options") for name in SLICERS],
+        slicers + [new_version],
         prevent_initial_call=True,
     )
     def update_figures(*values):
+        *slicer_values, _ = values
         try:
-            loaded, shown = renderings.get(selection(values))
+            loaded, shown = renderings.get(selection(slicer_values))
         except ViewUnavailable as problem:
-            return [no_update] * (len(COUNTERS) + len(CHARTS)) + [str(problem), no_update]
+            return (
+                [no_update] * (len(COUNTERS) + len(CHARTS))
+                + [str(problem)]
+                + [no_update] * (1 + len(SLICERS))
+            )
         return (
             [shown.counters[name] for name in COUNTERS]
             + [shown.figures[name] for name in CHARTS]
             + [shown.status, loaded.updated_text]
+            + [_options(loaded.options[name]) for name in SLICERS]
         )
 
     @app.callback(
         Output("customers-rows", "children"),
         Output("customers-page-label", "children"),
         Output("customers-page", "data"),
-        slicers + [Input("customers-previous", "n_clicks"), Input("customers-next", "n_clicks")],
+        slicers + [Input("customers-previous", "n_clicks"), Input("customers-next", "n_clicks"), new_version],
         State("customers-page", "data"),
         prevent_initial_call=True,
     )
     def update_customers(*values):
-        *slicer_values, _previous, _next, page_number = values
+        *slicer_values, _previous, _next, _, page_number = values
         step = {"customers-previous": -1, "customers-next": 1}.get(ctx.triggered_id)
         page_number = page_number + step if step else 0  # a new selection starts at the first page
         try:

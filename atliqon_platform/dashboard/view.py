@@ -111,6 +111,13 @@ class EnrichedView:
         self._loaded: LoadedView | None = None
         self._lock = threading.Lock()
 
+    def latest_version(self) -> int | None:
+        """The view's latest Delta version (its log read, not its rows); None when unreadable."""
+        try:
+            return _open(self.uri, self._options).version()
+        except ViewUnavailable:
+            return None
+
     def current(self) -> LoadedView:
         """The latest version, from memory when unchanged; ViewUnavailable when there is nothing to show."""
         table = _open(self.uri, self._options)

@@ -22,14 +22,19 @@ GRAPH_IDS = ("top-products", "channel-share", "monthly-trend", "top-variants", "
 
 
 @contextmanager
-def served_dashboard(home: Path, timeout: float = 60, log: Path | None = None) -> Iterator[str]:
+def served_dashboard(
+    home: Path, timeout: float = 60, log: Path | None = None, **settings: str
+) -> Iterator[str]:
     """``atliqon dashboard`` for the local lake under ``home``, as a user starts it (and stops it,
-    with Ctrl-C); yields its URL. Its terminal goes to ``log`` when given."""
+    with Ctrl-C), with ``settings`` (ATLIQON_ variables); yields its URL. Its terminal goes to
+    ``log`` when given."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryDirectory() as scratch:
         log = log or Path(scratch) / "dashboard.log"
-        process = start_atliqon("dashboard", "--port", str(port), home=home, log=log, ATLIQON_ENV="local")
+        process = start_atliqon(
+            "dashboard", "--port", str(port), home=home, log=log, **{"ATLIQON_ENV": "local", **settings}
+        )
         try:
             wait_for_http(f"{url}_dash-dependencies", process, log, timeout)
             yield url

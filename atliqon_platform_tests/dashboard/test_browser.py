@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from playwright.sync_api import expect, sync_playwright
 
 from atliqon_platform.dashboard.kpis import Counters, formatted_counters
@@ -21,9 +21,11 @@ from atliqon_platform_tests.dashboard.browser import (
     served_dashboard,
     wait_until_drawn,
 )
+from atliqon_platform_tests.dashboard.helpers import SAMPLE, VIEW_SCHEMA, row
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 TIMEOUT_MS = 15_000
+NO_DATA = "No data yet: run the pipeline"
 
 
 def expected_counters(view: pa.Table) -> dict[str, str]:
@@ -124,10 +126,31 @@ def test_before_the_pipeline_ran_the_page_says_no_data_yet(tmp_path, browser):
     with served_dashboard(tmp_path, log=terminal) as url:
         page = browser.new_page()
         page.goto(url)
-        expect(page.locator("#no-data h1")).to_have_text("No data yet: run the pipeline", timeout=TIMEOUT_MS)
+        expect(page.locator("#no-data h1")).to_have_text(NO_DATA, timeout=TIMEOUT_MS)
         expect(page.locator("#problem")).to_contain_text("vw_fact_orders_enriched does not exist yet")
         page.screenshot(path=ARTIFACTS / "no-data-yet.png", full_page=True)
         page.close()
     said = terminal.read_text()
     assert f"dashboard on {url.rstrip('/')}" in said
     assert "GET /" not in said and "POST /" not in said, said
+
+
+def test_an_open_page_follows_new_versions_of_the_view_and_keeps_its_selection(tmp_path, browser):
+    """A page left open showed the data of when it was loaded (a reader had to reload)."""
+    view_uri = str(tmp_path / "lake" / "gold" / "vw_fact_orders_enriched")
+    with served_dashboard(tmp_path, ATLIQON_DASHBOARD_REFRESH_SECONDS="1") as url:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.goto(url)
+        expect(page.locator("#no-data h1")).to_have_text(NO_DATA, timeout=TIMEOUT_MS)
+        write_deltalake(view_uri, pa.Table.from_pylist(SAMPLE, schema=VIEW_SCHEMA))
+        wait_until_drawn(page)  # the page that said "no data" shows the data, without a reload
+        assert counters(page) == expected_counters(DeltaTable(view_uri).to_pyarrow_table())
+        choose(page, "channel", "Retailer")
+        later = [row("2026-01", "Delta", "Retailer", "Bat", 7, 130.0, category="Cricket")]
+        write_deltalake(view_uri, pa.Table.from_pylist(later, schema=VIEW_SCHEMA), mode="append")
+        expect(page.locator("#last-updated")).to_contain_text("(Delta version 1)", timeout=TIMEOUT_MS)
+        view = DeltaTable(view_uri).to_pyarrow_table()
+        assert_counters(page, expected_counters(view.filter(pc.equal(view["channel"], "Retailer"))))
+        choose(page, "year", "2026")  # the new year is offered
+        assert_counters(page, expected_counters(pa.Table.from_pylist(later, schema=VIEW_SCHEMA)))
+        page.close()
