@@ -6,7 +6,7 @@ current month's later days have not arrived yet, and some days never get a file)
 when any input was updated since this asset was last requested, except while an input is
 being written, is still to be rebuilt from inputs of its own that changed, is still missing where
 it must exist, or has a blocking check that failed, whose run failed, or that has not finished (a
-month that does not add up is not published).
+month that does not add up is not published), and while a run is still checking the asset itself.
 
 Waiting for an input still to be rebuilt matters where it is partitioned differently: Dagster runs
 it in a run of its own, and would otherwise request what follows it on the same tick, before the
@@ -61,10 +61,9 @@ def follows_upstream(
     # A check of a range of partitions (a single-run backfill) reports one result for the range,
     # which Dagster does not count as any partition's: the failed run marks each partition's
     # check "execution failed" instead, and that holds what is downstream too.
+    in_progress = AutomationCondition.in_progress()
     unsettled = AutomationCondition.any_checks_match(
-        AutomationCondition.check_failed()
-        | AutomationCondition.execution_failed()
-        | AutomationCondition.in_progress(),
+        AutomationCondition.check_failed() | AutomationCondition.execution_failed() | in_progress,
         blocking_only=True,
     )
     unsettled_inputs = AutomationCondition.any_deps_match(unsettled)
@@ -73,12 +72,18 @@ def follows_upstream(
         unsettled_inputs = unsettled_inputs.ignore(together) | AutomationCondition.any_deps_match(
             unsettled & ~AutomationCondition.will_be_requested()
         ).allow(together)
+    # A run over a range stops being in progress for each partition as it writes it, and Dagster
+    # tells that the run rewrote this asset with its input for the input's latest partition only:
+    # a tick that read what was handled before the run wrote its first partitions, and what was in
+    # progress after, requested them again. Its blocking checks are in progress until it ends.
+    being_checked = AutomationCondition.any_checks_match(in_progress, blocking_only=True)
     condition = (
         updated.since_last_handled()
         & ~missing_inputs
         & ~AutomationCondition.any_deps_in_progress()
         & ~unsettled_inputs
-        & ~AutomationCondition.in_progress()
+        & ~in_progress
+        & ~being_checked
     )
     if rebuilt_inputs:
         due = AutomationCondition.any_deps_updated().since_last_handled().with_label("due")
