@@ -295,8 +295,9 @@ def create_app(view: EnrichedView, refresh_seconds: float) -> Dash:
     )
     def update_customers(*values):
         *slicer_values, _previous, _next, _, page_number = values
-        step = {"customers-previous": -1, "customers-next": 1}.get(ctx.triggered_id)
-        page_number = page_number + step if step else 0  # a new selection starts at the first page
+        step = {"customers-previous": -1, "customers-next": 1, "shown-version": 0}.get(ctx.triggered_id)
+        # A new selection starts at the first page; new data keeps the reader's page.
+        page_number = 0 if step is None else page_number + step
         try:
             loaded = view.current()
         except ViewUnavailable as problem:

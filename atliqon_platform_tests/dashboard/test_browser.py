@@ -138,17 +138,26 @@ def test_before_the_pipeline_ran_the_page_says_no_data_yet(tmp_path, browser):
 def test_an_open_page_follows_new_versions_of_the_view_and_keeps_its_selection(tmp_path, browser):
     """A page left open showed the data of when it was loaded (a reader had to reload)."""
     view_uri = str(tmp_path / "lake" / "gold" / "vw_fact_orders_enriched")
+    retailers = [row("2025-01", f"Shop {n:02d}", "Retailer", "Bat", n, 10.0) for n in range(1, 12)]
     with served_dashboard(tmp_path, ATLIQON_DASHBOARD_REFRESH_SECONDS="1") as url:
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(url)
         expect(page.locator("#no-data h1")).to_have_text(NO_DATA, timeout=TIMEOUT_MS)
-        write_deltalake(view_uri, pa.Table.from_pylist(SAMPLE, schema=VIEW_SCHEMA))
+        write_deltalake(view_uri, pa.Table.from_pylist(SAMPLE + retailers, schema=VIEW_SCHEMA))
         wait_until_drawn(page)  # the page that said "no data" shows the data, without a reload
         assert counters(page) == expected_counters(DeltaTable(view_uri).to_pyarrow_table())
         choose(page, "channel", "Retailer")
+        page.click("#customers-next")
+        expect(page.locator("#customers-page-label")).to_have_text(
+            "Page 2 of 2 (12 customers)", timeout=TIMEOUT_MS
+        )
         later = [row("2026-01", "Delta", "Retailer", "Bat", 7, 130.0, category="Cricket")]
         write_deltalake(view_uri, pa.Table.from_pylist(later, schema=VIEW_SCHEMA), mode="append")
         expect(page.locator("#last-updated")).to_contain_text("(Delta version 1)", timeout=TIMEOUT_MS)
+        # the reader's page too, with the new customer counted
+        expect(page.locator("#customers-page-label")).to_have_text(
+            "Page 2 of 2 (13 customers)", timeout=TIMEOUT_MS
+        )
         view = DeltaTable(view_uri).to_pyarrow_table()
         assert_counters(page, expected_counters(view.filter(pc.equal(view["channel"], "Retailer"))))
         choose(page, "year", "2026")  # the new year is offered
