@@ -203,6 +203,14 @@ def _exited(service: tuple[str, int], when: str = "") -> ServiceExited:
     return ServiceExited(f"the Dagster {name} exited with code {code}{when}")
 
 
+def _listens(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def _wait_for_code_server(socket_path: Path, group: ProcessGroup) -> None:
     """The code server listens once the code location is loaded; the webserver and the daemon
     start after, so that neither begins with the location missing."""
@@ -307,10 +315,12 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
             if engine:  # before anything can launch a run
                 engine.wait()
                 print(f"Spark engine on {engine.url} (memory {settings.spark_driver_memory})", flush=True)
+            # Its warnings and errors only: its one INFO line, the banner, is coloured even in a
+            # file; `atliqon up` says when the UI answers instead.
             group.start(
                 "webserver",
                 [_dagster_command("dagster-webserver"), "--workspace", str(workspace)]
-                + ["--host", host, "--port", str(port), "--dagster-log-level", "info"],
+                + ["--host", host, "--port", str(port), "--dagster-log-level", "warning"],
             )
             # The daemon's warnings and errors only: at INFO it printed a dozen lines every 5 s
             # (each sensor tick, automation evaluation and look at the run queue), which the UI
@@ -321,8 +331,11 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 + ["--log-level", "warning"],
             )
             lock.note(pid=os.getpid(), ui=url, daemon=daemon.pid, spark=engine and engine.url)
+            ui_answers = False
             while True:
                 time.sleep(1)
+                if not ui_answers and (ui_answers := _listens(host, port)):
+                    print(f"Dagster UI ready on {url}", flush=True)
                 if not (exited := group.exited()):
                     continue
                 if exited[0] != ENGINE:

@@ -319,14 +319,17 @@ def test_up_marks_failed_a_run_left_in_progress_by_a_killed_process(running_up):
             time.sleep(1)
 
 
-def test_up_prints_no_deprecation_warning_nor_the_daemons_routine(running_up):
+def test_up_says_when_the_ui_answers_in_plain_text_and_no_deprecation_warning_nor_daemon_routine(running_up):
     with DagsterInstance.from_config(str(running_up["home"] / "dagster")) as instance:
         deadline = time.monotonic() + 60
         while not instance.get_daemon_heartbeats():  # it has started, and said so at INFO
             assert time.monotonic() < deadline, "the daemon did not beat within 60 s"
             time.sleep(1)
-    output = running_up["log"].read_text(errors="replace")
-    assert "Serving dagster-webserver" in output
+    ready = f"Dagster UI ready on {running_up['url']}"  # said within a second of the UI answering
+    while ready not in (output := running_up["log"].read_text(errors="replace")):
+        assert time.monotonic() < deadline, output[-3000:]
+        time.sleep(0.5)
+    assert "\x1b[" not in output  # a file: no terminal's colours
     assert "Instance is configured with the following daemons" not in output
     assert "deprecat" not in output.lower()
     assert "supersed" not in output.lower()
