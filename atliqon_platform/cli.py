@@ -33,6 +33,7 @@ from atliqon_platform.lifecycle import (
     say,
 )
 from atliqon_platform.resources.landing_zone import require_buckets
+from atliqon_platform.resources.session_checks import unreachable
 from atliqon_platform.resources.spark import ENGINE_START_PAUSE_SECONDS, ENGINE_START_TRIES
 from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import (
@@ -203,14 +204,6 @@ def _exited(service: tuple[str, int], when: str = "") -> ServiceExited:
     return ServiceExited(f"the Dagster {name} exited with code {code}{when}")
 
 
-def _listens(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def _wait_for_code_server(socket_path: Path, group: ProcessGroup) -> None:
     """The code server listens once the code location is loaded; the webserver and the daemon
     start after, so that neither begins with the location missing."""
@@ -334,7 +327,7 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
             ui_answers = False
             while True:
                 time.sleep(1)
-                if not ui_answers and (ui_answers := _listens(host, port)):
+                if not ui_answers and (ui_answers := unreachable(host, port, timeout=1) is None):
                     print(f"Dagster UI ready on {url}", flush=True)
                 if not (exited := group.exited()):
                     continue
