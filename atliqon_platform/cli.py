@@ -20,7 +20,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dagster import DagsterInstance
 
 from atliqon_platform.instance.event_log import event_log_storage_config
-from atliqon_platform.instance.runs_left_in_progress import fail_runs_left_in_progress
+from atliqon_platform.instance.runs_left_in_progress import (
+    after_the_stop,
+    fail_runs_left_in_progress,
+    runs_in_progress,
+)
 from atliqon_platform.lifecycle import (
     HomeInUse,
     HomeLock,
@@ -33,7 +37,6 @@ from atliqon_platform.lifecycle import (
     say,
 )
 from atliqon_platform.resources.landing_zone import require_buckets
-from atliqon_platform.resources.session_checks import unreachable
 from atliqon_platform.resources.spark import ENGINE_START_PAUSE_SECONDS, ENGINE_START_TRIES
 from atliqon_platform.sample_data.synthetic import Scale
 from atliqon_platform.settings import (
@@ -43,6 +46,7 @@ from atliqon_platform.settings import (
     delta_storage_options,
     is_tcp_port,
     load_settings,
+    unreachable,
 )
 from atliqon_platform.spark_connect_server import free_port, server_launch, wait_until_listening
 from atliqon_platform.tables import GOLD_VW_FACT_ORDERS_ENRICHED
@@ -336,11 +340,16 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 say(f"atliqon up: the Spark engine exited with code {exited[1]}; restarting it")
                 engine.restart()
         except Stopped as stop:
+            group.mute()
             say(f"atliqon up: {stop}, stopping the Dagster services")
             raise
         finally:
             ignore_stop_signals()
-            group.stop(last=ENGINE)  # the runs first, while their engine still answers
+            with DagsterInstance.from_config(str(dagster_home)) as instance:
+                stopped_runs = runs_in_progress(instance)
+                group.stop(last=ENGINE)  # the runs first, while their engine still answers
+                for line in after_the_stop(instance, stopped_runs):
+                    say(f"atliqon up: {line}")
 
 
 def command_up(args: argparse.Namespace, settings: Settings) -> int:

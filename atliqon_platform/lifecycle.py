@@ -10,6 +10,10 @@
   watcher stops the group. Being in the group, it ignores stop signals sent to the group.
 - A lock in the Dagster home (``fcntl.flock``), held by every process started, keeps a
   second ``atliqon up`` off an instance whose daemon is still running.
+- What the services and their runs print reaches the terminal through ``atliqon up`` (a
+  ``Relay``), which stops showing it once a stop signal has come: each run the stop interrupts then
+  prints its failure with a trace of the interruption, which is the stop, not an error of the
+  run. ``atliqon up`` says in a line what became of each run instead; the UI keeps its events.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -234,6 +239,41 @@ class HomeLock:
         os.close(self.fd)
 
 
+class Relay:
+    """Copies what the group's processes write into a pipe onto one of this process's own
+    streams (a file descriptor), until ``mute``."""
+
+    def __init__(self, stream: int) -> None:
+        self.stream = stream
+        reader, self.writer = os.pipe()  # not inherited: given to each process as its output
+        self._lock = threading.Lock()
+        self._muted = False
+        self._line_open = False  # the last bytes copied did not end a line
+        threading.Thread(target=self._copy, args=(reader,), name="relay", daemon=True).start()
+
+    def _copy(self, reader: int) -> None:
+        with open(reader, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):  # the pipe is read to its end, muted or not
+                with self._lock:
+                    if not self._muted:
+                        self._write(chunk)
+                        self._line_open = not chunk.endswith(b"\n")
+
+    def _write(self, data: bytes) -> None:
+        try:
+            while data:
+                data = data[os.write(self.stream, data) :]
+        except OSError:  # the terminal is gone: nothing more can be shown
+            self._muted = True
+
+    def mute(self) -> None:
+        """Show nothing more; a line cut short is ended, so that what follows starts its own."""
+        with self._lock:
+            if self._line_open and not self._muted:
+                self._write(b"\n")
+            self._muted = True
+
+
 class ProcessGroup:
     """The processes ``atliqon up`` starts, in one process group led by a watcher."""
 
@@ -249,6 +289,8 @@ class ProcessGroup:
         os.close(reader)
         self.group = self.watcher.pid
         self.processes: dict[str, subprocess.Popen] = {}
+        # Onto this process's standard output and error, which the processes used to inherit.
+        self.stdout, self.stderr = Relay(1), Relay(2)
 
     def start(
         self,
@@ -258,19 +300,28 @@ class ProcessGroup:
         log: Path | None = None,
     ) -> subprocess.Popen:
         """Start a process in the group (again, under the same name, after it died); it holds
-        the home's lock as long as it lives. Its output goes to ``log`` when given."""
+        the home's lock as long as it lives. Its output goes to ``log`` when given, else to
+        the terminal through the group's relays (with the runs it starts)."""
         with open(log, "ab") if log else contextlib.nullcontext() as output:
             process = subprocess.Popen(
                 command,
                 process_group=self.group,
                 stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT if output else None,
+                stdout=output or self.stdout.writer,
+                stderr=subprocess.STDOUT if output else self.stderr.writer,
                 pass_fds=(self.lock.fd,),
-                env=env,
+                # Python writes a pipe in blocks: each line is relayed as it is printed.
+                env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
             )
         self.processes[name] = process
         return process
+
+    def mute(self) -> None:
+        """Show nothing more of what the processes print: a stop signal has come, and what they
+        print about it is its consequence. (A service that exits on its own is not muted: its
+        last lines say why.)"""
+        self.stdout.mute()
+        self.stderr.mute()
 
     def exited(self, besides: str | None = None) -> tuple[str, int] | None:
         """The first service (but ``besides``) that has exited, and its exit code."""
@@ -290,6 +341,8 @@ class ProcessGroup:
             say(f"atliqon up: killed after {GRACE_SECONDS:.0f} s without stopping: {'; '.join(killed)}")
         for process in self.processes.values():
             process.poll()  # reap
+        os.close(self.stdout.writer)
+        os.close(self.stderr.writer)
         os.close(self._writer)
         try:
             self.watcher.wait(timeout=ORPHAN_GRACE_SECONDS + 5)

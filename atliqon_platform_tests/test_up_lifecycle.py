@@ -1,6 +1,7 @@
 """``atliqon up`` leaves nothing behind: whatever stops it, no process it started outlives it
-by more than a few seconds; a second ``atliqon up`` on the same home refuses; an existing
-home's dagster.yaml gets the platform's settings; the output carries no deprecation warning.
+by more than a few seconds, and a run it interrupts is a line, not a trace; a second
+``atliqon up`` on the same home refuses; an existing home's dagster.yaml gets the platform's
+settings; the output carries no deprecation warning.
 
 Real processes throughout: the CLI in a pseudo-terminal, real signals and keystrokes, the
 webserver's GraphQL API, the Dagster instance on disk."""
@@ -12,6 +13,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -246,9 +248,14 @@ def test_no_process_started_by_up_outlives_it(seeded, tmp_path, how):
             assert ended - stopped < GRACE_SECONDS + 15
         if how in ("Ctrl-C", "SIGTERM", "SIGHUP"):  # stops after which `atliqon up` can still say
             # Every process ended on the signal, the run in flight too (a run whose client kept
-            # retrying the stopped engine was killed after the grace).
+            # retrying the stopped engine was killed after the grace). The run's failure is the
+            # stop's: a line says what becomes of it, and no trace of the interruption shows.
             output = terminal.log.read_text(errors="replace")
             assert "killed after" not in output, output[-3000:]
+            assert re.search(
+                r"atliqon up: run \S+ of \w+ was interrupted, and is marked failed; it runs again", output
+            )
+            assert "Traceback" not in output and "Stack Trace" not in output, output[-3000:]
     finally:
         terminal.close()
         kill([*tree, psutil.Process(process.pid)] if process.poll() is None else tree)

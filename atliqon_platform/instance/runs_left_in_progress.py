@@ -10,6 +10,10 @@ failed before its daemon starts, with the reason.
 A run's process is the one its engine events name (Dagster's run worker and the platform's
 executor record their pid), still alive and started before the run; a concurrent
 ``atliqon backfill`` on the same home keeps its runs.
+
+When ``atliqon up`` stops, it says in a line what became of each run it had in progress
+(``after_the_stop``): the runs' own output about the interruption is a trace, which it does
+not show.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster._daemon.auto_run_reexecution.event_log_consumer import DAGSTER_EVENT_TYPES, _create_cursor_key
 
 # QUEUED runs stay: the new daemon launches them.
@@ -85,3 +90,29 @@ def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
             )
             failed.append(f"run {run.run_id} of {run.job_name}: {reason}")
     return failed
+
+
+def runs_in_progress(instance: DagsterInstance) -> list[str]:
+    """The ids of the runs in progress."""
+    return [run.run_id for run in instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS))]
+
+
+def after_the_stop(instance: DagsterInstance, run_ids: list[str]) -> list[str]:
+    """What became of each of these runs (in progress when a stop began), a line each; a run
+    still in progress in a live process (an ``atliqon backfill`` beside) is not the stop's."""
+    lines = []
+    for record in instance.get_run_records(filters=RunsFilter(run_ids=run_ids)) if run_ids else []:
+        run = record.dagster_run
+        named = f"run {run.run_id} of {run.job_name}"
+        if run.status == DagsterRunStatus.FAILURE and run.tags.get(WILL_RETRY_TAG) == "true":
+            lines.append(
+                f"{named} was interrupted, and is marked failed; it runs again, from where it "
+                "stopped, when atliqon up starts"
+            )
+        elif run.status == DagsterRunStatus.FAILURE:
+            lines.append(f"{named} failed as it stopped (the UI shows why); it is not retried")
+        elif run.status not in IN_PROGRESS:
+            lines.append(f"{named} ended as it stopped: {run.status.value.lower()}")
+        elif reason := _gone(instance, record):
+            lines.append(f"{named} is left in progress ({reason}); atliqon up marks it failed when it starts")
+    return lines
