@@ -355,10 +355,19 @@ def running_engine(dagster_home: Path) -> str | None:
     if url is None:
         return None
     try:
-        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
-            return url
-    except (OSError, ValueError):
+        port = int(url.rsplit(":", 1)[1])
+    except ValueError:
         return None
+    return url if unreachable("127.0.0.1", port, timeout=1) is None else None
+
+
+def unreachable(host: str, port: int, timeout: float = 5.0) -> str | None:
+    """Why nothing accepts connections at host:port; None when something does."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as error:
+        return str(error.strerror or error)
 
 
 # Every variable of the platform (README.md, "Configuration"): any other ATLIQON_ name is a typo,

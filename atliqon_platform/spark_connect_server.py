@@ -19,10 +19,9 @@ from pathlib import Path
 import pyspark
 
 from atliqon_platform.lifecycle import start_in_own_group, stop_group
-from atliqon_platform.resources.session_checks import unreachable
 from atliqon_platform.resources.spark import ENGINE_LISTEN_SECONDS, local_launch, spark_config
 from atliqon_platform.resources.spark_jars import SparkJars
-from atliqon_platform.settings import ConfigurationError, Settings
+from atliqon_platform.settings import ConfigurationError, Settings, unreachable
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 STOP_GRACE_SECONDS = 10  # its JVM stops its Spark context in about a second

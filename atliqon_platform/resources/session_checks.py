@@ -7,12 +7,11 @@ platform checks first and says which setting to change.
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import urlsplit
 
 from pyspark.sql import SparkSession
 
-from atliqon_platform.settings import ConfigurationError
+from atliqon_platform.settings import ConfigurationError, unreachable
 
 SPARK_CONNECT_DEFAULT_PORT = 15002
 
@@ -23,15 +22,6 @@ def connect_url_address(url: str) -> tuple[str, int]:
     if parts.scheme != "sc" or not parts.hostname:
         raise ConfigurationError(f"{url!r} is not a Spark Connect URL (sc://host:port)")
     return parts.hostname, parts.port or SPARK_CONNECT_DEFAULT_PORT
-
-
-def unreachable(host: str, port: int, timeout: float = 5.0) -> str | None:
-    """Why nothing accepts connections at host:port; None when something does."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as error:
-        return str(error.strerror or error)
 
 
 def require_reachable(host: str, port: int, setting: str, timeout: float = 5.0) -> None:

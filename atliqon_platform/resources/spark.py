@@ -23,9 +23,9 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from atliqon_platform.resources.class_archive import ClassArchive
-from atliqon_platform.resources.session_checks import connect_url_address, require_reachable_url, unreachable
+from atliqon_platform.resources.session_checks import connect_url_address, require_reachable_url
 from atliqon_platform.resources.spark_jars import SparkJars
-from atliqon_platform.settings import ConfigurationError, Settings, engine_of_running_up
+from atliqon_platform.settings import ConfigurationError, Settings, engine_of_running_up, unreachable
 
 # Dagster's logger: what it says while a run starts shows in that run's log in the UI, not only in
 # the output of the process (`atliqon up`'s, for the runs its daemon launches).

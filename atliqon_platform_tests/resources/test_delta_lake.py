@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from atliqon_platform.resources.delta_lake import (
     PartitionRange,
     SchemaMismatchError,
     TableNotFoundError,
+    WriteResult,
 )
 from atliqon_platform.resources.spark_jars import DELTA_VERSION
 from atliqon_platform.settings import ConfigurationError, delta_storage_options
@@ -70,15 +72,32 @@ def test_new_tables_keep_statistics_of_their_date_column_only_and_every_files_ro
         assert sum(files["num_records"].to_pylist()) == any_lake.count(table), table
 
 
-def test_partition_overwrite_replaces_only_its_range(spark, any_lake):
+@pytest.fixture
+def catalog_lake(spark, spark_resource) -> Iterator[DeltaLakeResource]:
+    """Tables by name in the session's own catalog, as in Unity Catalog; dropped after the test."""
+    yield DeltaLakeResource(lake_uri="unused", spark=spark_resource, catalog="spark_catalog")
+    spark.sql(f"DROP SCHEMA IF EXISTS spark_catalog.{SAMPLE.layer} CASCADE")
+
+
+def replace_two_days_of_four(spark, lake: DeltaLakeResource) -> WriteResult:
     # One file for the month: replacing two of its days rewrites it, copying days 1 and 4.
-    any_lake.overwrite(frame(spark, 1, 2, 3, 4).coalesce(1), SAMPLE)
+    lake.overwrite(frame(spark, 1, 2, 3, 4).coalesce(1), SAMPLE)
     only_2_and_3 = PartitionRange("day", dt.date(2025, 7, 2), dt.date(2025, 7, 3))
-    result = any_lake.overwrite(frame(spark, 2, label="new"), SAMPLE, replace=only_2_and_3)
-    labels = {row.label for row in any_lake.read(SAMPLE).collect()}
-    assert labels == {"v1", "new2", "v4"}
+    result = lake.overwrite(frame(spark, 2, label="new"), SAMPLE, replace=only_2_and_3)
+    assert {row.label for row in lake.read(SAMPLE).collect()} == {"v1", "new2", "v4"}
     assert result.rows == 1
     assert "new2" in preview(result) and "v1" not in preview(result)  # the rows written, not the table's
+    return result
+
+
+def test_a_catalog_tables_preview_shows_the_rows_of_the_range_replaced(spark, catalog_lake):
+    result = replace_two_days_of_four(spark, catalog_lake)
+    assert result.preview is not None  # read through the session: delta-rs cannot read a catalog
+    assert catalog_lake.uri(SAMPLE) == "spark_catalog.silver.sample"
+
+
+def test_partition_overwrite_replaces_only_its_range(spark, any_lake):
+    result = replace_two_days_of_four(spark, any_lake)
     # and so says the UI's history of the table, where Delta's metrics count the copies as output
     [header, _, last_commit, *_] = history_table(result.history).value.splitlines()
     assert header.split("|")[4].strip() == "rows" and last_commit.split("|")[4].strip() == "1"
