@@ -12,6 +12,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -340,16 +341,33 @@ def serve(host: str, port: int, settings: Settings, lock: HomeLock) -> NoReturn:
                 say(f"atliqon up: the Spark engine exited with code {exited[1]}; restarting it")
                 engine.restart()
         except Stopped as stop:
+            ignore_stop_signals()  # a second Ctrl-C changes nothing: the stop is under way
             group.mute()
             say(f"atliqon up: {stop}, stopping the Dagster services")
             raise
         finally:
             ignore_stop_signals()
-            with DagsterInstance.from_config(str(dagster_home)) as instance:
-                stopped_runs = runs_in_progress(instance)
-                group.stop(last=ENGINE)  # the runs first, while their engine still answers
-                for line in after_the_stop(instance, stopped_runs):
-                    say(f"atliqon up: {line}")
+            _stop_saying_what_became_of_the_runs(group, dagster_home)
+
+
+def _stop_saying_what_became_of_the_runs(group: ProcessGroup, dagster_home: Path) -> None:
+    """Stop the group, the runs first while their engine still answers, then say in a line what
+    became of each run that was in flight in it."""
+    in_flight = _read_runs(dagster_home, lambda instance: runs_in_progress(instance, group.group))
+    group.stop(last=ENGINE)
+    for line in _read_runs(dagster_home, lambda instance: after_the_stop(instance, in_flight)):
+        say(f"atliqon up: {line}")
+
+
+def _read_runs(dagster_home: Path, read: Callable[[DagsterInstance], list[str]]) -> list[str]:
+    """What ``read`` finds in the instance, for the stop's lines only: should that fail, the stop
+    goes on, and says so, and the error that stopped ``atliqon up`` stays the one it exits with."""
+    try:
+        with DagsterInstance.from_config(str(dagster_home)) as instance:
+            return read(instance)
+    except Exception as error:
+        say(f"atliqon up: cannot read the runs in flight from {dagster_home}: {error}")
+        return []
 
 
 def command_up(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -45,6 +46,8 @@ GRACE_SECONDS = 10.0
 # and nothing may outlive `atliqon up` by more than a few seconds.
 ORPHAN_GRACE_SECONDS = 3.0
 KILL_SECONDS = 5.0
+# How long a stop waits for the last output of the processes to reach the terminal.
+RELAY_DRAIN_SECONDS = 2.0
 
 
 class Stopped(BaseException):
@@ -249,7 +252,8 @@ class Relay:
         self._lock = threading.Lock()
         self._muted = False
         self._line_open = False  # the last bytes copied did not end a line
-        threading.Thread(target=self._copy, args=(reader,), name="relay", daemon=True).start()
+        self._thread = threading.Thread(target=self._copy, args=(reader,), name="relay", daemon=True)
+        self._thread.start()
 
     def _copy(self, reader: int) -> None:
         with open(reader, "rb", buffering=0) as pipe:
@@ -260,11 +264,14 @@ class Relay:
                         self._line_open = not chunk.endswith(b"\n")
 
     def _write(self, data: bytes) -> None:
-        try:
-            while data:
+        while data:
+            try:
                 data = data[os.write(self.stream, data) :]
-        except OSError:  # the terminal is gone: nothing more can be shown
-            self._muted = True
+            except BlockingIOError:  # a stream another program left non-blocking: wait for room
+                select.select([], [self.stream], [], 1.0)
+            except OSError:  # the terminal is gone: nothing more can be shown
+                self._muted = True
+                return
 
     def mute(self) -> None:
         """Show nothing more; a line cut short is ended, so that what follows starts its own."""
@@ -272,6 +279,16 @@ class Relay:
             if self._line_open and not self._muted:
                 self._write(b"\n")
             self._muted = True
+
+    def close(self) -> None:
+        """Once the processes have ended: copy what they printed last, before this one says more."""
+        os.close(self.writer)
+        self._thread.join(timeout=RELAY_DRAIN_SECONDS)
+
+
+def _line_by_line(env: dict[str, str] | None) -> dict[str, str]:
+    """Python writes a pipe in blocks: a relayed process's lines go out as they are printed."""
+    return {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
 
 
 class ProcessGroup:
@@ -310,8 +327,7 @@ class ProcessGroup:
                 stdout=output or self.stdout.writer,
                 stderr=subprocess.STDOUT if output else self.stderr.writer,
                 pass_fds=(self.lock.fd,),
-                # Python writes a pipe in blocks: each line is relayed as it is printed.
-                env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
+                env=env if output else _line_by_line(env),
             )
         self.processes[name] = process
         return process
@@ -341,8 +357,8 @@ class ProcessGroup:
             say(f"atliqon up: killed after {GRACE_SECONDS:.0f} s without stopping: {'; '.join(killed)}")
         for process in self.processes.values():
             process.poll()  # reap
-        os.close(self.stdout.writer)
-        os.close(self.stderr.writer)
+        self.stdout.close()
+        self.stderr.close()
         os.close(self._writer)
         try:
             self.watcher.wait(timeout=ORPHAN_GRACE_SECONDS + 5)

@@ -252,9 +252,9 @@ def test_no_process_started_by_up_outlives_it(seeded, tmp_path, how):
             # stop's: a line says what becomes of it, and no trace of the interruption shows.
             output = terminal.log.read_text(errors="replace")
             assert "killed after" not in output, output[-3000:]
-            assert re.search(
-                r"atliqon up: run \S+ of \w+ was interrupted, and is marked failed; it runs again", output
-            )
+            assert ENGINE_LOG_LINE in output  # what the run said before the stop was shown
+            interrupted = r"atliqon up: run \S+ of \w+ was interrupted, and is marked failed; it runs again"
+            assert re.search(interrupted, output), output[-3000:]
             assert "Traceback" not in output and "Stack Trace" not in output, output[-3000:]
     finally:
         terminal.close()

@@ -19,6 +19,7 @@ not show.
 from __future__ import annotations
 
 import contextlib
+import os
 
 import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
@@ -92,9 +93,23 @@ def fail_runs_left_in_progress(instance: DagsterInstance) -> list[str]:
     return failed
 
 
-def runs_in_progress(instance: DagsterInstance) -> list[str]:
-    """The ids of the runs in progress."""
-    return [run.run_id for run in instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS))]
+def runs_in_progress(instance: DagsterInstance, group: int) -> list[str]:
+    """The ids of the runs in progress in process group ``group`` (``atliqon up``'s, not an
+    ``atliqon backfill``'s beside it); a run its daemon launched a moment ago names no process
+    yet."""
+    ids = []
+    for run in instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS)):
+        pid = run_process(instance, run.run_id)
+        if (pid is None and run.status == DagsterRunStatus.STARTING) or (pid and _in_group(pid, group)):
+            ids.append(run.run_id)
+    return ids
+
+
+def _in_group(pid: int, group: int) -> bool:
+    try:
+        return os.getpgid(pid) == group
+    except OSError:  # ended
+        return False
 
 
 def after_the_stop(instance: DagsterInstance, run_ids: list[str]) -> list[str]:

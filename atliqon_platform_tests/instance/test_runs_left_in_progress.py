@@ -1,4 +1,5 @@
-"""A run whose process was killed is marked failed; a run whose process still runs is left alone.
+"""A run whose process was killed is marked failed; a run whose process still runs is left alone;
+a stop of ``atliqon up`` reports on the runs of its own process group only.
 Real processes running real runs on one instance on disk, one of them killed with SIGKILL. A run
 so marked runs again once, as Dagster's daemon retries it on the instance ``atliqon`` writes."""
 
@@ -20,7 +21,12 @@ from dagster._daemon.auto_run_reexecution.event_log_consumer import EventLogCons
 
 from atliqon_platform.cli import DEFINITIONS_MODULE, LOCATION_NAME
 from atliqon_platform.definitions import build_definitions
-from atliqon_platform.instance.runs_left_in_progress import fail_runs_left_in_progress, run_process
+from atliqon_platform.instance.runs_left_in_progress import (
+    after_the_stop,
+    fail_runs_left_in_progress,
+    run_process,
+    runs_in_progress,
+)
 from atliqon_platform.settings import load_settings
 from atliqon_platform_tests.instances import (
     atliqon_instance,
@@ -47,13 +53,22 @@ def test_a_run_whose_process_was_killed_is_marked_failed_and_a_running_one_is_no
                 "killed": killed.pid,
                 "running": running.pid,
             }
+            # What a stop of `atliqon up` reports on: the runs in flight in its process group.
+            ids = {who: run.run_id for who, run in runs.items()}
+            assert sorted(runs_in_progress(instance, os.getpgrp())) == sorted(ids.values())
+            assert runs_in_progress(instance, 1) == []  # init's group: not theirs
             os.kill(killed.pid, signal.SIGKILL)
             killed.wait(timeout=30)
             assert instance.get_run_by_id(runs["killed"].run_id).status == DagsterRunStatus.STARTED
+            reason = f"its process (pid {killed.pid}) ended without finishing it"
+            # The one still running (an `atliqon backfill` beside) is not the stop's to report.
+            assert after_the_stop(instance, list(ids.values())) == [
+                f"run {ids['killed']} of waiting is left in progress ({reason}); atliqon up marks it "
+                "failed when it starts"
+            ]
 
             [line] = fail_runs_left_in_progress(instance)
 
-            reason = f"its process (pid {killed.pid}) ended without finishing it"
             assert line == f"run {runs['killed'].run_id} of waiting: {reason}"
             assert instance.get_run_by_id(runs["killed"].run_id).status == DagsterRunStatus.FAILURE
             assert instance.get_run_by_id(runs["running"].run_id).status == DagsterRunStatus.STARTED
